@@ -1,0 +1,60 @@
+//! The operations every backend provides. Session logic, readers and sweeping are
+//! written once on top of this trait, so every backend writes identical records.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::record::{Field, Record, RecordType};
+
+#[cfg(feature = "native")]
+pub(crate) mod native;
+#[cfg(feature = "xutmp")]
+pub(crate) mod xutmp;
+
+/// Which implementation an [`Accounting`](crate::Accounting) handle uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// libxutmp, libc flavour: glibc's utmpx functions on files.
+    XutmpLibc,
+    /// libxutmp, utmps flavour: libutmps on the daemons' sockets.
+    XutmpUtmps,
+    /// The pure-Rust utmps protocol client.
+    Native,
+}
+
+impl BackendKind {
+    /// True when the endpoints are daemon sockets rather than files.
+    pub fn uses_daemons(self) -> bool {
+        !matches!(self, BackendKind::XutmpLibc)
+    }
+}
+
+/// One backend. Each call finishes by `deadline`. Implementations hold no
+/// connection between calls.
+pub(crate) trait Backend: Send + Sync + fmt::Debug {
+    fn kind(&self) -> BackendKind;
+    fn utmp_endpoint(&self) -> &Path;
+    fn wtmp_endpoint(&self) -> &Path;
+    /// Every utmp record, in file order.
+    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>>;
+    /// The first utmp record that the id rule matches, searching from the start.
+    fn utmp_find_id(&self, kind: RecordType, id: &Field<4>, deadline: Instant) -> Result<Option<Record>>;
+    /// Writes a record into utmp, into the slot the endpoint's matching rule picks.
+    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;
+    /// Appends one record to wtmp. Never retried: a retry could duplicate it.
+    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()>;
+    /// Checks that both endpoints can be reached (and written, where that can be
+    /// told without writing).
+    fn probe(&self, deadline: Instant) -> Result<()>;
+}
+
+/// Connects to a daemon socket and closes the connection at once: proves that
+/// something listens without sending a request.
+pub(crate) fn probe_socket(path: &Path, deadline: Instant) -> Result<()> {
+    crate::socket::Conn::connect(path, deadline)
+        .map(drop)
+        .map_err(|e| crate::error::Error::from_io("probe", path, e, crate::error::PermissionRule::File))
+}

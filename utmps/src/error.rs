@@ -1,0 +1,242 @@
+//! The one error type of this crate.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A specialised `Result` for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of failure an [`Error`] is; each kind has its own remedy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The daemon or file is not there: no socket, connection refused, no file.
+    Unavailable,
+    /// The endpoint refused the caller; [`Error::permission_rule`] says which rule.
+    Permission,
+    /// The operation did not finish before its deadline.
+    TimedOut,
+    /// The caller's input was rejected before any I/O; nothing was written.
+    InvalidInput,
+    /// This build or platform cannot do it.
+    Unsupported,
+    /// The peer broke the utmps protocol (short answer, unexpected end).
+    Protocol,
+    /// The request was sent but no answer came: it may or may not have been applied.
+    /// It is not retried, because a retry could write the record twice.
+    OutcomeUnknown,
+    /// Any other I/O error (disk full, bad file descriptor, ...).
+    Io,
+}
+
+/// The permission rule that refused an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PermissionRule {
+    /// utmpd writes only for root or a client whose EFFECTIVE group is the daemon's.
+    UtmpdGroup,
+    /// wtmpd appends for non-root only when `ut_user` names the caller's own user.
+    WtmpdUser,
+    /// The file's mode or ownership does not let this process write it.
+    File,
+}
+
+/// An error from an accounting operation, naming the operation, the endpoint and
+/// what to do about it.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    op: &'static str,
+    endpoint: Option<PathBuf>,
+    detail: String,
+    rule: Option<PermissionRule>,
+    source: Option<io::Error>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, op: &'static str, detail: impl Into<String>) -> Error {
+        Error { kind, op, endpoint: None, detail: detail.into(), rule: None, source: None }
+    }
+
+    pub(crate) fn invalid(op: &'static str, detail: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidInput, op, detail)
+    }
+
+    pub(crate) fn timed_out(op: &'static str, endpoint: &Path, after: Duration) -> Error {
+        Error::new(ErrorKind::TimedOut, op, format!("no answer within {after:?}")).at(endpoint)
+    }
+
+    /// Classifies an OS error. `permission` is the rule that applies if it is EPERM/EACCES.
+    pub(crate) fn from_io(op: &'static str, endpoint: &Path, err: io::Error, permission: PermissionRule) -> Error {
+        let kind = match err.raw_os_error() {
+            Some(libc::ENOENT | libc::ECONNREFUSED | libc::ENOTDIR | libc::ENXIO) => ErrorKind::Unavailable,
+            Some(libc::EPERM | libc::EACCES) => ErrorKind::Permission,
+            Some(libc::ETIMEDOUT | libc::EAGAIN) => ErrorKind::TimedOut,
+            Some(libc::EINVAL | libc::EOVERFLOW) => ErrorKind::InvalidInput,
+            Some(libc::ENOSYS | libc::EOPNOTSUPP) => ErrorKind::Unsupported,
+            _ => match err.kind() {
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::TimedOut,
+                io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ErrorKind::Unavailable,
+                io::ErrorKind::PermissionDenied => ErrorKind::Permission,
+                io::ErrorKind::UnexpectedEof => ErrorKind::Protocol,
+                _ => ErrorKind::Io,
+            },
+        };
+        let mut e = Error::new(kind, op, err.to_string()).at(endpoint);
+        if kind == ErrorKind::Permission {
+            e.rule = Some(permission);
+        }
+        e.source = Some(err);
+        e
+    }
+
+    /// Classifies a positive errno value.
+    pub(crate) fn from_errno(op: &'static str, endpoint: &Path, errno: i32, permission: PermissionRule) -> Error {
+        Error::from_io(op, endpoint, io::Error::from_raw_os_error(errno), permission)
+    }
+
+    pub(crate) fn at(mut self, endpoint: &Path) -> Error {
+        self.endpoint = Some(endpoint.to_path_buf());
+        self
+    }
+
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
+        self.kind = kind;
+        self
+    }
+
+    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Error {
+        self.detail = detail.into();
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The operation that failed, such as `"utmp put"` or `"wtmp append"`.
+    pub fn operation(&self) -> &'static str {
+        self.op
+    }
+
+    /// The file or socket the operation talked to, when there was one.
+    pub fn endpoint(&self) -> Option<&Path> {
+        self.endpoint.as_deref()
+    }
+
+    /// For [`ErrorKind::Permission`], the rule that refused.
+    pub fn permission_rule(&self) -> Option<PermissionRule> {
+        self.rule
+    }
+
+    /// The OS error number behind this error, if any.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.as_ref().and_then(io::Error::raw_os_error)
+    }
+
+    fn remedy(&self) -> &'static str {
+        match (self.kind, self.rule) {
+            (ErrorKind::Unavailable, _) => {
+                "is the utmps daemon running (s6-ipcserver on its socket), or does the utmp/wtmp file exist? \
+                 Containers often have neither"
+            }
+            (ErrorKind::Permission, Some(PermissionRule::UtmpdGroup)) => {
+                "utmpd writes only for root or a process whose EFFECTIVE group is the daemon's \
+                 (usually `utmp`); supplementary groups do not count"
+            }
+            (ErrorKind::Permission, Some(PermissionRule::WtmpdUser)) => {
+                "wtmpd appends for non-root only records whose user is the caller's own user name"
+            }
+            (ErrorKind::Permission, _) => "run as root, or setgid to the group that owns the file (usually `utmp`)",
+            (ErrorKind::TimedOut, _) => {
+                "the daemon did not answer in time, or another process holds a lock on the file; \
+                 raise the deadline or find the holder"
+            }
+            (ErrorKind::InvalidInput, _) => "nothing was written; correct the input",
+            (ErrorKind::Unsupported, _) => "this backend or build cannot do that",
+            (ErrorKind::Protocol, _) => "the peer does not speak the utmps protocol as expected",
+            (ErrorKind::OutcomeUnknown, _) => {
+                "the request may have been applied; it was not retried to avoid a duplicate record"
+            }
+            (ErrorKind::Io, _) => "check the disk and the file",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.op)?;
+        if let Some(endpoint) = &self.endpoint {
+            write!(f, " on {}", endpoint.display())?;
+        }
+        let kind = match self.kind {
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Permission => "permission denied",
+            ErrorKind::TimedOut => "timed out",
+            ErrorKind::InvalidInput => "invalid input",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Protocol => "protocol error",
+            ErrorKind::OutcomeUnknown => "outcome unknown",
+            ErrorKind::Io => "I/O error",
+        };
+        write!(f, ": {kind}")?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        write!(f, " ({})", self.remedy())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as _)
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match e.kind {
+            ErrorKind::Unavailable => io::ErrorKind::NotFound,
+            ErrorKind::Permission => io::ErrorKind::PermissionDenied,
+            ErrorKind::TimedOut => io::ErrorKind::TimedOut,
+            ErrorKind::InvalidInput => io::ErrorKind::InvalidInput,
+            ErrorKind::Unsupported => io::ErrorKind::Unsupported,
+            ErrorKind::Protocol => io::ErrorKind::InvalidData,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_and_names_everything() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        let e = Error::from_errno("utmp put", Path::new("/run/utmps/.utmpd-socket"), libc::EPERM, PermissionRule::UtmpdGroup);
+        assert_eq!(e.kind(), ErrorKind::Permission);
+        assert_eq!(e.permission_rule(), Some(PermissionRule::UtmpdGroup));
+        let text = e.to_string();
+        assert!(text.contains("utmp put on /run/utmps/.utmpd-socket"), "{text}");
+        assert!(text.contains("EFFECTIVE group"), "{text}");
+        let io: io::Error = e.into();
+        assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn errno_classes() {
+        let p = Path::new("/x");
+        let k = |n| Error::from_errno("op", p, n, PermissionRule::File).kind();
+        assert_eq!(k(libc::ENOENT), ErrorKind::Unavailable);
+        assert_eq!(k(libc::ECONNREFUSED), ErrorKind::Unavailable);
+        assert_eq!(k(libc::ETIMEDOUT), ErrorKind::TimedOut);
+        assert_eq!(k(libc::EOVERFLOW), ErrorKind::InvalidInput);
+        assert_eq!(k(libc::ENOSPC), ErrorKind::Io);
+    }
+}

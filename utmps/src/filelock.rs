@@ -1,0 +1,36 @@
+//! POSIX record locks taken with a deadline: non-blocking F_SETLK retried with a
+//! growing pause, never F_SETLKW, which would wait for as long as another process
+//! (any local user, for a read lock) cares to hold its lock.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it).
+/// The lock is released when any descriptor of this process on the file is closed.
+pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<()> {
+    // SAFETY: zero-initialised plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = (if write { libc::F_WRLCK } else { libc::F_RDLCK }) as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = i64::try_from(start).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+    fl.l_len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        // SAFETY: F_SETLK with a valid flock on an open descriptor; it never blocks.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) {
+            return Err(e);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}

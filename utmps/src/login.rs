@@ -1,0 +1,246 @@
+//! What a session is opened with, and the checks that run before any I/O.
+
+use std::net::IpAddr;
+use std::time::SystemTime;
+
+use crate::error::{Error, Result};
+use crate::record::{Field, Record, RecordType};
+
+/// The description of a login: who, on which terminal, from where.
+///
+/// Identity fields are never silently truncated: a user or line that does not fit
+/// is an error. An over-long host is cut at the last whole UTF-8 character that
+/// fits 256 bytes.
+///
+/// ```
+/// use utmps::Login;
+/// let login = Login::new("alice", "/dev/pts/3").host("client.example.org").addr("192.0.2.7".parse().unwrap());
+/// assert_eq!(login.line_name().unwrap(), "pts/3");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login {
+    user: String,
+    line: String,
+    host: String,
+    addr: Option<IpAddr>,
+    pid: Option<i32>,
+    session: Option<i32>,
+    lastlog: bool,
+    time: Option<SystemTime>,
+}
+
+impl Login {
+    /// A login of `user` on `line`, given as `pts/3`, `/dev/pts/3` or a pty's device path.
+    pub fn new(user: impl Into<String>, line: impl Into<String>) -> Login {
+        Login {
+            user: user.into(),
+            line: line.into(),
+            host: String::new(),
+            addr: None,
+            pid: None,
+            session: None,
+            lastlog: false,
+            time: None,
+        }
+    }
+
+    /// The remote host name (cut to 256 bytes on a character boundary).
+    pub fn host(mut self, host: impl Into<String>) -> Login {
+        self.host = host.into();
+        self
+    }
+
+    /// The remote address, IPv4 or IPv6.
+    pub fn addr(mut self, addr: IpAddr) -> Login {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// The session's process (default: the calling process). Use the pid of the
+    /// session leader, such as the shell started on the pty.
+    pub fn pid(mut self, pid: i32) -> Login {
+        self.pid = Some(pid);
+        self
+    }
+
+    /// The session id (default: the session of the process given by [`pid`](Self::pid)).
+    pub fn session(mut self, session: i32) -> Login {
+        self.session = Some(session);
+        self
+    }
+
+    /// Also record the login in lastlog (off by default).
+    pub fn lastlog(mut self, on: bool) -> Login {
+        self.lastlog = on;
+        self
+    }
+
+    /// The login time (default: now).
+    pub fn time(mut self, time: SystemTime) -> Login {
+        self.time = Some(time);
+        self
+    }
+
+    pub(crate) fn wants_lastlog(&self) -> bool {
+        self.lastlog
+    }
+
+    pub(crate) fn user_name(&self) -> &str {
+        &self.user
+    }
+
+    /// The line as it is stored: without one leading `/dev/`.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the line is empty, too long, has a NUL or a `..` part,
+    /// or is a path outside `/dev`.
+    pub fn line_name(&self) -> Result<&str> {
+        check_line(&self.line)
+    }
+
+    /// Builds the USER_PROCESS record. Everything is checked here, before any I/O.
+    pub(crate) fn to_record(&self) -> Result<Record> {
+        check_user(&self.user)?;
+        let line = check_line(&self.line)?;
+        let host = cut_host(&self.host)?;
+        let pid = match self.pid {
+            Some(p) if p <= 0 => return Err(Error::invalid("login", format!("pid {p} is not a process id"))),
+            Some(p) => p,
+            // SAFETY: getpid has no preconditions.
+            None => unsafe { libc::getpid() },
+        };
+        let session = match self.session {
+            Some(s) => s,
+            // SAFETY: getsid has no memory-safety preconditions; -1 means unknown.
+            None => unsafe { libc::getsid(pid) }.max(0),
+        };
+        let mut rec = Record {
+            record_type: RecordType::USER_PROCESS,
+            pid,
+            line: Field::from_slice_unchecked(line.as_bytes()),
+            id: default_id(line),
+            user: Field::from_slice_unchecked(self.user.as_bytes()),
+            host: Field::from_slice_unchecked(host.as_bytes()),
+            session,
+            ..Record::default()
+        };
+        rec.set_time(self.time.unwrap_or_else(SystemTime::now));
+        rec.set_addr(self.addr);
+        Ok(rec)
+    }
+}
+
+pub(crate) fn check_user(user: &str) -> Result<()> {
+    if user.is_empty() {
+        return Err(Error::invalid("login", "the user name is empty"));
+    }
+    if user.as_bytes().contains(&0) {
+        return Err(Error::invalid("login", "the user name contains a NUL byte"));
+    }
+    if user.len() > 32 {
+        return Err(Error::invalid(
+            "login",
+            format!("the user name {user:?} is {} bytes; utmp holds 32 and it is never truncated", user.len()),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_line(line: &str) -> Result<&str> {
+    let name = line.strip_prefix("/dev/").unwrap_or(line);
+    let bad = |why: &str| Err(Error::invalid("login", format!("the line {line:?} {why}")));
+    if name.is_empty() {
+        return bad("is empty");
+    }
+    if name.as_bytes().contains(&0) {
+        return bad("contains a NUL byte");
+    }
+    if name.starts_with('/') {
+        return bad("is a path outside /dev");
+    }
+    if name.split('/').any(|part| part == ".." || part == "." || part.is_empty()) {
+        return bad("has an empty, `.` or `..` component");
+    }
+    if name.len() > 32 {
+        return bad("is longer than the 32 bytes of ut_line after /dev/");
+    }
+    Ok(name)
+}
+
+/// Cuts `host` to the 256 bytes of `ut_host` at a character boundary.
+pub(crate) fn cut_host(host: &str) -> Result<&str> {
+    if host.as_bytes().contains(&0) {
+        return Err(Error::invalid("login", "the host contains a NUL byte"));
+    }
+    let mut end = host.len().min(256);
+    while !host.is_char_boundary(end) {
+        end -= 1;
+    }
+    Ok(&host[..end])
+}
+
+/// The ut_id sshd and libutempter write: the last four bytes of the line.
+pub(crate) fn default_id(line: &str) -> Field<4> {
+    let bytes = line.as_bytes();
+    Field::from_slice_unchecked(&bytes[bytes.len().saturating_sub(4)..])
+}
+
+/// Another id for `line`, used when its default id is taken by a live session on
+/// another line (`pts/1012` and `pts/11012` share `1012`). Derived from the line
+/// so that every process picks the same sequence.
+pub(crate) fn alternate_id(line: &str, attempt: u32) -> Field<4> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=";
+    // FNV-1a: small, stable across versions and platforms.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in line.bytes().chain(attempt.to_le_bytes()) {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    let mut id = [0u8; 4];
+    for (i, slot) in id.iter_mut().enumerate() {
+        *slot = ALPHABET[((h >> (6 * i)) & 63) as usize];
+    }
+    Field(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn lines_are_normalised_and_checked() {
+        assert_eq!(check_line("/dev/pts/3").unwrap(), "pts/3");
+        assert_eq!(check_line("tty1").unwrap(), "tty1");
+        for bad in ["", "/dev/", "/etc/passwd", "pts/../x", "pts//3", "a\0b", &"x".repeat(33)] {
+            assert_eq!(check_line(bad).unwrap_err().kind(), ErrorKind::InvalidInput, "{bad:?}");
+        }
+        assert!(check_line(&"x".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn users_are_never_truncated() {
+        assert!(check_user(&"u".repeat(32)).is_ok());
+        assert_eq!(check_user(&"u".repeat(33)).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert!(check_user("").is_err());
+        assert!(check_user("a\0").is_err());
+    }
+
+    #[test]
+    fn hosts_are_cut_on_character_boundaries() {
+        let long = "é".repeat(200); // 400 bytes
+        let cut = cut_host(&long).unwrap();
+        assert_eq!(cut.len(), 256);
+        let odd = format!("a{}", "é".repeat(200));
+        assert_eq!(cut_host(&odd).unwrap().len(), 255);
+        assert!(cut_host("a\0b").is_err());
+    }
+
+    #[test]
+    fn ids_are_the_last_four_bytes() {
+        assert_eq!(default_id("pts/3").as_bytes(), b"ts/3");
+        assert_eq!(default_id("pts/1012"), default_id("pts/11012"));
+        assert_eq!(default_id("tty"), Field::from_slice_unchecked(b"tty"));
+        assert_ne!(alternate_id("pts/11012", 0), alternate_id("pts/11012", 1));
+        assert_ne!(alternate_id("pts/11012", 0), default_id("pts/11012"));
+    }
+}

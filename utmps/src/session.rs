@@ -1,0 +1,160 @@
+//! The session guard: a login that is logged out when the guard goes away.
+
+use std::net::IpAddr;
+
+use crate::accounting::{dead_record, Accounting};
+use crate::error::{Error, ErrorKind, Result};
+use crate::login::{alternate_id, cut_host, default_id, Login};
+use crate::record::{Exit, Field, Record, RecordType};
+
+/// How many alternate ids are tried when a line's default id is taken.
+const ID_ATTEMPTS: u32 = 16;
+
+/// A recorded login. Dropping it logs out (best effort, failures traced);
+/// [`logout`](Session::logout) does the same and returns the error.
+///
+/// The logout writes the utmp DEAD_PROCESS entry into the login's slot (same line,
+/// id and pid) and a wtmp logout record that keeps the user name, because utmps's
+/// wtmpd refuses a non-root logout record with an empty user.
+///
+/// Log out BEFORE releasing the pty: once the pty is closed the kernel may hand
+/// the same line to another login, whose entry this logout would then end.
+///
+/// The guard belongs to the process that opened it: a copy inherited by a forked
+/// child does nothing when dropped there. Entries of a process that dies without
+/// running the guard's teardown (SIGKILL, abort, `process::exit`, `mem::forget`)
+/// stay in utmp; [`Accounting::sweep`] ends them.
+#[derive(Debug)]
+#[must_use = "dropping the session logs it out at once"]
+pub struct Session {
+    acct: Accounting,
+    record: Record,
+    owner: libc::pid_t,
+    open: bool,
+}
+
+impl Session {
+    pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
+        let mut record = login.to_record()?;
+        let line = login.line_name()?.to_owned();
+        record.id = choose_id(&acct, &line)?;
+        if login.wants_lastlog() {
+            crate::lastlog::record_login(acct.lastlog_file(), login.user_name(), &record, acct.deadline())?;
+        }
+        acct.raw().utmp_put(&record, acct.deadline())?;
+        if let Err(e) = acct.raw().wtmp_append(&record, acct.deadline()) {
+            // Take the utmp entry back so that a failed open leaves no live session.
+            let undo = dead_record(&record, Exit::default());
+            if let Err(undo_err) = acct.raw().utmp_put(&undo, acct.deadline()) {
+                tracing::warn!(line = %record.line, error = %undo_err, "could not take back the utmp entry of a failed login");
+            }
+            return Err(e);
+        }
+        tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, backend = ?acct.backend(), "session opened");
+        // SAFETY: getpid has no preconditions.
+        let owner = unsafe { libc::getpid() };
+        Ok(Session { acct, record, owner, open: true })
+    }
+
+    /// The USER_PROCESS record that was written at login.
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// The line (`pts/3`).
+    pub fn line(&self) -> &Field<32> {
+        &self.record.line
+    }
+
+    /// Changes the remote host and address of the live session (a roaming
+    /// client) by rewriting its utmp entry in place. Nothing is written to wtmp.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a host with a NUL; otherwise the utmp write's error, in
+    /// which case the session keeps its old host.
+    pub fn update_host(&mut self, host: &str, addr: Option<IpAddr>) -> Result<()> {
+        let host = cut_host(host)?;
+        let mut updated = self.record;
+        updated.host = Field::from_slice_unchecked(host.as_bytes());
+        updated.set_addr(addr);
+        self.acct.raw().utmp_put(&updated, self.acct.deadline())?;
+        self.record = updated;
+        Ok(())
+    }
+
+    /// Logs out with a zero exit status. See [`logout_with`](Self::logout_with).
+    ///
+    /// # Errors
+    /// As [`logout_with`](Self::logout_with).
+    pub fn logout(self) -> Result<()> {
+        self.logout_with(Exit::default())
+    }
+
+    /// Logs out: the utmp DEAD_PROCESS entry in the login's slot, then the wtmp
+    /// logout record. Both are attempted even when the first fails.
+    ///
+    /// # Errors
+    /// The first failure. `Unsupported` in a forked child, which does not own the session.
+    pub fn logout_with(mut self, exit: Exit) -> Result<()> {
+        self.teardown(exit)
+    }
+
+    fn teardown(&mut self, exit: Exit) -> Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        self.open = false;
+        // SAFETY: getpid has no preconditions.
+        if unsafe { libc::getpid() } != self.owner {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "logout",
+                format!("the session belongs to process {}, not to this forked child", self.owner),
+            ));
+        }
+        let dead = dead_record(&self.record, exit);
+        let utmp = self.acct.raw().utmp_put(&dead, self.acct.deadline());
+        let wtmp = self.acct.raw().wtmp_append(&dead, self.acct.deadline());
+        tracing::debug!(line = %self.record.line, ok = utmp.is_ok() && wtmp.is_ok(), "session closed");
+        utmp.and(wtmp)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // SAFETY: getpid has no preconditions.
+        if self.open && unsafe { libc::getpid() } != self.owner {
+            return; // a forked child's copy: the parent still owns the session
+        }
+        if let Err(e) = self.teardown(Exit::default()) {
+            tracing::warn!(line = %self.record.line, error = %e, "logout in drop failed");
+        }
+    }
+}
+
+/// Picks the ut_id: the line's last four bytes, unless a live session on another
+/// line holds them; then a derived alternate that is free.
+fn choose_id(acct: &Accounting, line: &str) -> Result<Field<4>> {
+    let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
+    for id in candidates {
+        match acct.raw().utmp_find_id(RecordType::USER_PROCESS, &id, acct.deadline())? {
+            Some(holder) if holder.line.as_bytes() != line.as_bytes() && holds_slot(&holder) => continue,
+            _ => return Ok(id),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        "login",
+        format!("no free ut_id for line {line:?} after {ID_ATTEMPTS} attempts"),
+    ))
+}
+
+/// An entry whose slot must not be taken over: a live login on another line.
+fn holds_slot(entry: &Record) -> bool {
+    matches!(entry.record_type, RecordType::USER_PROCESS | RecordType::LOGIN_PROCESS | RecordType::INIT_PROCESS)
+}
+
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Session>();
+}

@@ -1,0 +1,673 @@
+/*
+ * xutmp: see xutmp.h. Two flavours, chosen at compile time:
+ * -DXUTMP_FLAVOUR_UTMPS talks to skarnet's utmps daemons through libutmps's
+ * native calls; otherwise glibc's file-based utmpx is used.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The build switch -DXUTMP_FLAVOUR_UTMPS has the name of the flavour constant
+ * in xutmp.h: note the choice, then let the header define the constant.
+ */
+#ifdef XUTMP_FLAVOUR_UTMPS
+#define XUTMP_BUILD_UTMPS 1
+#undef XUTMP_FLAVOUR_UTMPS
+#endif
+#include "xutmp.h"
+
+#ifdef XUTMP_BUILD_UTMPS
+#include <utmps/config.h>
+#include <utmps/utmps.h>
+#define UTMP_DEFAULT UTMPS_UTMPD_PATH
+#define WTMP_DEFAULT UTMPS_WTMPD_PATH
+#else
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <utmpx.h>
+#if !defined(__GLIBC__)
+#error "xutmp: this C library's utmpx functions are do-nothing stubs (musl). Install utmps (libutmps) and build with FLAVOUR=utmps (-DXUTMP_FLAVOUR_UTMPS)."
+#endif
+#define UTMP_DEFAULT _PATH_UTMPX
+#define WTMP_DEFAULT _PATH_WTMPX
+#endif
+
+#define FIELD_SIZE(field) sizeof(((struct utmpx *)0)->field)
+_Static_assert(FIELD_SIZE(ut_line) == XUTMP_LINE_SIZE, "ut_line size");
+_Static_assert(FIELD_SIZE(ut_id) == XUTMP_ID_SIZE, "ut_id size");
+_Static_assert(FIELD_SIZE(ut_user) == XUTMP_USER_SIZE, "ut_user size");
+_Static_assert(FIELD_SIZE(ut_host) == XUTMP_HOST_SIZE, "ut_host size");
+_Static_assert(FIELD_SIZE(ut_addr_v6) == sizeof(((struct xutmp_record *)0)->addr_v6),
+               "ut_addr_v6 size");
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+struct xutmp_handle {
+    char *utmp;
+    char *wtmp;
+    int64_t timeout_ms;
+#ifdef XUTMP_BUILD_UTMPS
+    utmps conn;
+#else
+    off_t cursor;
+#endif
+};
+
+/* errno after a call that reported failure, never 0. */
+static int failure_errno(void)
+{
+    return errno > 0 ? errno : EIO;
+}
+
+int xutmp_abi_version(void)
+{
+    return XUTMP_ABI_VERSION;
+}
+
+int xutmp_flavour(void)
+{
+#ifdef XUTMP_BUILD_UTMPS
+    return XUTMP_FLAVOUR_UTMPS;
+#else
+    return XUTMP_FLAVOUR_LIBC;
+#endif
+}
+
+size_t xutmp_record_size(void)
+{
+    return sizeof(struct xutmp_record);
+}
+
+size_t xutmp_record_align(void)
+{
+    return _Alignof(struct xutmp_record);
+}
+
+size_t xutmp_platform_record_size(void)
+{
+    return sizeof(struct utmpx);
+}
+
+size_t xutmp_field_offset(int field)
+{
+    switch (field) {
+    case XUTMP_FIELD_TV_SEC: return offsetof(struct xutmp_record, tv_sec);
+    case XUTMP_FIELD_TV_USEC: return offsetof(struct xutmp_record, tv_usec);
+    case XUTMP_FIELD_TYPE: return offsetof(struct xutmp_record, type);
+    case XUTMP_FIELD_PID: return offsetof(struct xutmp_record, pid);
+    case XUTMP_FIELD_SESSION: return offsetof(struct xutmp_record, session);
+    case XUTMP_FIELD_EXIT_TERMINATION: return offsetof(struct xutmp_record, exit_termination);
+    case XUTMP_FIELD_EXIT_STATUS: return offsetof(struct xutmp_record, exit_status);
+    case XUTMP_FIELD_ADDR_V6: return offsetof(struct xutmp_record, addr_v6);
+    case XUTMP_FIELD_LINE: return offsetof(struct xutmp_record, line);
+    case XUTMP_FIELD_ID: return offsetof(struct xutmp_record, id);
+    case XUTMP_FIELD_USER: return offsetof(struct xutmp_record, user);
+    case XUTMP_FIELD_HOST: return offsetof(struct xutmp_record, host);
+    case XUTMP_FIELD_RESERVED: return offsetof(struct xutmp_record, reserved);
+    default: return (size_t)-1;
+    }
+}
+
+static int valid_type(int type)
+{
+    return type >= XUTMP_EMPTY && type <= XUTMP_ACCOUNTING;
+}
+
+static int record_to_utmpx(const struct xutmp_record *rec, struct utmpx *ut)
+{
+    static const char zero[sizeof rec->reserved];
+
+    if (!valid_type(rec->type) || rec->tv_usec < 0 || rec->tv_usec > 999999
+        || memcmp(rec->reserved, zero, sizeof zero) != 0)
+        return EINVAL;
+    /* Padding and reserved bytes are stored byte for byte: zero them. */
+    memset(ut, 0, sizeof *ut);
+    /* glibc keeps 32-bit seconds even on 64-bit hosts: refuse, never wrap. */
+    ut->ut_tv.tv_sec = rec->tv_sec;
+    if ((int64_t)ut->ut_tv.tv_sec != rec->tv_sec)
+        return EOVERFLOW;
+    ut->ut_tv.tv_usec = rec->tv_usec;
+    ut->ut_type = (short)rec->type;
+    ut->ut_pid = rec->pid;
+    ut->ut_session = rec->session;
+    ut->ut_exit.e_termination = rec->exit_termination;
+    ut->ut_exit.e_exit = rec->exit_status;
+    memcpy(ut->ut_addr_v6, rec->addr_v6, sizeof rec->addr_v6);
+    memcpy(ut->ut_line, rec->line, sizeof rec->line);
+    memcpy(ut->ut_id, rec->id, sizeof rec->id);
+    memcpy(ut->ut_user, rec->user, sizeof rec->user);
+    memcpy(ut->ut_host, rec->host, sizeof rec->host);
+    return 0;
+}
+
+static void utmpx_to_record(const struct utmpx *ut, struct xutmp_record *rec)
+{
+    memset(rec, 0, sizeof *rec);
+    rec->tv_sec = ut->ut_tv.tv_sec;
+    rec->tv_usec = ut->ut_tv.tv_usec;
+    rec->type = ut->ut_type;
+    rec->pid = ut->ut_pid;
+    rec->session = (int32_t)ut->ut_session;
+    rec->exit_termination = ut->ut_exit.e_termination;
+    rec->exit_status = ut->ut_exit.e_exit;
+    memcpy(rec->addr_v6, ut->ut_addr_v6, sizeof rec->addr_v6);
+    memcpy(rec->line, ut->ut_line, sizeof rec->line);
+    memcpy(rec->id, ut->ut_id, sizeof rec->id);
+    memcpy(rec->user, ut->ut_user, sizeof rec->user);
+    memcpy(rec->host, ut->ut_host, sizeof rec->host);
+}
+
+/* The id rule shared by glibc's getutxid and utmpd's 'i' request. */
+static int id_matches(int type, const char id[XUTMP_ID_SIZE], const struct utmpx *ut)
+{
+    switch (type) {
+    case XUTMP_BOOT_TIME:
+    case XUTMP_NEW_TIME:
+    case XUTMP_OLD_TIME:
+        return ut->ut_type == type;
+    case XUTMP_INIT_PROCESS:
+    case XUTMP_LOGIN_PROCESS:
+    case XUTMP_USER_PROCESS:
+    case XUTMP_DEAD_PROCESS:
+        return (ut->ut_type == XUTMP_INIT_PROCESS || ut->ut_type == XUTMP_LOGIN_PROCESS
+                || ut->ut_type == XUTMP_USER_PROCESS || ut->ut_type == XUTMP_DEAD_PROCESS)
+            && strncmp(id, ut->ut_id, XUTMP_ID_SIZE) == 0;
+    default:
+        return 0;
+    }
+}
+
+static int line_matches(const char line[XUTMP_LINE_SIZE], const struct utmpx *ut)
+{
+    return (ut->ut_type == XUTMP_LOGIN_PROCESS || ut->ut_type == XUTMP_USER_PROCESS)
+        && strncmp(line, ut->ut_line, XUTMP_LINE_SIZE) == 0;
+}
+
+static int64_t effective_timeout(int64_t timeout_ms)
+{
+    if (timeout_ms <= 0)
+        return DEFAULT_TIMEOUT_MS;
+    /* skalibs counts milliseconds in an int; keep both flavours equal. */
+    return timeout_ms > INT_MAX ? INT_MAX : timeout_ms;
+}
+
+enum search { SEARCH_NEXT, SEARCH_LINE, SEARCH_ID };
+
+int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t timeout_ms)
+{
+    xutmp_handle *h;
+
+    if (out == NULL)
+        return EINVAL;
+    *out = NULL;
+    h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return ENOMEM;
+    h->utmp = strdup(utmp != NULL ? utmp : UTMP_DEFAULT);
+    h->wtmp = strdup(wtmp != NULL ? wtmp : WTMP_DEFAULT);
+    if (h->utmp == NULL || h->wtmp == NULL) {
+        free(h->utmp);
+        free(h->wtmp);
+        free(h);
+        return ENOMEM;
+    }
+    h->timeout_ms = effective_timeout(timeout_ms);
+#ifdef XUTMP_BUILD_UTMPS
+    h->conn.fd = -1;
+#endif
+    *out = h;
+    return 0;
+}
+
+int xutmp_set_timeout(xutmp_handle *h, int64_t timeout_ms)
+{
+    if (h == NULL)
+        return EINVAL;
+    h->timeout_ms = effective_timeout(timeout_ms);
+    return 0;
+}
+
+#ifdef XUTMP_BUILD_UTMPS
+
+/* ---------------------------------------------------------------- utmps */
+
+static int start_clock(const xutmp_handle *h, tain *deadline, tain *stamp)
+{
+    tain timeout;
+
+    if (!tain_now(stamp) || !tain_from_millisecs(&timeout, (int)h->timeout_ms)
+        || !tain_add(deadline, stamp, &timeout))
+        return failure_errno();
+    return 0;
+}
+
+/*
+ * After a timeout or a broken transport an answer may still be on its way and
+ * would be read as the answer to the next request: only an errno the daemon
+ * itself sent (ESRCH at the end, EPERM for a refused put) leaves the
+ * connection in step. Dropping it resets the daemon-side cursor to the start.
+ */
+static int after_failure(xutmp_handle *h)
+{
+    int err = failure_errno();
+
+    if (err != ESRCH && err != EPERM)
+        utmps_end(&h->conn);
+    return err;
+}
+
+static int connect_lazily(xutmp_handle *h, const tain *deadline, tain *stamp)
+{
+    if (h->conn.fd >= 0)
+        return 0;
+    if (!utmps_start(&h->conn, h->utmp, deadline, stamp)) {
+        h->conn.fd = -1;
+        return failure_errno();
+    }
+    return 0;
+}
+
+void xutmp_close(xutmp_handle *h)
+{
+    if (h == NULL)
+        return;
+    if (h->conn.fd >= 0)
+        utmps_end(&h->conn);
+    free(h->utmp);
+    free(h->wtmp);
+    free(h);
+}
+
+int xutmp_rewind(xutmp_handle *h)
+{
+    tain deadline, stamp;
+    int err;
+
+    if (h == NULL)
+        return EINVAL;
+    /* A connection not made yet starts at the first record anyway. */
+    if (h->conn.fd < 0)
+        return 0;
+    if ((err = start_clock(h, &deadline, &stamp)) != 0)
+        return err;
+    if (!utmps_rewind(&h->conn, &deadline, &stamp))
+        return after_failure(h);
+    return 0;
+}
+
+static int search(xutmp_handle *h, enum search how, int type, const char *key,
+                  struct xutmp_record *out)
+{
+    struct utmpx ut;
+    tain deadline, stamp;
+    int ok, err;
+
+    if (h == NULL || out == NULL || (how != SEARCH_NEXT && key == NULL))
+        return EINVAL;
+    if (how == SEARCH_ID && !valid_type(type))
+        return EINVAL;
+    if ((err = start_clock(h, &deadline, &stamp)) != 0)
+        return err;
+    if ((err = connect_lazily(h, &deadline, &stamp)) != 0)
+        return err;
+    switch (how) {
+    case SEARCH_LINE:
+        ok = utmps_getline(&h->conn, key, &ut, &deadline, &stamp);
+        break;
+    case SEARCH_ID:
+        ok = utmps_getid(&h->conn, (unsigned short)type, key, &ut, &deadline, &stamp);
+        break;
+    default:
+        ok = utmps_getent(&h->conn, &ut, &deadline, &stamp);
+        break;
+    }
+    if (!ok)
+        return after_failure(h);
+    utmpx_to_record(&ut, out);
+    return 0;
+}
+
+int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
+{
+    struct utmpx ut;
+    tain deadline, stamp;
+    int err;
+
+    if (h == NULL || rec == NULL)
+        return EINVAL;
+    if ((err = record_to_utmpx(rec, &ut)) != 0)
+        return err;
+    if ((err = start_clock(h, &deadline, &stamp)) != 0)
+        return err;
+    if ((err = connect_lazily(h, &deadline, &stamp)) != 0)
+        return err;
+    /* utmpd's put scans from one record before the cursor: past the slot it appends. */
+    if (!utmps_rewind(&h->conn, &deadline, &stamp)
+        || !utmps_putline(&h->conn, &ut, &deadline, &stamp))
+        return after_failure(h);
+    return 0;
+}
+
+int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
+{
+    struct utmpx ut;
+    tain deadline, stamp;
+    int err;
+
+    if (h == NULL || rec == NULL)
+        return EINVAL;
+    if ((err = record_to_utmpx(rec, &ut)) != 0)
+        return err;
+    if ((err = start_clock(h, &deadline, &stamp)) != 0)
+        return err;
+    /* wtmpd serves one record per connection: libutmps opens a fresh one. */
+    if (!utmps_updwtmpx(h->wtmp, &ut, &deadline, &stamp))
+        return failure_errno();
+    return 0;
+}
+
+#else
+
+/* ----------------------------------------------------------------- libc */
+
+/*
+ * One process-wide mutex, held for one operation, around everything that
+ * touches the utmp or wtmp files. utmpxname/setutxent/pututxline/endutxent
+ * share hidden state. And fcntl locks belong to the process, not the thread
+ * or fd: another thread's F_RDLCK would turn our write lock into a read lock,
+ * and closing any fd on the file drops every lock the process holds on it.
+ */
+static pthread_mutex_t libc_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+#define NSEC_PER_SEC 1000000000L
+#define FIRST_PAUSE_NS 1000000L
+#define MAX_PAUSE_NS 10000000L
+
+static struct timespec deadline_after(int64_t timeout_ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += (time_t)(timeout_ms / 1000);
+    t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (t.tv_nsec >= NSEC_PER_SEC) {
+        t.tv_sec++;
+        t.tv_nsec -= NSEC_PER_SEC;
+    }
+    return t;
+}
+
+static int64_t ns_left(const struct timespec *deadline)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(deadline->tv_sec - now.tv_sec) * NSEC_PER_SEC
+        + (deadline->tv_nsec - now.tv_nsec);
+}
+
+static int lock_library(const struct timespec *deadline)
+{
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30)
+    return pthread_mutex_clocklock(&libc_mutex, CLOCK_MONOTONIC, deadline);
+#else
+    struct timespec t;
+    int64_t left = ns_left(deadline);
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    if (left > 0) {
+        t.tv_sec += (time_t)(left / NSEC_PER_SEC);
+        t.tv_nsec += (long)(left % NSEC_PER_SEC);
+        if (t.tv_nsec >= NSEC_PER_SEC) {
+            t.tv_sec++;
+            t.tv_nsec -= NSEC_PER_SEC;
+        }
+    }
+    return pthread_mutex_timedlock(&libc_mutex, &t);
+#endif
+}
+
+/*
+ * Never F_SETLKW: glibc bounds its own F_SETLKW with alarm(), whose SIGALRM
+ * may land in another thread and leave the wait unbounded. Polling with
+ * F_SETLK keeps our deadline, and once we hold the lock glibc's own request
+ * from the same process is granted at once.
+ */
+static int lock_file_until(int fd, short type, const struct timespec *deadline)
+{
+    struct flock fl;
+    long pause_ns = FIRST_PAUSE_NS;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    for (;;) {
+        int64_t left;
+        struct timespec nap;
+
+        if (fcntl(fd, F_SETLK, &fl) == 0)
+            return 0;
+        if (errno != EACCES && errno != EAGAIN && errno != EINTR)
+            return failure_errno();
+        left = ns_left(deadline);
+        if (left <= 0)
+            return ETIMEDOUT;
+        nap.tv_sec = 0;
+        nap.tv_nsec = left < pause_ns ? (long)left : pause_ns;
+        nanosleep(&nap, NULL);
+        if (pause_ns < MAX_PAUSE_NS)
+            pause_ns = pause_ns * 2 < MAX_PAUSE_NS ? pause_ns * 2 : MAX_PAUSE_NS;
+    }
+}
+
+/* Opens without O_CREAT (glibc never creates these files) and locks. */
+static int open_locked(const char *path, int flags, short type,
+                       const struct timespec *deadline, int *fd_out)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    int err;
+
+    if (fd < 0)
+        return failure_errno();
+    if ((err = lock_file_until(fd, type, deadline)) != 0) {
+        close(fd);
+        return err;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+void xutmp_close(xutmp_handle *h)
+{
+    if (h == NULL)
+        return;
+    free(h->utmp);
+    free(h->wtmp);
+    free(h);
+}
+
+int xutmp_rewind(xutmp_handle *h)
+{
+    if (h == NULL)
+        return EINVAL;
+    h->cursor = 0;
+    return 0;
+}
+
+/* Reads the whole record at `offset`; 0 at the end, including a partial tail. */
+static int read_record(int fd, off_t offset, struct utmpx *ut, int *got)
+{
+    size_t done = 0;
+
+    while (done < sizeof *ut) {
+        ssize_t n = pread(fd, (char *)ut + done, sizeof *ut - done, offset + (off_t)done);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return failure_errno();
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    *got = done == sizeof *ut;
+    return 0;
+}
+
+/*
+ * getutxent and friends are not used: they share glibc's one global cursor
+ * and reopen the file per search. The handle keeps its own offset instead.
+ */
+static int search(xutmp_handle *h, enum search how, int type, const char *key,
+                  struct xutmp_record *out)
+{
+    struct timespec deadline;
+    struct utmpx ut;
+    int fd, err, got = 0;
+
+    if (h == NULL || out == NULL || (how != SEARCH_NEXT && key == NULL))
+        return EINVAL;
+    if (how == SEARCH_ID && !valid_type(type))
+        return EINVAL;
+    deadline = deadline_after(h->timeout_ms);
+    if ((err = lock_library(&deadline)) != 0)
+        return err;
+    err = open_locked(h->utmp, O_RDONLY, F_RDLCK, &deadline, &fd);
+    if (err == 0) {
+        for (;;) {
+            if ((err = read_record(fd, h->cursor, &ut, &got)) != 0 || !got)
+                break;
+            h->cursor += (off_t)sizeof ut;
+            if (how == SEARCH_NEXT || (how == SEARCH_LINE && line_matches(key, &ut))
+                || (how == SEARCH_ID && id_matches(type, key, &ut)))
+                break;
+        }
+        close(fd);
+    }
+    pthread_mutex_unlock(&libc_mutex);
+    if (err != 0)
+        return err;
+    if (!got)
+        return ESRCH;
+    utmpx_to_record(&ut, out);
+    return 0;
+}
+
+int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
+{
+    struct timespec deadline;
+    struct utmpx ut;
+    int fd, err;
+
+    if (h == NULL || rec == NULL)
+        return EINVAL;
+    if ((err = record_to_utmpx(rec, &ut)) != 0)
+        return err;
+    deadline = deadline_after(h->timeout_ms);
+    if ((err = lock_library(&deadline)) != 0)
+        return err;
+    err = open_locked(h->utmp, O_RDWR, F_WRLCK, &deadline, &fd);
+    if (err == 0) {
+        if (utmpxname(h->utmp) != 0) {
+            err = failure_errno();
+        } else {
+            /* From the start, so glibc finds and reuses the slot with this id. */
+            setutxent();
+            errno = 0;
+            if (pututxline(&ut) == NULL)
+                err = failure_errno();
+            endutxent();
+        }
+        /* glibc already unlocked; this close only ends our hold, after its work. */
+        close(fd);
+    }
+    pthread_mutex_unlock(&libc_mutex);
+    return err;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return failure_errno();
+        }
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Not updwtmpx: it returns void, so a full disk or a missing file would be
+ * silent. Same steps as glibc's, with every error reported.
+ */
+int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
+{
+    struct timespec deadline;
+    struct utmpx ut;
+    struct stat st;
+    int fd, err;
+
+    if (h == NULL || rec == NULL)
+        return EINVAL;
+    if ((err = record_to_utmpx(rec, &ut)) != 0)
+        return err;
+    deadline = deadline_after(h->timeout_ms);
+    if ((err = lock_library(&deadline)) != 0)
+        return err;
+    err = open_locked(h->wtmp, O_WRONLY | O_APPEND, F_WRLCK, &deadline, &fd);
+    if (err == 0) {
+        if (fstat(fd, &st) != 0) {
+            err = failure_errno();
+        } else {
+            /* Drop a torn tail first, or every later record would be misaligned. */
+            off_t whole = st.st_size - st.st_size % (off_t)sizeof ut;
+
+            if (S_ISREG(st.st_mode) && whole != st.st_size && ftruncate(fd, whole) != 0)
+                err = failure_errno();
+            if (err == 0 && (err = write_all(fd, &ut, sizeof ut)) != 0 && S_ISREG(st.st_mode)) {
+                /* Never leave half a record behind; the write's errno is the one to report. */
+                int ignored = ftruncate(fd, whole);
+                (void)ignored;
+            }
+        }
+        close(fd);
+    }
+    pthread_mutex_unlock(&libc_mutex);
+    return err;
+}
+
+#endif
+
+int xutmp_next(xutmp_handle *h, struct xutmp_record *out)
+{
+    return search(h, SEARCH_NEXT, 0, NULL, out);
+}
+
+int xutmp_find_line(xutmp_handle *h, const char line[XUTMP_LINE_SIZE], struct xutmp_record *out)
+{
+    return search(h, SEARCH_LINE, 0, line, out);
+}
+
+int xutmp_find_id(xutmp_handle *h, int type, const char id[XUTMP_ID_SIZE], struct xutmp_record *out)
+{
+    return search(h, SEARCH_ID, type, id, out);
+}

@@ -1,0 +1,120 @@
+/*
+ * xutmp: login accounting records with deadlines, over either the C library's
+ * file-based utmpx (flavour "libc") or skarnet's utmps daemons (flavour "utmps").
+ *
+ * ABI rules: every function returns 0 or a positive errno value; no global cursor
+ * is visible to the caller; every operation on a handle finishes by the handle's
+ * deadline (its timeout, counted from the start of each call). The platform's
+ * struct utmpx never crosses this interface: its layout differs between C libraries.
+ */
+#ifndef XUTMP_H
+#define XUTMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XUTMP_ABI_VERSION 1
+
+#define XUTMP_FLAVOUR_LIBC 1
+#define XUTMP_FLAVOUR_UTMPS 2
+
+#define XUTMP_LINE_SIZE 32
+#define XUTMP_ID_SIZE 4
+#define XUTMP_USER_SIZE 32
+#define XUTMP_HOST_SIZE 256
+
+/* Record types, with the values both glibc and utmps use. */
+#define XUTMP_EMPTY 0
+#define XUTMP_RUN_LVL 1
+#define XUTMP_BOOT_TIME 2
+#define XUTMP_NEW_TIME 3
+#define XUTMP_OLD_TIME 4
+#define XUTMP_INIT_PROCESS 5
+#define XUTMP_LOGIN_PROCESS 6
+#define XUTMP_USER_PROCESS 7
+#define XUTMP_DEAD_PROCESS 8
+#define XUTMP_ACCOUNTING 9
+
+/*
+ * The record, fixed width on every platform. Character fields are not
+ * NUL-terminated when full. Fields are ordered so that there is no implicit
+ * padding; `reserved` must be zero.
+ */
+struct xutmp_record {
+    int64_t tv_sec;
+    int64_t tv_usec;
+    int32_t type;
+    int32_t pid;
+    int32_t session;
+    int16_t exit_termination;
+    int16_t exit_status;
+    uint32_t addr_v6[4]; /* network byte order; IPv4 in addr_v6[0] */
+    char line[XUTMP_LINE_SIZE];
+    char id[XUTMP_ID_SIZE];
+    char user[XUTMP_USER_SIZE];
+    char host[XUTMP_HOST_SIZE];
+    char reserved[4];
+};
+
+/* Field numbers for xutmp_field_offset, in declaration order. */
+enum xutmp_field {
+    XUTMP_FIELD_TV_SEC = 0,
+    XUTMP_FIELD_TV_USEC,
+    XUTMP_FIELD_TYPE,
+    XUTMP_FIELD_PID,
+    XUTMP_FIELD_SESSION,
+    XUTMP_FIELD_EXIT_TERMINATION,
+    XUTMP_FIELD_EXIT_STATUS,
+    XUTMP_FIELD_ADDR_V6,
+    XUTMP_FIELD_LINE,
+    XUTMP_FIELD_ID,
+    XUTMP_FIELD_USER,
+    XUTMP_FIELD_HOST,
+    XUTMP_FIELD_RESERVED,
+    XUTMP_FIELD_COUNT
+};
+
+typedef struct xutmp_handle xutmp_handle;
+
+/* What this build of the library is. */
+int xutmp_abi_version(void);
+int xutmp_flavour(void);
+size_t xutmp_record_size(void);
+size_t xutmp_record_align(void);
+/* Offset of a field of struct xutmp_record, or (size_t)-1 for an unknown field. */
+size_t xutmp_field_offset(int field);
+/* Size of the platform record behind the flavour (struct utmpx), for diagnostics. */
+size_t xutmp_platform_record_size(void);
+
+/*
+ * Opens a handle. `utmp` and `wtmp` are file paths (libc flavour) or socket
+ * paths (utmps flavour); NULL selects the platform default. `timeout_ms` bounds
+ * every later operation on the handle (0 or less: 5000). Opening does no I/O.
+ */
+int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t timeout_ms);
+int xutmp_set_timeout(xutmp_handle *h, int64_t timeout_ms);
+/* Closes the handle and its connection, if any. NULL is allowed. */
+void xutmp_close(xutmp_handle *h);
+
+/* Moves the handle's utmp cursor to the first record. */
+int xutmp_rewind(xutmp_handle *h);
+/* Reads the record at the cursor and advances; ESRCH at the end. */
+int xutmp_next(xutmp_handle *h, struct xutmp_record *out);
+/* Searches forward from the cursor for a LOGIN/USER_PROCESS record on `line`; ESRCH if none. */
+int xutmp_find_line(xutmp_handle *h, const char line[XUTMP_LINE_SIZE], struct xutmp_record *out);
+/* Searches forward from the cursor with the utmpx id rule; ESRCH if none. */
+int xutmp_find_id(xutmp_handle *h, int type, const char id[XUTMP_ID_SIZE], struct xutmp_record *out);
+/* Writes a record into utmp: it replaces the record with the same id, or is appended. */
+int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec);
+/* Appends one record to wtmp. */
+int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
