@@ -166,32 +166,6 @@ static void utmpx_to_record(const struct utmpx *ut, struct xutmp_record *rec)
     memcpy(rec->host, ut->ut_host, sizeof rec->host);
 }
 
-/* The id rule shared by glibc's getutxid and utmpd's 'i' request. */
-static int id_matches(int type, const char id[XUTMP_ID_SIZE], const struct utmpx *ut)
-{
-    switch (type) {
-    case XUTMP_BOOT_TIME:
-    case XUTMP_NEW_TIME:
-    case XUTMP_OLD_TIME:
-        return ut->ut_type == type;
-    case XUTMP_INIT_PROCESS:
-    case XUTMP_LOGIN_PROCESS:
-    case XUTMP_USER_PROCESS:
-    case XUTMP_DEAD_PROCESS:
-        return (ut->ut_type == XUTMP_INIT_PROCESS || ut->ut_type == XUTMP_LOGIN_PROCESS
-                || ut->ut_type == XUTMP_USER_PROCESS || ut->ut_type == XUTMP_DEAD_PROCESS)
-            && strncmp(id, ut->ut_id, XUTMP_ID_SIZE) == 0;
-    default:
-        return 0;
-    }
-}
-
-static int line_matches(const char line[XUTMP_LINE_SIZE], const struct utmpx *ut)
-{
-    return (ut->ut_type == XUTMP_LOGIN_PROCESS || ut->ut_type == XUTMP_USER_PROCESS)
-        && strncmp(line, ut->ut_line, XUTMP_LINE_SIZE) == 0;
-}
-
 static int64_t effective_timeout(int64_t timeout_ms)
 {
     if (timeout_ms <= 0)
@@ -522,6 +496,32 @@ static int read_record(int fd, off_t offset, struct utmpx *ut, int *got)
     }
     *got = done == sizeof *ut;
     return 0;
+}
+
+/* The id rule shared by glibc's getutxid and utmpd's 'i' request. */
+static int id_matches(int type, const char id[XUTMP_ID_SIZE], const struct utmpx *ut)
+{
+    switch (type) {
+    case XUTMP_BOOT_TIME:
+    case XUTMP_NEW_TIME:
+    case XUTMP_OLD_TIME:
+        return ut->ut_type == type;
+    case XUTMP_INIT_PROCESS:
+    case XUTMP_LOGIN_PROCESS:
+    case XUTMP_USER_PROCESS:
+    case XUTMP_DEAD_PROCESS:
+        return (ut->ut_type == XUTMP_INIT_PROCESS || ut->ut_type == XUTMP_LOGIN_PROCESS
+                || ut->ut_type == XUTMP_USER_PROCESS || ut->ut_type == XUTMP_DEAD_PROCESS)
+            && strncmp(id, ut->ut_id, XUTMP_ID_SIZE) == 0;
+    default:
+        return 0;
+    }
+}
+
+static int line_matches(const char line[XUTMP_LINE_SIZE], const struct utmpx *ut)
+{
+    return (ut->ut_type == XUTMP_LOGIN_PROCESS || ut->ut_type == XUTMP_USER_PROCESS)
+        && strncmp(line, ut->ut_line, XUTMP_LINE_SIZE) == 0;
 }
 
 /*

@@ -121,6 +121,12 @@ pub struct xutmp_handle {
     _marker: PhantomData<(*mut c_void, PhantomPinned)>,
 }
 
+impl core::fmt::Debug for xutmp_handle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("xutmp_handle")
+    }
+}
+
 extern "C" {
     /// ABI version of the linked library.
     pub fn xutmp_abi_version() -> c_int;
@@ -136,12 +142,7 @@ extern "C" {
     pub fn xutmp_platform_record_size() -> usize;
 
     /// Opens a handle; NULL paths select the platform defaults.
-    pub fn xutmp_open(
-        out: *mut *mut xutmp_handle,
-        utmp: *const c_char,
-        wtmp: *const c_char,
-        timeout_ms: i64,
-    ) -> c_int;
+    pub fn xutmp_open(out: *mut *mut xutmp_handle, utmp: *const c_char, wtmp: *const c_char, timeout_ms: i64) -> c_int;
     /// Changes the per-operation timeout.
     pub fn xutmp_set_timeout(h: *mut xutmp_handle, timeout_ms: i64) -> c_int;
     /// Closes a handle; NULL is allowed.

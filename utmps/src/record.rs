@@ -112,14 +112,15 @@ impl<const N: usize> fmt::Debug for Field<N> {
 impl<const N: usize> fmt::Display for Field<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Control characters are escaped so that a hostile name cannot drive a terminal.
+        let mut text = String::with_capacity(N);
         for c in self.to_string_lossy().chars() {
             if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
+                text.extend(c.escape_default());
             } else {
-                write!(f, "{c}")?;
+                text.push(c);
             }
         }
-        Ok(())
+        f.pad(&text)
     }
 }
 

@@ -13,7 +13,8 @@ use utmps::{ErrorKind, Exit, Login, RecordType};
 fn login_and_logout_reuse_the_slot_and_write_two_wtmp_records() {
     let f = Files::new();
     let acct = f.acct();
-    let s = acct.open(&Login::new(USER, "/dev/pts/7").host("client.example").addr("192.0.2.9".parse().unwrap())).unwrap();
+    let s =
+        acct.open(&Login::new(USER, "/dev/pts/7").host("client.example").addr("192.0.2.9".parse().unwrap())).unwrap();
     let live = acct.who(false).unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].line.as_bytes(), b"pts/7");

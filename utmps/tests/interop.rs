@@ -1,0 +1,114 @@
+//! Records written through the libc flavour, read back by the system's own `who`,
+//! `last` and `utmpdump` (util-linux and coreutils on glibc). Each tool that is
+//! missing is reported as skipped, not passed.
+#![cfg(all(target_os = "linux", target_env = "gnu"))]
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use support::Files;
+use utmps::Login;
+
+/// Runs a system tool in UTC; `None` (and a SKIPPED line) when it is not installed.
+fn tool(name: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
+    match Command::new(name).args(args).env("TZ", "UTC").env("LC_ALL", "C").output() {
+        Ok(out) => {
+            assert!(out.status.success(), "{name} failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8_lossy(&out.stdout).into_owned())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED: `{name}` is not installed on this machine");
+            None
+        }
+        Err(e) => panic!("running {name}: {e}"),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` in UTC for seconds since the epoch (Howard Hinnant's civil-from-days).
+fn iso_utc(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[test]
+fn who_last_and_utmpdump_read_our_records() {
+    let f = Files::new();
+    let acct = f.acct();
+    let login_time = SystemTime::now() - Duration::from_secs(62 * 60 + 5);
+    let alice = acct
+        .open(
+            &Login::new("root", "/dev/pts/5")
+                .host("client.example")
+                .addr("192.0.2.9".parse().unwrap())
+                .time(login_time),
+        )
+        .unwrap();
+    let live =
+        acct.open(&Login::new("daemon", "pts/6").host("v6.example").addr("2001:db8::9".parse().unwrap())).unwrap();
+    let login_record = *alice.record();
+    alice.logout().unwrap();
+    // `last` prints "still running" for a logout in the current second.
+    std::thread::sleep(Duration::from_millis(1100));
+
+    if let Some(who) = tool("who", &[f.utmp.as_os_str()]) {
+        let lines: Vec<&str> = who.lines().collect();
+        assert_eq!(lines.len(), 1, "who shows only the live session:\n{who}");
+        assert!(
+            lines[0].starts_with("daemon ") && lines[0].contains("pts/6") && lines[0].contains("(v6.example)"),
+            "{who}"
+        );
+    }
+
+    if let Some(last) = tool("last", &["-f".as_ref(), f.wtmp.as_os_str()]) {
+        let root = last.lines().find(|l| l.starts_with("root ")).unwrap_or_else(|| panic!("no root line:\n{last}"));
+        assert!(root.contains("pts/5") && root.contains("client.example"), "{root}");
+        assert!(root.contains("(01:02)"), "last must show the session's duration: {root}");
+        let daemon = last.lines().find(|l| l.starts_with("daemon ")).unwrap_or_else(|| panic!("{last}"));
+        assert!(daemon.contains("pts/6") && !daemon.contains("(0"), "the live session has no duration: {daemon}");
+    }
+
+    if let Some(last_i) = tool("last", &["-i".as_ref(), "-f".as_ref(), f.wtmp.as_os_str()]) {
+        assert!(last_i.contains("192.0.2.9"), "{last_i}");
+        assert!(last_i.contains("2001:db8::9"), "{last_i}");
+    }
+
+    if let Some(dump) = tool("utmpdump", &[f.wtmp.as_os_str()]) {
+        let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(rows.len(), 3, "{dump}");
+        let when = iso_utc(login_record.tv_sec);
+        let expect_login = format!(
+            "[7] [{:05}] [ts/5] [root    ] [pts/5       ] [client.example      ] [192.0.2.9      ] [{when},{:06}+00:00]",
+            login_record.pid, login_record.tv_usec
+        );
+        assert_eq!(rows[0], expect_login);
+        assert!(
+            rows[1].starts_with("[7] ") && rows[1].contains("[daemon  ]") && rows[1].contains("[2001:db8::9    ]"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].starts_with(&format!("[8] [{:05}] [ts/5] [root    ] [pts/5       ]", login_record.pid)),
+            "{}",
+            rows[2]
+        );
+    }
+
+    if let Some(dump) = tool("utmpdump", &[f.utmp.as_os_str()]) {
+        let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
+        assert_eq!(rows.len(), 2, "two slots, the first reused by the logout: {dump}");
+        assert!(rows[0].starts_with("[8] "), "{dump}");
+        assert!(rows[1].starts_with("[7] "), "{dump}");
+    }
+    live.logout().unwrap();
+}
