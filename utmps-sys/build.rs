@@ -110,7 +110,7 @@ fn build_static(flavour: Flavour) {
         .warnings(true)
         .extra_warnings(true);
     if flavour == Flavour::Utmps {
-        build.define("XUTMP_FLAVOUR_UTMPS", None);
+        build.define("XUTMP_BUILD_UTMPS", None);
         let libutmps = pkg_config::Config::new().statik(true).probe("libutmps").unwrap_or_else(|e| {
             fail(&format!(
                 "the utmps flavour needs libutmps (pkg-config module `libutmps`); \

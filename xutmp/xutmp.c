@@ -1,6 +1,6 @@
 /*
  * xutmp: see xutmp.h. Two flavours, chosen at compile time:
- * -DXUTMP_FLAVOUR_UTMPS talks to skarnet's utmps daemons through libutmps's
+ * -DXUTMP_BUILD_UTMPS talks to skarnet's utmps daemons through libutmps's
  * native calls; otherwise glibc's file-based utmpx is used.
  */
 #ifndef _GNU_SOURCE
@@ -12,14 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The build switch -DXUTMP_FLAVOUR_UTMPS has the name of the flavour constant
- * in xutmp.h: note the choice, then let the header define the constant.
- */
-#ifdef XUTMP_FLAVOUR_UTMPS
-#define XUTMP_BUILD_UTMPS 1
-#undef XUTMP_FLAVOUR_UTMPS
-#endif
 #include "xutmp.h"
 
 #ifdef XUTMP_BUILD_UTMPS
@@ -35,7 +27,7 @@
 #include <unistd.h>
 #include <utmpx.h>
 #if !defined(__GLIBC__)
-#error "xutmp: this C library's utmpx functions are do-nothing stubs (musl). Install utmps (libutmps) and build with FLAVOUR=utmps (-DXUTMP_FLAVOUR_UTMPS)."
+#error "xutmp: this C library's utmpx functions are do-nothing stubs (musl). Install utmps (libutmps) and build with FLAVOUR=utmps (-DXUTMP_BUILD_UTMPS)."
 #endif
 #define UTMP_DEFAULT _PATH_UTMPX
 #define WTMP_DEFAULT _PATH_WTMPX
@@ -588,7 +580,7 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
                 err = failure_errno();
             endutxent();
         }
-        /* glibc already unlocked; this close only ends our hold, after its work. */
+        /* Locks are per process: glibc's unlock already released ours too. */
         close(fd);
     }
     pthread_mutex_unlock(&libc_mutex);

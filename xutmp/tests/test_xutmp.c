@@ -24,10 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Same switch as xutmp.c: the build macro shares the header constant's name. */
-#ifdef XUTMP_FLAVOUR_UTMPS
+#ifdef XUTMP_BUILD_UTMPS
 #define TEST_UTMPS 1
-#undef XUTMP_FLAVOUR_UTMPS
 #include <utmps/utmpx.h>
 #else
 #include <utmpx.h>
