@@ -63,7 +63,7 @@ step "the binaries show their link mode"
 ci/check-linkage.sh "$target"
 
 step "cargo package"
-cargo package --workspace --allow-dirty --target-dir "$target/package" >/dev/null
+UTMPS_SYS_STATIC=1 cargo package --workspace --allow-dirty --target-dir "$target/package" >/dev/null
 echo "packaged: $(ls "$target/package/package/"*.crate | xargs -n1 basename | tr '\n' ' ')"
 
 step "all checks passed"

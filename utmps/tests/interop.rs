@@ -56,6 +56,7 @@ fn who_last_and_utmpdump_read_our_records() {
         .unwrap();
     let live =
         acct.open(&Login::new("daemon", "pts/6").host("v6.example").addr("2001:db8::9".parse().unwrap())).unwrap();
+    let mapped = acct.open(&Login::new("daemon", "pts/7").addr("::ffff:192.0.2.77".parse().unwrap())).unwrap();
     let login_record = *alice.record();
     alice.logout().unwrap();
     // `last` prints "still running" for a logout in the current second.
@@ -63,7 +64,7 @@ fn who_last_and_utmpdump_read_our_records() {
 
     if let Some(who) = tool("who", &[f.utmp.as_os_str()]) {
         let lines: Vec<&str> = who.lines().collect();
-        assert_eq!(lines.len(), 1, "who shows only the live session:\n{who}");
+        assert_eq!(lines.len(), 2, "who shows only the live sessions:\n{who}");
         assert!(
             lines[0].starts_with("daemon ") && lines[0].contains("pts/6") && lines[0].contains("(v6.example)"),
             "{who}"
@@ -74,18 +75,19 @@ fn who_last_and_utmpdump_read_our_records() {
         let root = last.lines().find(|l| l.starts_with("root ")).unwrap_or_else(|| panic!("no root line:\n{last}"));
         assert!(root.contains("pts/5") && root.contains("client.example"), "{root}");
         assert!(root.contains("(01:02)"), "last must show the session's duration: {root}");
-        let daemon = last.lines().find(|l| l.starts_with("daemon ")).unwrap_or_else(|| panic!("{last}"));
-        assert!(daemon.contains("pts/6") && !daemon.contains("(0"), "the live session has no duration: {daemon}");
+        let daemon = last.lines().find(|l| l.starts_with("daemon ") && l.contains("pts/6")).unwrap_or_else(|| panic!("{last}"));
+        assert!(!daemon.contains("(0"), "the live session has no duration: {daemon}");
     }
 
     if let Some(last_i) = tool("last", &["-i".as_ref(), "-f".as_ref(), f.wtmp.as_os_str()]) {
         assert!(last_i.contains("192.0.2.9"), "{last_i}");
         assert!(last_i.contains("2001:db8::9"), "{last_i}");
+        assert!(last_i.contains(" 192.0.2.77 "), "last shows a v4-mapped address as IPv4: {last_i}");
     }
 
     if let Some(dump) = tool("utmpdump", &[f.wtmp.as_os_str()]) {
         let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
-        assert_eq!(rows.len(), 3, "{dump}");
+        assert_eq!(rows.len(), 4, "{dump}");
         let when = iso_utc(login_record.tv_sec);
         let expect_login = format!(
             "[7] [{:05}] [ts/5] [root    ] [pts/5       ] [client.example      ] [192.0.2.9      ] [{when},{:06}+00:00]",
@@ -97,18 +99,20 @@ fn who_last_and_utmpdump_read_our_records() {
             "{}",
             rows[1]
         );
+        assert!(rows[2].contains("] [::ffff:192.0.2.77] ["), "{}", rows[2]);
         assert!(
-            rows[2].starts_with(&format!("[8] [{:05}] [ts/5] [root    ] [pts/5       ]", login_record.pid)),
+            rows[3].starts_with(&format!("[8] [{:05}] [ts/5] [root    ] [pts/5       ]", login_record.pid)),
             "{}",
-            rows[2]
+            rows[3]
         );
     }
 
     if let Some(dump) = tool("utmpdump", &[f.utmp.as_os_str()]) {
         let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
-        assert_eq!(rows.len(), 2, "two slots, the first reused by the logout: {dump}");
+        assert_eq!(rows.len(), 3, "three slots, the first reused by the logout: {dump}");
         assert!(rows[0].starts_with("[8] "), "{dump}");
         assert!(rows[1].starts_with("[7] "), "{dump}");
     }
     live.logout().unwrap();
+    mapped.logout().unwrap();
 }

@@ -218,3 +218,29 @@ fn a_forked_child_dropping_the_guard_does_not_log_out() {
     assert_eq!(f.wtmp_records().len(), 1);
     s.logout().unwrap();
 }
+
+#[test]
+fn control_characters_round_trip_raw_and_display_escaped() {
+    let f = Files::new();
+    let acct = f.acct();
+    let s = acct.open(&Login::new(USER, "pts/19").host("evil\u{1b}[2J\u{7}host")).unwrap();
+    let live = acct.who(false).unwrap();
+    assert_eq!(live[0].host.as_bytes(), b"evil\x1b[2J\x07host", "raw bytes stay reachable");
+    let shown = live[0].host.to_string();
+    assert!(!shown.contains('\u{1b}') && shown.contains("\\u{1b}"), "{shown}");
+    s.logout().unwrap();
+}
+
+#[test]
+fn addresses_of_every_family_round_trip_through_the_file() {
+    let f = Files::new();
+    let acct = f.acct();
+    for (n, text) in ["192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"].into_iter().enumerate() {
+        let addr: IpAddr = text.parse().unwrap();
+        let s = acct.open(&Login::new(USER, format!("pts/2{n}")).addr(addr)).unwrap();
+        let live = acct.who(false).unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].addr(), Some(addr), "{text}");
+        s.logout().unwrap();
+    }
+}
