@@ -45,3 +45,13 @@ impl Files {
 
 /// A user that exists on every Linux system, for lastlog lookups.
 pub const USER: &str = "root";
+
+/// Says that a check was skipped, and why, where the test log shows it: written
+/// to the process's stderr directly, which the test harness does not capture.
+#[macro_export]
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
