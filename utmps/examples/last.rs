@@ -15,7 +15,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let end = match s.end {
             End::LoggedOut { .. } | End::Crash { .. } => {
                 let secs = s.duration().map_or(0, |d| d.as_secs());
-                format!("{}({:02}:{:02})", if matches!(s.end, End::Crash { .. }) { "crash " } else { "" }, secs / 3600, secs % 3600 / 60)
+                format!(
+                    "{}({:02}:{:02})",
+                    if matches!(s.end, End::Crash { .. }) { "crash " } else { "" },
+                    secs / 3600,
+                    secs % 3600 / 60
+                )
             }
             End::StillLoggedIn => "still logged in".to_owned(),
             End::Gone => "gone - no logout".to_owned(),

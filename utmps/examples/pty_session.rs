@@ -33,7 +33,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let user = current_user();
     let session = acct.open(&Login::new(user, line.clone()).pid(child).host("pty-example"))?;
-    println!("recorded {} on {line} for pid {child}; who now shows {} session(s)", session.record().user, acct.who(false)?.len());
+    println!(
+        "recorded {} on {line} for pid {child}; who now shows {} session(s)",
+        session.record().user,
+        acct.who(false)?.len()
+    );
 
     let mut out = String::new();
     let mut master = File::from(master);
@@ -55,7 +59,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd, String)> {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: valid out-pointers; NULL name, termios and winsize are allowed.
-    if unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) } != 0 {
+    if unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) } != 0
+    {
         return Err(std::io::Error::last_os_error());
     }
     // SAFETY: openpty returned two new descriptors that we now own.
@@ -77,9 +82,11 @@ fn spawn_on_pty(slave: &OwnedFd, cmd: &str) -> std::io::Result<libc::pid_t> {
     let dash_c = c"-c";
     let cmd = std::ffi::CString::new(cmd)?;
     let fd = slave.as_raw_fd();
-    // SAFETY: after fork the child calls only async-signal-safe functions, then execs or _exits.
+    // SAFETY: fork has no preconditions; the child branch below is restricted.
     match unsafe { libc::fork() } {
         -1 => Err(std::io::Error::last_os_error()),
+        // SAFETY: in the forked child only async-signal-safe calls are made on
+        // descriptors and strings prepared before the fork, then it execs or _exits.
         0 => unsafe {
             libc::setsid();
             libc::ioctl(fd, libc::TIOCSCTTY, 0);

@@ -219,7 +219,12 @@ mod tests {
     fn error_is_send_sync_and_names_everything() {
         fn assert_send_sync<T: Send + Sync + 'static>() {}
         assert_send_sync::<Error>();
-        let e = Error::from_errno("utmp put", Path::new("/run/utmps/.utmpd-socket"), libc::EPERM, PermissionRule::UtmpdGroup);
+        let e = Error::from_errno(
+            "utmp put",
+            Path::new("/run/utmps/.utmpd-socket"),
+            libc::EPERM,
+            PermissionRule::UtmpdGroup,
+        );
         assert_eq!(e.kind(), ErrorKind::Permission);
         assert_eq!(e.permission_rule(), Some(PermissionRule::UtmpdGroup));
         let text = e.to_string();

@@ -81,17 +81,21 @@ pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
 /// `TimedOut` when another process holds the lock past the deadline.
 pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Result<()> {
     let op = "lastlog write";
-    let file = OpenOptions::new().write(true).open(path).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    let file =
+        OpenOptions::new().write(true).open(path).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
+        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
     // Closing the file releases the lock.
 }
 
 /// Records a login in lastlog for `user`, looked up in the password database.
 pub(crate) fn record_login(path: &Path, user: &str, login: &Record, deadline: Instant) -> Result<()> {
-    let uid = uid_of(user).ok_or_else(|| Error::invalid("lastlog", format!("no user {user:?} in the password database")))?;
-    let time = u32::try_from(login.tv_sec)
-        .map_err(|_| Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec)))?;
+    let uid =
+        uid_of(user).ok_or_else(|| Error::invalid("lastlog", format!("no user {user:?} in the password database")))?;
+    let time = u32::try_from(login.tv_sec).map_err(|_| {
+        Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec))
+    })?;
     write(path, uid, &LastLogin { time, line: login.line, host: login.host }, deadline)
 }
 

@@ -34,12 +34,15 @@
 //!   [`Accounting::check`] says so at start-up instead of failing at the first login.
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
+// Without a backend only the file readers are usable; the session code stays compiled
+// so that the API is the same in every build.
+#![cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 
 mod accounting;
 mod backend;
 mod error;
-pub mod files;
 mod filelock;
+pub mod files;
 pub mod last;
 pub mod lastlog;
 pub mod layout;
@@ -49,6 +52,13 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+
+/// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
+#[cfg(feature = "native")]
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
+}
 
 pub use accounting::{
     pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,

@@ -133,20 +133,19 @@ impl Drop for Session {
 }
 
 /// Picks the ut_id: the line's last four bytes, unless a live session on another
-/// line holds them; then a derived alternate that is free.
+/// line holds them; then a derived alternate that is free. Every entry is checked,
+/// not only the first with the id: glibc puts into the FIRST record with a matching
+/// id, so a live holder later in the file would be overwritten by its logout.
 fn choose_id(acct: &Accounting, line: &str) -> Result<Field<4>> {
-    let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
-    for id in candidates {
-        match acct.raw().utmp_find_id(RecordType::USER_PROCESS, &id, acct.deadline())? {
-            Some(holder) if holder.line.as_bytes() != line.as_bytes() && holds_slot(&holder) => continue,
-            _ => return Ok(id),
-        }
-    }
-    Err(Error::new(
-        ErrorKind::Io,
-        "login",
-        format!("no free ut_id for line {line:?} after {ID_ATTEMPTS} attempts"),
-    ))
+    let entries = acct.raw().utmp_records(acct.deadline())?;
+    let taken =
+        |id: &Field<4>| entries.iter().any(|e| e.id == *id && holds_slot(e) && e.line.as_bytes() != line.as_bytes());
+    std::iter::once(default_id(line))
+        .chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)))
+        .find(|id| !taken(id))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::Io, "login", format!("no free ut_id for line {line:?} after {ID_ATTEMPTS} attempts"))
+        })
 }
 
 /// An entry whose slot must not be taken over: a live login on another line.

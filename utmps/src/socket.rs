@@ -61,7 +61,8 @@ impl Conn {
         let mut pause = Duration::from_micros(200);
         loop {
             // SAFETY: creating a socket has no memory-safety preconditions.
-            let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+            let raw =
+                unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
             if raw < 0 {
                 return Err(io::Error::last_os_error());
             }
@@ -80,7 +81,13 @@ impl Conn {
                     let mut optlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
                     // SAFETY: valid out-pointers of the right size.
                     let rc = unsafe {
-                        libc::getsockopt(raw, libc::SOL_SOCKET, libc::SO_ERROR, (&mut so_error as *mut libc::c_int).cast(), &mut optlen)
+                        libc::getsockopt(
+                            raw,
+                            libc::SOL_SOCKET,
+                            libc::SO_ERROR,
+                            (&mut so_error as *mut libc::c_int).cast(),
+                            &mut optlen,
+                        )
                     };
                     if rc < 0 {
                         return Err(io::Error::last_os_error());

@@ -22,7 +22,7 @@ fn sockets() -> (PathBuf, PathBuf) {
 
 /// Every backend of this build that talks to daemons.
 fn backends(utmpd: &PathBuf, wtmpd: &PathBuf) -> Vec<(&'static str, Accounting)> {
-    let mut out = Vec::new();
+    let mut out: Vec<(&'static str, Accounting)> = Vec::with_capacity(2);
     #[cfg(feature = "xutmp")]
     if let Ok(acct) = Accounting::xutmp(utmpd, wtmpd) {
         if acct.backend() == utmps::BackendKind::XutmpUtmps {
@@ -83,7 +83,10 @@ fn login_and_logout_reuse_the_slot() {
 fn both_backends_write_identical_records() {
     let (utmpd, wtmpd) = sockets();
     let backends = backends(&utmpd, &wtmpd);
-    assert!(backends.len() >= 2, "needs libxutmp's utmps flavour (XUTMP_FLAVOUR=utmps) and feature `native` in one build");
+    assert!(
+        backends.len() >= 2,
+        "needs libxutmp's utmps flavour (XUTMP_FLAVOUR=utmps) and feature `native` in one build"
+    );
     let line = unique_line("p");
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::record::{Field, Record, RecordType};
+use crate::record::Record;
 
 #[cfg(feature = "native")]
 pub(crate) mod native;
@@ -40,8 +40,6 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn wtmp_endpoint(&self) -> &Path;
     /// Every utmp record, in file order.
     fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>>;
-    /// The first utmp record that the id rule matches, searching from the start.
-    fn utmp_find_id(&self, kind: RecordType, id: &Field<4>, deadline: Instant) -> Result<Option<Record>>;
     /// Writes a record into utmp, into the slot the endpoint's matching rule picks.
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;
     /// Appends one record to wtmp. Never retried: a retry could duplicate it.

@@ -28,7 +28,10 @@ pub(crate) fn linked_kind() -> Result<BackendKind> {
         return Err(Error::new(
             ErrorKind::Unsupported,
             "xutmp",
-            format!("linked libxutmp has ABI {abi} and record size {size}; this crate needs ABI {}", ffi::XUTMP_ABI_VERSION),
+            format!(
+                "linked libxutmp has ABI {abi} and record size {size}; this crate needs ABI {}",
+                ffi::XUTMP_ABI_VERSION
+            ),
         ));
     }
     match flavour {
@@ -127,7 +130,9 @@ impl Handle<'_> {
     fn error(&self, errno: c_int) -> Error {
         let e = Error::from_errno(self.op, self.endpoint(), errno, self.backend.rule(self.wtmp));
         if e.kind() == ErrorKind::TimedOut {
-            let waited = Duration::from_millis(u64::try_from(self.deadline.saturating_duration_since(self.started).as_millis()).unwrap_or(0));
+            let waited = Duration::from_millis(
+                u64::try_from(self.deadline.saturating_duration_since(self.started).as_millis()).unwrap_or(0),
+            );
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
@@ -217,25 +222,6 @@ impl Backend for XutmpBackend {
                     libc::ESRCH => return Ok(out),
                     errno => return Err(h.error(errno)),
                 }
-            }
-        })
-    }
-
-    fn utmp_find_id(&self, kind: RecordType, id: &Field<4>, deadline: Instant) -> Result<Option<Record>> {
-        self.with_handle("utmp find id", false, deadline, |h| {
-            // SAFETY: live handle.
-            let rc = h.call(|raw| unsafe { ffi::xutmp_rewind(raw) })?;
-            if rc != 0 {
-                return Err(h.error(rc));
-            }
-            let mut rec = empty_record();
-            let id_c = id.0.map(|b| b as c_char);
-            // SAFETY: live handle, a 4-byte id and a valid out-pointer.
-            let rc = h.call(|raw| unsafe { ffi::xutmp_find_id(raw, c_int::from(kind.0), id_c.as_ptr(), &mut rec) })?;
-            match rc {
-                0 => Ok(Some(from_ffi(&rec))),
-                libc::ESRCH => Ok(None),
-                errno => Err(h.error(errno)),
             }
         })
     }

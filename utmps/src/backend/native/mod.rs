@@ -1,0 +1,141 @@
+//! The pure-Rust client of skarnet's utmps daemons. Each operation opens its own
+//! connection and closes it when done: the superserver serves only 40 clients at
+//! once and utmpd has no idle timeout, so a held connection could starve others.
+//! Every step is bounded by the operation's deadline (see [`crate::socket`]).
+
+mod answer;
+mod utmpd;
+mod wtmpd;
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::{Backend, BackendKind};
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
+use crate::record::Record;
+use crate::socket::Conn;
+
+pub use answer::{decode_answers, Answer, Decoded};
+
+/// How many `e` requests a utmp read keeps in flight. The answers to them (at
+/// most 128 x 401 bytes) fit the socket buffers, so the daemon never blocks on
+/// its write while this client is sending.
+pub const READ_WINDOW: usize = 128;
+
+#[derive(Debug)]
+pub(crate) struct NativeBackend {
+    utmpd: PathBuf,
+    wtmpd: PathBuf,
+}
+
+impl NativeBackend {
+    pub(crate) fn new(utmpd: &Path, wtmpd: &Path) -> NativeBackend {
+        NativeBackend { utmpd: utmpd.to_path_buf(), wtmpd: wtmpd.to_path_buf() }
+    }
+
+    /// Reads utmp with up to `window` requests in flight (1: one at a time).
+    pub(crate) fn utmp_records_windowed(&self, window: usize, deadline: Instant) -> Result<Vec<Record>> {
+        utmpd::read_all(&self.utmpd, window, deadline)
+    }
+}
+
+impl Backend for NativeBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Native
+    }
+
+    fn utmp_endpoint(&self) -> &Path {
+        &self.utmpd
+    }
+
+    fn wtmp_endpoint(&self) -> &Path {
+        &self.wtmpd
+    }
+
+    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
+        self.utmp_records_windowed(READ_WINDOW, deadline)
+    }
+
+    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
+        utmpd::put(&self.utmpd, rec, deadline)
+    }
+
+    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+        wtmpd::append(&self.wtmpd, rec, deadline)
+    }
+
+    fn probe(&self, deadline: Instant) -> Result<()> {
+        utmpd::probe(&self.utmpd, deadline)?;
+        super::probe_socket(&self.wtmpd, deadline)
+    }
+}
+
+/// Reads utmp through utmpd at `utmpd` with up to `window` requests in flight:
+/// [`READ_WINDOW`] is what the backend uses, 1 is one request at a time. For
+/// benchmarks and tests that compare the two.
+///
+/// # Errors
+/// As any utmp read of the native backend.
+pub fn read_utmp_windowed(utmpd: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
+    utmpd::read_all(utmpd, window, deadline)
+}
+
+/// One operation on one endpoint: turns what goes wrong into this crate's errors.
+struct Call<'a> {
+    op: &'static str,
+    endpoint: &'a Path,
+    /// The rule behind an EPERM status from this daemon.
+    rule: PermissionRule,
+    started: Instant,
+    deadline: Instant,
+}
+
+impl<'a> Call<'a> {
+    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Instant) -> Call<'a> {
+        tracing::trace!(op, endpoint = %endpoint.display(), "utmps request");
+        Call { op, endpoint, rule, started: Instant::now(), deadline }
+    }
+
+    fn connect(&self) -> Result<Conn> {
+        Conn::connect(self.endpoint, self.deadline).map_err(|e| self.io(e))
+    }
+
+    /// A socket-level failure. EACCES here comes from the socket file's mode, not
+    /// from a daemon rule.
+    fn io(&self, err: io::Error) -> Error {
+        if err.raw_os_error() == Some(libc::ETIMEDOUT) {
+            return Error::timed_out(self.op, self.endpoint, self.deadline.saturating_duration_since(self.started));
+        }
+        // A daemon that exits with requests unread resets the connection
+        // instead of closing it: the same early end as an EOF.
+        let early_end = err.kind() == io::ErrorKind::UnexpectedEof
+            || matches!(err.raw_os_error(), Some(libc::ECONNRESET | libc::EPIPE));
+        let e = Error::from_io(self.op, self.endpoint, err, PermissionRule::File);
+        if early_end {
+            return e
+                .with_kind(ErrorKind::Protocol)
+                .with_detail("the daemon closed the connection before its answer was complete");
+        }
+        e
+    }
+
+    /// A non-zero status byte from the daemon.
+    fn status(&self, errno: u8) -> Error {
+        let e = Error::from_errno(self.op, self.endpoint, i32::from(errno), self.rule);
+        if i32::from(errno) == libc::EPIPE && self.rule == PermissionRule::UtmpdGroup {
+            // utmpd answers EPIPE when it meets a utmp file whose size is not a
+            // whole number of records, after deleting that file.
+            return e.with_detail("utmpd found a torn utmp file (size not a multiple of 400 bytes) and deleted it");
+        }
+        e
+    }
+
+    /// Checks a status byte that must be 0.
+    fn ok(&self, status: u8) -> Result<()> {
+        match status {
+            0 => Ok(()),
+            errno => Err(self.status(errno)),
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! utmpd conversations. Each one starts with `r`: a put whose cursor has passed
+//! the slot it should overwrite would append a duplicate instead. The `r` is sent
+//! together with the request that follows it; utmpd answers strictly in order.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::answer::{parse_record_answer, Answer, ESRCH};
+use super::Call;
+use crate::error::{PermissionRule, Result};
+use crate::layout::{Layout, UTMPS_RECORD_SIZE};
+use crate::record::Record;
+use crate::socket::Conn;
+
+/// Answers as they arrive on one connection, parsed strictly in order.
+struct Answers<'c> {
+    call: &'c Call<'c>,
+    conn: &'c Conn,
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl<'c> Answers<'c> {
+    fn new(call: &'c Call<'c>, conn: &'c Conn) -> Answers<'c> {
+        Answers { call, conn, buf: Vec::with_capacity(16 * 1024), start: 0 }
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Receives more bytes; the end of the stream here is a protocol error.
+    fn fill(&mut self) -> Result<()> {
+        if self.start > 0 && self.start * 2 >= self.buf.len() {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let old = self.buf.len();
+        self.buf.resize(old + 16 * 1024, 0);
+        let got = self.conn.recv_some(&mut self.buf[old..], self.call.deadline);
+        let n = *got.as_ref().unwrap_or(&0);
+        self.buf.truncate(old + n);
+        match got {
+            Ok(0) => Err(self.call.io(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.call.io(e)),
+        }
+    }
+
+    /// The answer to `r` or `E`: one status byte.
+    fn status(&mut self) -> Result<u8> {
+        while self.pending().is_empty() {
+            self.fill()?;
+        }
+        let status = self.buf[self.start];
+        self.start += 1;
+        Ok(status)
+    }
+
+    /// The answer to `e`, `i` or `l`.
+    fn record(&mut self) -> Result<Answer> {
+        loop {
+            if let Some((answer, used)) = parse_record_answer(self.pending()).map_err(|e| e.at(self.call.endpoint))? {
+                self.start += used;
+                return Ok(answer);
+            }
+            self.fill()?;
+        }
+    }
+}
+
+fn send(call: &Call<'_>, conn: &Conn, bytes: &[u8]) -> Result<()> {
+    conn.send_all(bytes, call.deadline).map_err(|e| call.io(e))
+}
+
+/// Every record, keeping up to `window` `e` requests in flight.
+pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
+    let call = Call::new("utmp read", endpoint, PermissionRule::UtmpdGroup, deadline);
+    let window = window.max(1);
+    let mut requests = vec![b'e'; window + 1];
+    requests[0] = b'r';
+    let conn = call.connect()?;
+    send(&call, &conn, &requests)?;
+    let mut answers = Answers::new(&call, &conn);
+    call.ok(answers.status()?)?;
+    let mut in_flight = window;
+    let mut at_end = false;
+    let mut records = Vec::new();
+    loop {
+        // Top the window up while half of it is still queued, so the daemon
+        // always has work and never waits for this client.
+        if !at_end && in_flight <= window / 2 {
+            send(&call, &conn, &requests[1..=window - in_flight])?;
+            in_flight = window;
+        }
+        if in_flight == 0 {
+            return Ok(records);
+        }
+        let answer = match answers.record() {
+            Ok(answer) => answer,
+            // The snapshot is complete; draining the rest only spares the
+            // daemon a failed write, so a daemon gone by now changes nothing.
+            Err(_) if at_end => return Ok(records),
+            Err(e) => return Err(e),
+        };
+        in_flight -= 1;
+        match answer {
+            // After the end, utmpd answers ESRCH to the requests still queued,
+            // unless another client appended meanwhile: such records belong to a
+            // later snapshot and are left out.
+            Answer::Record(rec) if !at_end => records.push(rec),
+            Answer::Record(_) => {}
+            Answer::Status(ESRCH) => at_end = true,
+            Answer::Status(errno) => return Err(call.status(errno)),
+        }
+    }
+}
+
+/// Rewinds, then puts: utmpd overwrites the slot its matching rule finds.
+pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<()> {
+    let call = Call::new("utmp put", endpoint, PermissionRule::UtmpdGroup, deadline);
+    let mut request = [0u8; 2 + UTMPS_RECORD_SIZE];
+    request[0] = b'r';
+    request[1] = b'E';
+    Layout::Utmps.encode_into(rec, &mut request[2..])?;
+    let conn = call.connect()?;
+    send(&call, &conn, &request)?;
+    let mut answers = Answers::new(&call, &conn);
+    call.ok(answers.status()?)?;
+    call.ok(answers.status()?)
+}
+
+/// Proves that utmpd answers and can read its file, without writing.
+pub(super) fn probe(endpoint: &Path, deadline: Instant) -> Result<()> {
+    let call = Call::new("probe", endpoint, PermissionRule::UtmpdGroup, deadline);
+    let conn = call.connect()?;
+    send(&call, &conn, b"re")?;
+    let mut answers = Answers::new(&call, &conn);
+    call.ok(answers.status()?)?;
+    match answers.record()? {
+        Answer::Record(_) | Answer::Status(ESRCH) => Ok(()),
+        Answer::Status(errno) => Err(call.status(errno)),
+    }
+}

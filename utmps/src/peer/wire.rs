@@ -1,0 +1,123 @@
+//! One client connection as a daemon sees it: buffered reads with an optional
+//! deadline, and answers that never raise SIGPIPE.
+
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+pub(super) struct Wire {
+    stream: UnixStream,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+fn timed_out() -> io::Error {
+    io::Error::from_raw_os_error(libc::ETIMEDOUT)
+}
+
+impl Wire {
+    /// `write_timeout` bounds each answer: the daemons give up on a client that
+    /// does not read them.
+    pub(super) fn new(stream: UnixStream, write_timeout: Duration) -> io::Result<Wire> {
+        stream.set_nonblocking(false)?;
+        stream.set_write_timeout(Some(write_timeout.max(Duration::from_millis(1))))?;
+        Ok(Wire { stream, buf: vec![0; 4096].into_boxed_slice(), start: 0, end: 0 })
+    }
+
+    /// Reads more bytes; `Ok(0)` at the end of the stream. `None` waits forever
+    /// (until the client closes or the peer shuts the socket down).
+    fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
+        let timeout = match deadline {
+            None => None,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(timed_out());
+                }
+                Some(left)
+            }
+        };
+        self.stream.set_read_timeout(timeout)?;
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Ok(n) => {
+                    self.start = 0;
+                    self.end = n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(timed_out())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next byte, or `None` at the end of the stream.
+    pub(super) fn next_byte(&mut self, deadline: Option<Instant>) -> io::Result<Option<u8>> {
+        if self.start == self.end && self.fill(deadline)? == 0 {
+            return Ok(None);
+        }
+        let b = self.buf[self.start];
+        self.start += 1;
+        Ok(Some(b))
+    }
+
+    /// Fills `out`; the end of the stream first is `UnexpectedEof`.
+    pub(super) fn read_exact(&mut self, out: &mut [u8], deadline: Instant) -> io::Result<()> {
+        let mut done = 0;
+        while done < out.len() {
+            if self.start == self.end && self.fill(Some(deadline))? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let n = (self.end - self.start).min(out.len() - done);
+            out[done..done + n].copy_from_slice(&self.buf[self.start..self.start + n]);
+            self.start += n;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads and drops everything until the client closes.
+    pub(super) fn discard_all(&mut self) {
+        while let Ok(n) = self.fill(None) {
+            if n == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Sends an answer. MSG_NOSIGNAL: a client that went away must not kill the
+    /// process the peer runs in.
+    pub(super) fn send(&self, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            // SAFETY: `bytes` is valid for reads of its length.
+            let n =
+                unsafe { libc::send(self.stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+            if n >= 0 {
+                bytes = &bytes[n as usize..];
+                continue;
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => {}
+                io::ErrorKind::WouldBlock => return Err(timed_out()),
+                _ => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a status byte for an errno, as the daemons do (`(unsigned char)errno`).
+    pub(super) fn send_errno(&self, err: &io::Error) -> io::Result<()> {
+        self.send(&[errno_byte(err)])
+    }
+}
+
+pub(super) fn errno_byte(err: &io::Error) -> u8 {
+    err.raw_os_error().unwrap_or(libc::EIO) as u8
+}

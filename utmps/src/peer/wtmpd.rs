@@ -1,0 +1,92 @@
+//! wtmpd: one `+` request per connection, then the connection closes.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use super::files;
+use super::ids::{uid_of, Creds};
+use super::wire::{errno_byte, Wire};
+use super::Shared;
+use crate::layout::UTMPS_RECORD_SIZE;
+
+const EPERM: u8 = libc::EPERM as u8;
+
+/// Serves the one request of a connection. A first byte other than `+`, a short
+/// record, or nothing within the idle timeout: closed without an answer.
+pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &AtomicBool) {
+    let deadline = Instant::now() + shared.config.wtmpd_idle_timeout;
+    if !matches!(wire.next_byte(Some(deadline)), Ok(Some(b'+'))) {
+        return;
+    }
+    let mut rec = [0u8; UTMPS_RECORD_SIZE];
+    if wire.read_exact(&mut rec, deadline).is_err() {
+        return;
+    }
+    let status = match permitted(&rec, creds) {
+        Ok(()) => append(shared, &rec, stop),
+        Err(status) => status,
+    };
+    // Anything sent after the record is left unread: dropping the connection
+    // then may reset it, as with the real daemon.
+    let _ = wire.send(&[status]);
+}
+
+/// Root may append anything; anyone else only records whose user (cut to 31
+/// bytes, as wtmpd cuts it for the lookup) is a user with the caller's uid.
+fn permitted(rec: &[u8; UTMPS_RECORD_SIZE], creds: Creds) -> Result<(), u8> {
+    if creds.euid == 0 {
+        return Ok(());
+    }
+    let user = &rec[44..44 + 31];
+    let user = &user[..user.iter().position(|&b| b == 0).unwrap_or(user.len())];
+    match uid_of(user) {
+        Ok(Some(uid)) if uid == creds.euid => Ok(()),
+        Ok(_) => Err(EPERM),
+        Err(errno) => Err(errno as u8),
+    }
+}
+
+/// Appends under an exclusive lock; a short write is truncated back so that the
+/// file only ever holds whole records.
+fn append(shared: &Shared, rec: &[u8; UTMPS_RECORD_SIZE], stop: &AtomicBool) -> u8 {
+    let _threads = shared.wtmp_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let file = match files::open_0644(&shared.wtmp_path, true) {
+        Ok(f) => f,
+        Err(e) => return errno_byte(&e),
+    };
+    let _locked = match files::lock(&file, true, stop) {
+        Ok(l) => l,
+        Err(e) => return errno_byte(&e),
+    };
+    match write_record(&file, rec) {
+        Ok(()) => {
+            let _ = file.sync_all();
+            0
+        }
+        Err(e) => errno_byte(&e),
+    }
+}
+
+fn write_record(mut file: &File, rec: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < rec.len() {
+        match file.write(&rec[written..]) {
+            Ok(0) => return undo(file, written, io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return undo(file, written, e),
+        }
+    }
+    Ok(())
+}
+
+fn undo(file: &File, written: usize, err: io::Error) -> io::Result<()> {
+    if written > 0 {
+        if let Ok(meta) = file.metadata() {
+            let _ = file.set_len(meta.len().saturating_sub(written as u64));
+        }
+    }
+    Err(err)
+}
