@@ -75,7 +75,8 @@ fn who_last_and_utmpdump_read_our_records() {
         let root = last.lines().find(|l| l.starts_with("root ")).unwrap_or_else(|| panic!("no root line:\n{last}"));
         assert!(root.contains("pts/5") && root.contains("client.example"), "{root}");
         assert!(root.contains("(01:02)"), "last must show the session's duration: {root}");
-        let daemon = last.lines().find(|l| l.starts_with("daemon ") && l.contains("pts/6")).unwrap_or_else(|| panic!("{last}"));
+        let daemon =
+            last.lines().find(|l| l.starts_with("daemon ") && l.contains("pts/6")).unwrap_or_else(|| panic!("{last}"));
         assert!(!daemon.contains("(0"), "the live session has no duration: {daemon}");
     }
 
