@@ -1,1 +1,159 @@
-fn main() {}
+//! One session open+close, side by side in one run (numbers in BENCHMARKS.md):
+//! - `utmps_libc`: utmps on the libc flavour (glibc utmpx on temp files);
+//! - `c_glibc_direct`: the same records written by glibc's own calls from C
+//!   (`c_baseline/session_baseline.c`: utmpxname, setutxent, pututxline, endutxent
+//!   and updwtmpx), compiled with the system `cc` when the bench starts and loaded
+//!   with dlopen, so that one harness times both in one process;
+//! - `utmps_native_peer` (features `native,test-peer`): the native backend against
+//!   the in-process peer, which, like utmpd and wtmpd, fsyncs after every write.
+//!
+//! Each sample starts from empty files so that wtmp does not grow without bound.
+//! Run: `cargo bench -p utmps --features native,test-peer --bench session`.
+
+use std::ffi::{c_char, c_int, c_void, CString};
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use utmps::{Accounting, Login};
+
+fn login() -> Login {
+    Login::new("root", "pts/1").host("bench.example")
+}
+
+/// Opens and closes `iters` sessions after `reset`, timing only the sessions.
+fn sessions(acct: &Accounting, iters: u64, reset: impl Fn()) -> Duration {
+    reset();
+    let login = login();
+    let started = Instant::now();
+    for _ in 0..iters {
+        acct.open(&login).expect("open").logout().expect("logout");
+    }
+    started.elapsed()
+}
+
+/// Empties `paths` (creating them: glibc does not).
+fn truncate(paths: &[&Path]) {
+    for path in paths {
+        File::create(path).expect("truncate");
+    }
+}
+
+struct TempFiles {
+    _dir: tempfile::TempDir,
+    utmp: PathBuf,
+    wtmp: PathBuf,
+}
+
+impl TempFiles {
+    fn new() -> TempFiles {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
+        truncate(&[&utmp, &wtmp]);
+        TempFiles { _dir: dir, utmp, wtmp }
+    }
+}
+
+type BaselineFn = unsafe extern "C" fn(*const c_char, *const c_char, c_int) -> c_int;
+
+/// The C baseline, compiled into a temp dir and loaded.
+struct Baseline {
+    _dir: tempfile::TempDir,
+    run: BaselineFn,
+}
+
+fn c_string(path: &Path) -> CString {
+    CString::new(path.as_os_str().as_bytes()).expect("path without NUL")
+}
+
+fn load_baseline() -> Result<Baseline, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c_baseline/session_baseline.c");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let object = dir.path().join("libsession_baseline.so");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
+    let out = Command::new(&cc)
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&object)
+        .arg(&source)
+        .output()
+        .map_err(|e| format!("cannot run `{cc}`: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("`{cc}` failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let object_c = c_string(&object);
+    // SAFETY: a NUL-terminated path. The handle is never closed: the function
+    // pointer taken from it is used until the process exits.
+    let handle = unsafe { libc::dlopen(object_c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err("dlopen failed".to_owned());
+    }
+    // SAFETY: a live handle and a NUL-terminated symbol name.
+    let symbol: *mut c_void = unsafe { libc::dlsym(handle, c"baseline_session".as_ptr()) };
+    if symbol.is_null() {
+        return Err("no symbol baseline_session".to_owned());
+    }
+    // SAFETY: session_baseline.c defines baseline_session with exactly this signature.
+    let run = unsafe { std::mem::transmute::<*mut c_void, BaselineFn>(symbol) };
+    Ok(Baseline { _dir: dir, run })
+}
+
+fn libc_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let ours = TempFiles::new();
+    let acct = Accounting::files(&ours.utmp, &ours.wtmp).expect("libxutmp's libc flavour");
+    group.bench_function("utmps_libc", |b| {
+        b.iter_custom(|iters| sessions(&acct, iters, || truncate(&[&ours.utmp, &ours.wtmp])))
+    });
+
+    match load_baseline() {
+        Ok(baseline) => {
+            let theirs = TempFiles::new();
+            let (utmp, wtmp) = (c_string(&theirs.utmp), c_string(&theirs.wtmp));
+            group.bench_function("c_glibc_direct", |b| {
+                b.iter_custom(|iters| {
+                    truncate(&[&theirs.utmp, &theirs.wtmp]);
+                    let n = c_int::try_from(iters).expect("iterations fit an int");
+                    let started = Instant::now();
+                    // SAFETY: two NUL-terminated paths that outlive the call.
+                    let rc = unsafe { (baseline.run)(utmp.as_ptr(), wtmp.as_ptr(), n) };
+                    let took = started.elapsed();
+                    assert_eq!(rc, 0, "the C baseline failed");
+                    took
+                })
+            });
+        }
+        Err(reason) => println!("SKIPPED session_open_close/c_glibc_direct: no C baseline ({reason})"),
+    }
+}
+
+#[cfg(all(feature = "native", feature = "test-peer"))]
+fn native_row(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer = utmps::peer::Peer::start(dir.path()).expect("peer");
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket());
+    group.bench_function("utmps_native_peer", |b| {
+        b.iter_custom(|iters| sessions(&acct, iters, || truncate(&[peer.utmp_path(), peer.wtmp_path()])))
+    });
+}
+
+#[cfg(not(all(feature = "native", feature = "test-peer")))]
+fn native_row(_: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    println!("SKIPPED session_open_close/utmps_native_peer: needs --features native,test-peer");
+}
+
+fn session_open_close(c: &mut Criterion) {
+    let mut group = c.benchmark_group("session_open_close");
+    libc_rows(&mut group);
+    native_row(&mut group);
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    // About 4 s per row on a shared 2-core machine; command-line flags override.
+    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    targets = session_open_close
+}
+criterion_main!(benches);
