@@ -346,11 +346,18 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
 /* ----------------------------------------------------------------- libc */
 
 /*
- * One process-wide mutex, held for one operation, around everything that
- * touches the utmp or wtmp files. utmpxname/setutxent/pututxline/endutxent
- * share hidden state. And fcntl locks belong to the process, not the thread
- * or fd: another thread's F_RDLCK would turn our write lock into a read lock,
- * and closing any fd on the file drops every lock the process holds on it.
+ * glibc's utmpx functions are not called: they take their file lock with
+ * F_SETLKW bounded by alarm(), whose SIGALRM may land in another thread and
+ * leave the wait unbounded, and which cancels the caller's pending alarm and
+ * re-arms it rounded up to whole seconds, so a steady stream of logins can keep
+ * a short alarm from ever firing. The file format (an array of struct utmpx)
+ * and glibc's slot rule are kept; the I/O and the locking are done here.
+ *
+ * One process-wide mutex, held for one operation, orders this library's own
+ * threads. The file locks are open-file-description locks where the kernel has
+ * them: unlike classic fcntl locks they are not dropped when another thread of
+ * the process closes some other descriptor of the same file, and they still
+ * conflict with the classic locks other processes take.
  */
 static pthread_mutex_t libc_mutex = PTHREAD_MUTEX_INITIALIZER;
 
@@ -402,12 +409,13 @@ static int lock_library(const struct timespec *deadline)
 #endif
 }
 
-/*
- * Never F_SETLKW: glibc bounds its own F_SETLKW with alarm(), whose SIGALRM
- * may land in another thread and leave the wait unbounded. Polling with
- * F_SETLK keeps our deadline, and once we hold the lock glibc's own request
- * from the same process is granted at once.
- */
+#ifdef F_OFD_SETLK
+#define SETLK F_OFD_SETLK
+#else
+#define SETLK F_SETLK
+#endif
+
+/* Never a blocking wait: a lock held by any local user must not outlast the deadline. */
 static int lock_file_until(int fd, short type, const struct timespec *deadline)
 {
     struct flock fl;
@@ -420,7 +428,7 @@ static int lock_file_until(int fd, short type, const struct timespec *deadline)
         int64_t left;
         struct timespec nap;
 
-        if (fcntl(fd, F_SETLK, &fl) == 0)
+        if (fcntl(fd, SETLK, &fl) == 0)
             return 0;
         if (errno != EACCES && errno != EAGAIN && errno != EINTR)
             return failure_errno();
@@ -555,11 +563,101 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
     return 0;
 }
 
+/* glibc's slot rule for a put: RUN_LVL and the time types by type, the rest by id. */
+static int slot_matches(const struct utmpx *want, const struct utmpx *ut)
+{
+    if (want->ut_type == XUTMP_RUN_LVL)
+        return ut->ut_type == XUTMP_RUN_LVL;
+    return id_matches(want->ut_type, want->ut_id, ut);
+}
+
+static int is_live(const struct utmpx *ut)
+{
+    return ut->ut_type == XUTMP_INIT_PROCESS || ut->ut_type == XUTMP_LOGIN_PROCESS
+        || ut->ut_type == XUTMP_USER_PROCESS;
+}
+
+#define SCAN_RECORDS 64
+
+/*
+ * Finds where `want` goes: the first record that the slot rule matches, else
+ * `*append` is set. A process record whose id is held by a live session on
+ * another line is refused with EADDRINUSE: glibc matches by id alone, so the
+ * put, or a later logout of either session, would overwrite the other's entry.
+ */
+static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot, int *append)
+{
+    struct utmpx buf[SCAN_RECORDS];
+    int process = want->ut_type >= XUTMP_INIT_PROCESS && want->ut_type <= XUTMP_DEAD_PROCESS;
+    off_t at;
+
+    *append = 1;
+    for (at = 0; at < whole;) {
+        size_t want_bytes = sizeof buf;
+        ssize_t n;
+        size_t i, count;
+
+        if ((off_t)want_bytes > whole - at)
+            want_bytes = (size_t)(whole - at);
+        n = pread(fd, buf, want_bytes, at);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return failure_errno();
+        }
+        if (n == 0)
+            break;
+        count = (size_t)n / sizeof buf[0];
+        if (count == 0)
+            break;
+        for (i = 0; i < count; i++) {
+            const struct utmpx *ut = &buf[i];
+
+            if (process && is_live(ut) && strncmp(ut->ut_id, want->ut_id, XUTMP_ID_SIZE) == 0
+                && strncmp(ut->ut_line, want->ut_line, XUTMP_LINE_SIZE) != 0)
+                return EADDRINUSE;
+            if (*append && slot_matches(want, ut)) {
+                *append = 0;
+                *slot = at + (off_t)(i * sizeof buf[0]);
+                if (!process)
+                    return 0;
+            }
+        }
+        at += (off_t)(count * sizeof buf[0]);
+    }
+    if (*append)
+        *slot = whole;
+    return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, off_t at)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, at);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return failure_errno();
+        }
+        if (n == 0)
+            return EIO;
+        p += n;
+        len -= (size_t)n;
+        at += n;
+    }
+    return 0;
+}
+
 int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
 {
     struct timespec deadline;
     struct utmpx ut;
-    int fd, err;
+    struct stat st;
+    off_t whole, slot = 0;
+    int fd, err, append = 1;
 
     if (h == NULL || rec == NULL)
         return EINVAL;
@@ -570,17 +668,19 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
         return err;
     err = open_locked(h->utmp, O_RDWR, F_WRLCK, &deadline, &fd);
     if (err == 0) {
-        if (utmpxname(h->utmp) != 0) {
+        if (fstat(fd, &st) != 0)
             err = failure_errno();
-        } else {
-            /* From the start, so glibc finds and reuses the slot with this id. */
-            setutxent();
-            errno = 0;
-            if (pututxline(&ut) == NULL)
-                err = failure_errno();
-            endutxent();
+        whole = err == 0 ? st.st_size - st.st_size % (off_t)sizeof ut : 0;
+        if (err == 0)
+            err = find_slot(fd, whole, &ut, &slot, &append);
+        /* An append first drops a torn tail, as glibc does, so records stay aligned. */
+        if (err == 0 && append && whole != st.st_size && ftruncate(fd, whole) != 0)
+            err = failure_errno();
+        if (err == 0 && (err = pwrite_all(fd, &ut, sizeof ut, slot)) != 0 && append) {
+            /* Never leave half a record behind; the write's errno is the one to report. */
+            int ignored = ftruncate(fd, whole);
+            (void)ignored;
         }
-        /* Locks are per process: glibc's unlock already released ours too. */
         close(fd);
     }
     pthread_mutex_unlock(&libc_mutex);

@@ -1,14 +1,24 @@
-//! POSIX record locks taken with a deadline: non-blocking F_SETLK retried with a
-//! growing pause, never F_SETLKW, which would wait for as long as another process
-//! (any local user, for a read lock) cares to hold its lock.
+//! File locks taken with a deadline: a non-blocking request retried with a
+//! growing pause, never a blocking wait, which would last as long as another
+//! process (any local user, for a read lock) cares to hold its lock.
+//!
+//! They are open-file-description locks (F_OFD_SETLK) on Linux: classic fcntl
+//! locks belong to the process, so closing this file would also drop the locks
+//! that libxutmp holds on it from another thread. OFD locks still conflict with
+//! the classic locks of other processes (glibc's, utmpd's).
 
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const SETLK: libc::c_int = libc::F_OFD_SETLK;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const SETLK: libc::c_int = libc::F_SETLK;
+
 /// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it).
-/// The lock is released when any descriptor of this process on the file is closed.
+/// The lock lasts until `file` is closed.
 pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<()> {
     // SAFETY: zero-initialised plain C struct.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
@@ -18,8 +28,8 @@ pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Ins
     fl.l_len = i64::try_from(len).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
     let mut pause = Duration::from_millis(1);
     loop {
-        // SAFETY: F_SETLK with a valid flock on an open descriptor; it never blocks.
-        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
+        // SAFETY: a non-blocking lock request with a valid flock on an open descriptor.
+        if unsafe { libc::fcntl(file.as_raw_fd(), SETLK, &fl) } == 0 {
             return Ok(());
         }
         let e = io::Error::last_os_error();

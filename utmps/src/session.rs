@@ -37,11 +37,10 @@ impl Session {
     pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
         let mut record = login.to_record()?;
         let line = login.line_name()?.to_owned();
-        record.id = choose_id(&acct, &line)?;
         if login.wants_lastlog() {
             crate::lastlog::record_login(acct.lastlog_file(), login.user_name(), &record, acct.deadline())?;
         }
-        acct.raw().utmp_put(&record, acct.deadline())?;
+        put_with_free_id(&acct, &mut record, &line)?;
         if let Err(e) = acct.raw().wtmp_append(&record, acct.deadline()) {
             // Take the utmp entry back so that a failed open leaves no live session.
             let undo = dead_record(&record, Exit::default());
@@ -132,25 +131,32 @@ impl Drop for Session {
     }
 }
 
-/// Picks the ut_id: the line's last four bytes, unless a live session on another
-/// line holds them; then a derived alternate that is free. Every entry is checked,
-/// not only the first with the id: glibc puts into the FIRST record with a matching
-/// id, so a live holder later in the file would be overwritten by its logout.
-fn choose_id(acct: &Accounting, line: &str) -> Result<Field<4>> {
-    let entries = acct.raw().utmp_records(acct.deadline())?;
-    let taken =
-        |id: &Field<4>| entries.iter().any(|e| e.id == *id && holds_slot(e) && e.line.as_bytes() != line.as_bytes());
-    std::iter::once(default_id(line))
-        .chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)))
-        .find(|id| !taken(id))
-        .ok_or_else(|| {
-            Error::new(ErrorKind::Io, "login", format!("no free ut_id for line {line:?} after {ID_ATTEMPTS} attempts"))
-        })
-}
-
-/// An entry whose slot must not be taken over: a live login on another line.
-fn holds_slot(entry: &Record) -> bool {
-    matches!(entry.record_type, RecordType::USER_PROCESS | RecordType::LOGIN_PROCESS | RecordType::INIT_PROCESS)
+/// Writes the login's utmp entry under the line's default ut_id (its last four
+/// bytes), or, when a live session on another line holds that id (`pts/1012` and
+/// `pts/11012`), under the first derived alternate that is free. The libc flavour
+/// refuses such a put with EADDRINUSE under its file lock, so two logins racing
+/// for one id cannot both take it. The utmps daemons match by id AND line, so
+/// there the default id never collides.
+fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str) -> Result<()> {
+    let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
+    for id in candidates {
+        record.id = id;
+        match acct.raw().utmp_put(record, acct.deadline()) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
+                tracing::trace!(line, id = %id, "ut_id held by a live session on another line");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        "login",
+        format!(
+            "every ut_id tried for line {line:?} ({} of them) is held by a live session on another line",
+            ID_ATTEMPTS + 1
+        ),
+    ))
 }
 
 fn _assert_send() {

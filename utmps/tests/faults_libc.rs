@@ -300,13 +300,10 @@ fn the_callers_sigalrm_handler_and_pending_alarm_survive_sessions() {
 
 /// A daemon's own one-second alarm must still go off while it logs users in and
 /// out. glibc's pututxline bounds its lock wait with alarm(): it cancels the
-/// caller's alarm and re-arms it in whole seconds, rounded to the nearest and at
-/// least 1, so a pending alarm that is less than a second away is pushed back to
-/// one second by every utmp write.
+/// caller's alarm and re-arms it in whole seconds, so a pending alarm less than
+/// a second away would be pushed back by every utmp write; libxutmp does not
+/// call it.
 #[test]
-#[ignore = "fails: xutmp_put calls glibc's pututxline, which re-arms the caller's pending alarm in whole \
-            seconds on every write, so an alarm never fires while sessions open or close more often than \
-            about once a second (RELIABILITY 12); see the issue-5 report"]
 fn a_pending_alarm_still_fires_while_sessions_open_and_close() {
     let _serial = serial();
     let f = Files::new();

@@ -571,7 +571,7 @@ static void test_deadlines(void)
     CHECK(file_size(wtmp) == 0, "wtmp written under another's lock");
     check_alarm_survived("after the timed-out calls");
 
-    /* Uncontended, glibc's own alarm-guarded lock runs: the caller's alarm survives. */
+    /* Uncontended calls leave the caller's alarm and handler alone too. */
     j.op = 0;
     run_in_thread(&j);
     CHECK_ERR(j.result, 0);
@@ -579,12 +579,75 @@ static void test_deadlines(void)
     CHECK_ERR(xutmp_append_wtmp(h, &j.rec), 0);
     size = file_size(utmp);
     CHECK(size == REC, "utmp size %lld", size);
-    check_alarm_survived("after glibc's locking");
+    check_alarm_survived("after uncontended calls");
     CHECK(alarms == 0, "SIGALRM delivered %d times", (int)alarms);
 
     alarm(0);
     sa.sa_handler = SIG_DFL;
     sigaction(SIGALRM, &sa, NULL);
+    xutmp_close(h);
+}
+
+/* glibc matches a put by id alone: a live entry on another line must not be taken. */
+static void test_live_slot_refused(void)
+{
+    char utmp[PATH_MAX], wtmp[PATH_MAX];
+    xutmp_handle *h;
+    struct xutmp_record a = make_rec(XUTMP_USER_PROCESS, "pts/1012", "1012", "alice", 2001);
+    struct xutmp_record b = make_rec(XUTMP_USER_PROCESS, "pts/11012", "1012", "bob", 2002);
+    struct xutmp_record out;
+
+    path_in_dir(utmp, "utmp-collide");
+    path_in_dir(wtmp, "wtmp-collide");
+    make_file(utmp);
+    make_file(wtmp);
+    CHECK_ERR(xutmp_open(&h, utmp, wtmp, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &a), 0);
+    CHECK_ERR(xutmp_put(h, &b), EADDRINUSE);
+    b.type = XUTMP_DEAD_PROCESS;
+    CHECK_ERR(xutmp_put(h, &b), EADDRINUSE);
+    CHECK(file_size(utmp) == REC, "utmp size %lld after refused puts", file_size(utmp));
+    CHECK_ERR(xutmp_next(h, &out), 0);
+    CHECK(same_record(&a, &out), "the live entry was changed");
+
+    /* Once alice has logged out her slot is free for the other line. */
+    a.type = XUTMP_DEAD_PROCESS;
+    CHECK_ERR(xutmp_put(h, &a), 0);
+    b.type = XUTMP_USER_PROCESS;
+    CHECK_ERR(xutmp_put(h, &b), 0);
+    CHECK(file_size(utmp) == REC, "utmp size %lld: the dead slot is reused", file_size(utmp));
+    xutmp_close(h);
+}
+
+/* A pending one-second alarm still fires on time while puts go on. */
+static void test_short_alarm_fires(void)
+{
+    char utmp[PATH_MAX], wtmp[PATH_MAX];
+    xutmp_handle *h;
+    struct sigaction sa, old;
+    struct xutmp_record r = make_rec(XUTMP_USER_PROCESS, "pts/9", "ts/9", "ivy", 3001);
+    long long start;
+
+    path_in_dir(utmp, "utmp-alarm");
+    path_in_dir(wtmp, "wtmp-alarm");
+    make_file(utmp);
+    make_file(wtmp);
+    CHECK_ERR(xutmp_open(&h, utmp, wtmp, 2000), 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    alarms = 0;
+    alarm(1);
+    start = now_ms();
+    while (alarms == 0 && now_ms() - start < 2500) {
+        CHECK_ERR(xutmp_put(h, &r), 0);
+        CHECK_ERR(xutmp_append_wtmp(h, &r), 0);
+        usleep(20000);
+    }
+    CHECK(alarms == 1, "the caller's 1 s alarm fired %d times in %lld ms", (int)alarms, now_ms() - start);
+    alarm(0);
+    sigaction(SIGALRM, &old, NULL);
     xutmp_close(h);
 }
 
@@ -666,6 +729,8 @@ static void run_flavour_tests(void)
     test_wtmp();
     test_missing_files();
     test_deadlines();
+    test_live_slot_refused();
+    test_short_alarm_fires();
     test_threads();
     remove_dir();
 }
