@@ -51,6 +51,7 @@ struct xutmp_handle {
     utmps conn;
 #else
     off_t cursor;
+    int read_fd; /* kept between reads; reopened after a rewind */
 #endif
 };
 
@@ -189,6 +190,8 @@ int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t t
     h->timeout_ms = effective_timeout(timeout_ms);
 #ifdef XUTMP_BUILD_UTMPS
     h->conn.fd = -1;
+#else
+    h->read_fd = -1;
 #endif
     *out = h;
     return 0;
@@ -460,10 +463,18 @@ static int open_locked(const char *path, int flags, short type,
     return 0;
 }
 
+static void close_reader(xutmp_handle *h)
+{
+    if (h->read_fd >= 0)
+        close(h->read_fd);
+    h->read_fd = -1;
+}
+
 void xutmp_close(xutmp_handle *h)
 {
     if (h == NULL)
         return;
+    close_reader(h);
     free(h->utmp);
     free(h->wtmp);
     free(h);
@@ -473,8 +484,20 @@ int xutmp_rewind(xutmp_handle *h)
 {
     if (h == NULL)
         return EINVAL;
+    /* A rewind reopens the file: it may have been replaced since. */
+    close_reader(h);
     h->cursor = 0;
     return 0;
+}
+
+static void unlock_file(int fd)
+{
+    struct flock fl;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    (void)fcntl(fd, SETLK, &fl);
 }
 
 /* Reads the whole record at `offset`; 0 at the end, including a partial tail. */
@@ -542,8 +565,10 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
     deadline = deadline_after(h->timeout_ms);
     if ((err = lock_library(&deadline)) != 0)
         return err;
-    err = open_locked(h->utmp, O_RDONLY, F_RDLCK, &deadline, &fd);
-    if (err == 0) {
+    if (h->read_fd < 0 && (h->read_fd = open(h->utmp, O_RDONLY | O_CLOEXEC)) < 0)
+        err = failure_errno();
+    fd = h->read_fd;
+    if (err == 0 && (err = lock_file_until(fd, F_RDLCK, &deadline)) == 0) {
         for (;;) {
             if ((err = read_record(fd, h->cursor, &ut, &got)) != 0 || !got)
                 break;
@@ -552,7 +577,7 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
                 || (how == SEARCH_ID && id_matches(type, key, &ut)))
                 break;
         }
-        close(fd);
+        unlock_file(fd);
     }
     pthread_mutex_unlock(&libc_mutex);
     if (err != 0)

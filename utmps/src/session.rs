@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use crate::accounting::{dead_record, Accounting};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::{alternate_id, cut_host, default_id, Login};
-use crate::record::{Exit, Field, Record, RecordType};
+use crate::record::{Exit, Field, Record};
 
 /// How many alternate ids are tried when a line's default id is taken.
 const ID_ATTEMPTS: u32 = 16;
