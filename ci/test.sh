@@ -13,7 +13,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 install_packages() {
     local need=() cmd pkg
-    for pair in gcc:gcc make:make pkg-config:pkg-config valgrind:valgrind who:coreutils last:util-linux utmpdump:util-linux; do
+    for pair in gcc:gcc make:make pkg-config:pkg-config readelf:binutils valgrind:valgrind who:coreutils last:util-linux utmpdump:util-linux; do
         cmd=${pair%%:*} pkg=${pair#*:}
         command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
     done

@@ -27,10 +27,13 @@ fn login() -> Login {
 /// Opens and closes `iters` sessions after `reset`, timing only the sessions.
 fn sessions(acct: &Accounting, iters: u64, reset: impl Fn()) -> Duration {
     reset();
-    let login = login();
+    sessions_as(acct, iters, &login())
+}
+
+fn sessions_as(acct: &Accounting, iters: u64, login: &Login) -> Duration {
     let started = Instant::now();
     for _ in 0..iters {
-        acct.open(&login).expect("open").logout().expect("logout");
+        acct.open(login).expect("open").logout().expect("logout");
     }
     started.elapsed()
 }
@@ -102,7 +105,13 @@ fn load_baseline() -> Result<Baseline, String> {
 
 fn libc_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     let ours = TempFiles::new();
-    let acct = Accounting::files(&ours.utmp, &ours.wtmp).expect("libxutmp's libc flavour");
+    let acct = match Accounting::files(&ours.utmp, &ours.wtmp) {
+        Ok(acct) => acct,
+        Err(e) => {
+            println!("SKIPPED session_open_close/utmps_libc and c_glibc_direct: {e}");
+            return;
+        }
+    };
     group.bench_function("utmps_libc", |b| {
         b.iter_custom(|iters| sessions(&acct, iters, || truncate(&[&ours.utmp, &ours.wtmp])))
     });
@@ -143,10 +152,37 @@ fn native_row(_: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     println!("SKIPPED session_open_close/utmps_native_peer: needs --features native,test-peer");
 }
 
+/// Rows against real utmps daemons, when UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD name
+/// their sockets: the native client, and libxutmp when it is the utmps flavour.
+fn real_daemon_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let (Some(utmpd), Some(wtmpd)) = (std::env::var_os("UTMPS_TEST_UTMPD"), std::env::var_os("UTMPS_TEST_WTMPD"))
+    else {
+        println!("SKIPPED session_open_close/*_real_daemons: UTMPS_TEST_UTMPD and UTMPS_TEST_WTMPD are unset");
+        return;
+    };
+    // A line of its own, so that no real session's entry is touched; root's name,
+    // because wtmpd accepts a non-root record only under the caller's own name.
+    let login = Login::new("root", format!("bench/{}", std::process::id())).host("bench.example");
+    #[cfg(feature = "native")]
+    {
+        let acct = Accounting::native(&utmpd, &wtmpd);
+        group.bench_function("native_real_daemons", |b| b.iter_custom(|iters| sessions_as(&acct, iters, &login)));
+    }
+    match Accounting::xutmp(&utmpd, &wtmpd) {
+        Ok(acct) if acct.backend() == utmps::BackendKind::XutmpUtmps => {
+            group.bench_function("xutmp_utmps_real_daemons", |b| {
+                b.iter_custom(|iters| sessions_as(&acct, iters, &login))
+            });
+        }
+        _ => println!("SKIPPED session_open_close/xutmp_utmps_real_daemons: libxutmp is not the utmps flavour"),
+    }
+}
+
 fn session_open_close(c: &mut Criterion) {
     let mut group = c.benchmark_group("session_open_close");
     libc_rows(&mut group);
     native_row(&mut group);
+    real_daemon_rows(&mut group);
     group.finish();
 }
 
