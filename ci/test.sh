@@ -29,7 +29,8 @@ install_packages() {
 }
 
 install_packages
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
