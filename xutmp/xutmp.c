@@ -356,13 +356,18 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
  * a short alarm from ever firing. The file format (an array of struct utmpx)
  * and glibc's slot rule are kept; the I/O and the locking are done here.
  *
- * One process-wide mutex, held for one operation, orders this library's own
- * threads. The file locks are open-file-description locks where the kernel has
- * them: unlike classic fcntl locks they are not dropped when another thread of
- * the process closes some other descriptor of the same file, and they still
- * conflict with the classic locks other processes take.
+ * The file locks are open-file-description locks: each operation's own
+ * descriptor holds its lock, no close elsewhere in the process drops it, and
+ * they conflict with the classic fcntl locks glibc and utmpd take.
+ *
+ * A process-wide mutex is held together with a file lock, for one operation,
+ * so that this process's own threads hand the file over without polling. It is
+ * never held while waiting for a lock someone else holds: a local user's lock
+ * on one file must not stall operations on other files.
  */
-static pthread_mutex_t libc_mutex = PTHREAD_MUTEX_INITIALIZER;
+#ifndef F_OFD_SETLK
+#error "xutmp: the libc flavour needs open file description locks (F_OFD_SETLK, Linux 3.15 and glibc 2.20 or later)"
+#endif
 
 #define NSEC_PER_SEC 1000000000L
 #define FIRST_PAUSE_NS 1000000L
@@ -391,34 +396,15 @@ static int64_t ns_left(const struct timespec *deadline)
         + (deadline->tv_nsec - now.tv_nsec);
 }
 
-static int lock_library(const struct timespec *deadline)
-{
-#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30)
-    return pthread_mutex_clocklock(&libc_mutex, CLOCK_MONOTONIC, deadline);
-#else
-    struct timespec t;
-    int64_t left = ns_left(deadline);
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    if (left > 0) {
-        t.tv_sec += (time_t)(left / NSEC_PER_SEC);
-        t.tv_nsec += (long)(left % NSEC_PER_SEC);
-        if (t.tv_nsec >= NSEC_PER_SEC) {
-            t.tv_sec++;
-            t.tv_nsec -= NSEC_PER_SEC;
-        }
-    }
-    return pthread_mutex_timedlock(&libc_mutex, &t);
-#endif
-}
-
-#ifdef F_OFD_SETLK
 #define SETLK F_OFD_SETLK
-#else
-#define SETLK F_SETLK
-#endif
 
-/* Never a blocking wait: a lock held by any local user must not outlast the deadline. */
+static pthread_mutex_t libc_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Takes the mutex and then the file lock, or neither. Never a blocking wait on
+ * the file: a lock held by any local user must not outlast the deadline. On
+ * success the caller releases with release_file().
+ */
 static int lock_file_until(int fd, short type, const struct timespec *deadline)
 {
     struct flock fl;
@@ -430,11 +416,16 @@ static int lock_file_until(int fd, short type, const struct timespec *deadline)
     for (;;) {
         int64_t left;
         struct timespec nap;
+        int err = pthread_mutex_clocklock(&libc_mutex, CLOCK_MONOTONIC, deadline);
 
+        if (err != 0)
+            return err;
         if (fcntl(fd, SETLK, &fl) == 0)
             return 0;
-        if (errno != EACCES && errno != EAGAIN && errno != EINTR)
-            return failure_errno();
+        err = errno;
+        pthread_mutex_unlock(&libc_mutex);
+        if (err != EACCES && err != EAGAIN && err != EINTR)
+            return err > 0 ? err : EIO;
         left = ns_left(deadline);
         if (left <= 0)
             return ETIMEDOUT;
@@ -446,11 +437,29 @@ static int lock_file_until(int fd, short type, const struct timespec *deadline)
     }
 }
 
-/* Opens without O_CREAT (glibc never creates these files) and locks. */
+/* Drops the file lock first, so that a thread woken by the mutex finds the file free. */
+static void release_file(int fd, int close_it)
+{
+    struct flock fl;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    if (close_it)
+        close(fd);
+    else
+        (void)fcntl(fd, SETLK, &fl);
+    pthread_mutex_unlock(&libc_mutex);
+}
+
+/*
+ * Opens without O_CREAT (glibc never creates these files) and locks.
+ * O_NONBLOCK: a FIFO planted at the path must not block the open forever.
+ */
 static int open_locked(const char *path, int flags, short type,
                        const struct timespec *deadline, int *fd_out)
 {
-    int fd = open(path, flags | O_CLOEXEC);
+    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
     int err;
 
     if (fd < 0)
@@ -488,16 +497,6 @@ int xutmp_rewind(xutmp_handle *h)
     close_reader(h);
     h->cursor = 0;
     return 0;
-}
-
-static void unlock_file(int fd)
-{
-    struct flock fl;
-
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_UNLCK;
-    fl.l_whence = SEEK_SET;
-    (void)fcntl(fd, SETLK, &fl);
 }
 
 /* Reads the whole record at `offset`; 0 at the end, including a partial tail. */
@@ -556,16 +555,14 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
 {
     struct timespec deadline;
     struct utmpx ut;
-    int fd, err, got = 0;
+    int fd, err = 0, got = 0;
 
     if (h == NULL || out == NULL || (how != SEARCH_NEXT && key == NULL))
         return EINVAL;
     if (how == SEARCH_ID && !valid_type(type))
         return EINVAL;
     deadline = deadline_after(h->timeout_ms);
-    if ((err = lock_library(&deadline)) != 0)
-        return err;
-    if (h->read_fd < 0 && (h->read_fd = open(h->utmp, O_RDONLY | O_CLOEXEC)) < 0)
+    if (h->read_fd < 0 && (h->read_fd = open(h->utmp, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
         err = failure_errno();
     fd = h->read_fd;
     if (err == 0 && (err = lock_file_until(fd, F_RDLCK, &deadline)) == 0) {
@@ -577,9 +574,8 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
                 || (how == SEARCH_ID && id_matches(type, key, &ut)))
                 break;
         }
-        unlock_file(fd);
+        release_file(fd, 0);
     }
-    pthread_mutex_unlock(&libc_mutex);
     if (err != 0)
         return err;
     if (!got)
@@ -676,6 +672,32 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t at)
     return 0;
 }
 
+/* The size of the whole records in a file; a torn tail is what lies beyond. */
+static off_t whole_records(const struct stat *st)
+{
+    return S_ISREG(st->st_mode) ? st->st_size - st->st_size % (off_t)sizeof(struct utmpx) : 0;
+}
+
+/*
+ * Writes one record at `at`; `at == whole` appends, first dropping a torn tail
+ * (as glibc does) so that records stay aligned. A failed append is cut back:
+ * no half record stays behind, and the write's errno is the one reported.
+ */
+static int write_record(int fd, const struct stat *st, off_t whole, off_t at, const struct utmpx *ut)
+{
+    int appending = at == whole && S_ISREG(st->st_mode);
+    int err;
+
+    if (appending && whole != st->st_size && ftruncate(fd, whole) != 0)
+        return failure_errno();
+    err = pwrite_all(fd, ut, sizeof *ut, at);
+    if (err != 0 && appending) {
+        int ignored = ftruncate(fd, whole);
+        (void)ignored;
+    }
+    return err;
+}
+
 int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
 {
     struct timespec deadline;
@@ -689,47 +711,18 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
     if ((err = record_to_utmpx(rec, &ut)) != 0)
         return err;
     deadline = deadline_after(h->timeout_ms);
-    if ((err = lock_library(&deadline)) != 0)
-        return err;
     err = open_locked(h->utmp, O_RDWR, F_WRLCK, &deadline, &fd);
     if (err == 0) {
         if (fstat(fd, &st) != 0)
             err = failure_errno();
-        whole = err == 0 ? st.st_size - st.st_size % (off_t)sizeof ut : 0;
+        whole = err == 0 ? whole_records(&st) : 0;
         if (err == 0)
             err = find_slot(fd, whole, &ut, &slot, &append);
-        /* An append first drops a torn tail, as glibc does, so records stay aligned. */
-        if (err == 0 && append && whole != st.st_size && ftruncate(fd, whole) != 0)
-            err = failure_errno();
-        if (err == 0 && (err = pwrite_all(fd, &ut, sizeof ut, slot)) != 0 && append) {
-            /* Never leave half a record behind; the write's errno is the one to report. */
-            int ignored = ftruncate(fd, whole);
-            (void)ignored;
-        }
-        close(fd);
+        if (err == 0)
+            err = write_record(fd, &st, whole, slot, &ut);
+        release_file(fd, 1);
     }
-    pthread_mutex_unlock(&libc_mutex);
     return err;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return failure_errno();
-        }
-        if (n == 0)
-            return EIO;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /*
@@ -748,27 +741,15 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
     if ((err = record_to_utmpx(rec, &ut)) != 0)
         return err;
     deadline = deadline_after(h->timeout_ms);
-    if ((err = lock_library(&deadline)) != 0)
-        return err;
-    err = open_locked(h->wtmp, O_WRONLY | O_APPEND, F_WRLCK, &deadline, &fd);
+    /* No O_APPEND: under the lock, a pwrite at the end of the whole records appends. */
+    err = open_locked(h->wtmp, O_WRONLY, F_WRLCK, &deadline, &fd);
     if (err == 0) {
-        if (fstat(fd, &st) != 0) {
+        if (fstat(fd, &st) != 0)
             err = failure_errno();
-        } else {
-            /* Drop a torn tail first, or every later record would be misaligned. */
-            off_t whole = st.st_size - st.st_size % (off_t)sizeof ut;
-
-            if (S_ISREG(st.st_mode) && whole != st.st_size && ftruncate(fd, whole) != 0)
-                err = failure_errno();
-            if (err == 0 && (err = write_all(fd, &ut, sizeof ut)) != 0 && S_ISREG(st.st_mode)) {
-                /* Never leave half a record behind; the write's errno is the one to report. */
-                int ignored = ftruncate(fd, whole);
-                (void)ignored;
-            }
-        }
-        close(fd);
+        else
+            err = write_record(fd, &st, whole_records(&st), whole_records(&st), &ut);
+        release_file(fd, 1);
     }
-    pthread_mutex_unlock(&libc_mutex);
     return err;
 }
 

@@ -1,6 +1,8 @@
 /*
- * xutmp: login accounting records with deadlines, over either the C library's
- * file-based utmpx (flavour "libc") or skarnet's utmps daemons (flavour "utmps").
+ * xutmp: login accounting records with deadlines, over either glibc's utmp and
+ * wtmp files (flavour "libc": glibc's file format and slot rule, read and written
+ * by this library under its own deadline-bounded locks) or skarnet's utmps
+ * daemons (flavour "utmps", through libutmps).
  *
  * ABI rules: every function returns 0 or a positive errno value; no global cursor
  * is visible to the caller; every operation on a handle finishes by the handle's
@@ -108,7 +110,13 @@ int xutmp_next(xutmp_handle *h, struct xutmp_record *out);
 int xutmp_find_line(xutmp_handle *h, const char line[XUTMP_LINE_SIZE], struct xutmp_record *out);
 /* Searches forward from the cursor with the utmpx id rule; ESRCH if none. */
 int xutmp_find_id(xutmp_handle *h, int type, const char id[XUTMP_ID_SIZE], struct xutmp_record *out);
-/* Writes a record into utmp: it replaces the record with the same id, or is appended. */
+/*
+ * Writes a record into utmp, searching from the first record: it replaces the
+ * record the endpoint's slot rule picks (libc: the first with the same id;
+ * utmps: the same id AND line) or is appended. The libc flavour answers
+ * EADDRINUSE, writing nothing, when a live entry (INIT, LOGIN or USER_PROCESS)
+ * on another line holds the id: glibc's rule would let the two overwrite each other.
+ */
 int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec);
 /* Appends one record to wtmp. */
 int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec);

@@ -97,7 +97,8 @@ impl Accounting {
     /// and wtmpd sockets (utmps).
     ///
     /// # Errors
-    /// `Unsupported` when built without the `xutmp` feature.
+    /// `Unsupported` when the linked libxutmp has another ABI version;
+    /// `InvalidInput` when a path contains a NUL byte.
     #[cfg(feature = "xutmp")]
     pub fn xutmp(utmp: impl AsRef<Path>, wtmp: impl AsRef<Path>) -> Result<Accounting> {
         let backend = crate::backend::xutmp::XutmpBackend::new(utmp.as_ref(), wtmp.as_ref())?;
@@ -111,8 +112,11 @@ impl Accounting {
         Accounting::with_backend(Arc::new(backend))
     }
 
-    /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). A session's
-    /// open and close are each bounded by about twice this (utmp, then wtmp).
+    /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
+    /// steps of a session's open share one deadline (a failed open that has to
+    /// take its entry back gets one more); a logout gives its utmp and its wtmp
+    /// write one each, so it is bounded by twice this. A timeout too large for
+    /// the clock is capped at a century rather than rejected.
     pub fn timeout(mut self, timeout: Duration) -> Accounting {
         self.timeout = timeout;
         self
@@ -150,7 +154,7 @@ impl Accounting {
     }
 
     pub(crate) fn deadline(&self) -> Instant {
-        Instant::now() + self.timeout
+        crate::deadline::after(self.timeout)
     }
 
     pub(crate) fn raw(&self) -> &dyn Backend {
@@ -208,18 +212,31 @@ impl Accounting {
     ///
     /// Returns the records written.
     ///
+    /// utmp has no conditional write: each entry is read again just before it is
+    /// ended and skipped if a new login has taken its slot since, which leaves a
+    /// window of one read and one write in which a brand-new login on the same
+    /// line could still be ended. Sweep at start-up, before serving logins.
+    ///
     /// # Errors
     /// The first failure; entries before it were already swept.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
+        let stale = |e: &Record| e.is_user_process() && pid_alive(e.pid) == Some(false);
         let mut swept = Vec::new();
         for entry in self.entries()? {
-            if entry.is_user_process() && pid_alive(entry.pid) == Some(false) && ours(&entry) {
-                let dead = dead_record(&entry, Exit::default());
-                self.backend.utmp_put(&dead, self.deadline())?;
-                self.backend.wtmp_append(&dead, self.deadline())?;
-                tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
-                swept.push(dead);
+            if !stale(&entry) || !ours(&entry) {
+                continue;
             }
+            let still_there = self.entries()?.iter().any(|now| {
+                now.line == entry.line && now.id == entry.id && now.pid == entry.pid && now.is_user_process()
+            });
+            if !still_there {
+                continue;
+            }
+            let dead = dead_record(&entry, Exit::default());
+            self.backend.utmp_put(&dead, self.deadline())?;
+            self.backend.wtmp_append(&dead, self.deadline())?;
+            tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
+            swept.push(dead);
         }
         Ok(swept)
     }

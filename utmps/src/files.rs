@@ -5,10 +5,9 @@
 //! reports the stray bytes in [`FileRecords::trailing`]; nothing here panics on
 //! file contents.
 
-use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::error::{Error, PermissionRule, Result};
 use crate::layout::Layout;
@@ -42,8 +41,13 @@ pub fn parse(bytes: &[u8], layout: Option<Layout>) -> FileRecords {
 pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: std::time::Duration) -> Result<FileRecords> {
     let path = path.as_ref();
     let op = "file read";
-    let mut file = File::open(path).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    crate::filelock::lock(&file, false, 0, 0, Instant::now() + timeout)
+    // O_NONBLOCK: a FIFO at the path must not block the open.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    crate::filelock::lock(&file, false, 0, 0, crate::deadline::after(timeout))
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;

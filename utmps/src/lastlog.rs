@@ -1,14 +1,15 @@
 //! lastlog: one fixed-size record per uid, at offset `uid * record size`, in the
-//! layout of glibc's `struct lastlog` (32-bit time, line, host; 292 bytes).
+//! layout of glibc's `struct lastlog` (32-bit time, line, host; 292 bytes). Other
+//! C libraries lay it out differently (musl: 64-bit time, 296 bytes), so on them
+//! every function here answers `Unsupported` rather than write a foreign layout.
 
-use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, PermissionRule, Result};
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Field, Record};
 
 /// Bytes per lastlog record.
@@ -51,6 +52,19 @@ impl LastLogin {
     }
 }
 
+fn check_platform(op: &'static str) -> Result<()> {
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::Unsupported, op, "lastlog's layout is known here for glibc only"))
+    }
+}
+
+/// Opens without creating; O_NONBLOCK so that a FIFO at the path cannot block.
+fn open(path: &Path, write: bool) -> std::io::Result<File> {
+    OpenOptions::new().read(!write).write(write).custom_flags(libc::O_NONBLOCK).open(path)
+}
+
 fn offset(uid: u32) -> u64 {
     u64::from(uid) * LASTLOG_RECORD_SIZE as u64
 }
@@ -59,9 +73,11 @@ fn offset(uid: u32) -> u64 {
 /// has never logged in.
 ///
 /// # Errors
-/// `Unavailable` when the file does not exist; `Io` otherwise.
+/// `Unsupported` off glibc; `Unavailable` when the file does not exist;
+/// `Permission` when it may not be read; `Io` otherwise.
 pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
-    let file = File::open(path).map_err(|e| Error::from_io("lastlog read", path, e, PermissionRule::File))?;
+    check_platform("lastlog read")?;
+    let file = open(path, false).map_err(|e| Error::from_io("lastlog read", path, e, PermissionRule::File))?;
     let mut buf = [0u8; LASTLOG_RECORD_SIZE];
     match file.read_exact_at(&mut buf, offset(uid)) {
         Ok(()) => {
@@ -77,12 +93,13 @@ pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
 /// before `deadline`. The file must exist.
 ///
 /// # Errors
-/// `InvalidInput` for a time outside lastlog's unsigned 32-bit seconds;
-/// `TimedOut` when another process holds the lock past the deadline.
+/// `Unsupported` off glibc; `Unavailable` when the file does not exist;
+/// `Permission` when it may not be written; `TimedOut` when another process
+/// holds the lock past the deadline; `Io` otherwise.
 pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Result<()> {
     let op = "lastlog write";
-    let file =
-        OpenOptions::new().write(true).open(path).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    check_platform(op)?;
+    let file = open(path, true).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
@@ -91,24 +108,18 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
 
 /// Records a login in lastlog for `user`, looked up in the password database.
 pub(crate) fn record_login(path: &Path, user: &str, login: &Record, deadline: Instant) -> Result<()> {
-    let uid =
-        uid_of(user).ok_or_else(|| Error::invalid("lastlog", format!("no user {user:?} in the password database")))?;
+    let uid = match crate::users::uid_of(user.as_bytes()) {
+        Ok(Some(uid)) => uid,
+        Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
+        Err(errno) => {
+            return Err(Error::from_errno("lastlog user lookup", path, errno, PermissionRule::File)
+                .with_detail(format!("the password database could not be read for {user:?}")))
+        }
+    };
     let time = u32::try_from(login.tv_sec).map_err(|_| {
         Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec))
     })?;
     write(path, uid, &LastLogin { time, line: login.line, host: login.host }, deadline)
-}
-
-/// The uid of a user name, from the password database.
-pub fn uid_of(user: &str) -> Option<u32> {
-    let name = CString::new(user).ok()?;
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: zero-initialised plain C struct used as an out-parameter.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result = std::ptr::null_mut();
-    // SAFETY: all pointers are valid for the call; buf outlives it.
-    let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
-    (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 
 mod accounting;
 mod backend;
+mod deadline;
 mod error;
 mod filelock;
 pub mod files;
@@ -52,6 +53,7 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+mod users;
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]

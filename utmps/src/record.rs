@@ -85,7 +85,20 @@ impl<const N: usize> Field<N> {
 
     /// True when the field holds no text.
     pub fn is_empty(&self) -> bool {
-        self.0[0] == 0
+        self.0.first().map_or(true, |&b| b == 0)
+    }
+
+    /// A field holding `bytes`, NUL-padded; `None` when they do not fit. Bytes
+    /// are taken as they are (a NUL inside ends the text when read back).
+    ///
+    /// ```
+    /// use utmps::Field;
+    /// let line = Field::<32>::new(b"pts/7").unwrap();
+    /// assert_eq!(line.as_bytes(), b"pts/7");
+    /// assert!(Field::<4>::new(b"too long").is_none());
+    /// ```
+    pub fn new(bytes: &[u8]) -> Option<Field<N>> {
+        (bytes.len() <= N).then(|| Field::from_slice_unchecked(bytes))
     }
 
     /// Copies `bytes` in, NUL-padded. The caller has checked the length.

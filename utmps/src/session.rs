@@ -1,6 +1,7 @@
 //! The session guard: a login that is logged out when the guard goes away.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use crate::accounting::{dead_record, Accounting};
 use crate::error::{Error, ErrorKind, Result};
@@ -36,18 +37,19 @@ pub struct Session {
 impl Session {
     pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
         let mut record = login.to_record()?;
-        let line = login.line_name()?.to_owned();
-        if login.wants_lastlog() {
-            crate::lastlog::record_login(acct.lastlog_file(), login.user_name(), &record, acct.deadline())?;
-        }
-        put_with_free_id(&acct, &mut record, &line)?;
-        if let Err(e) = acct.raw().wtmp_append(&record, acct.deadline()) {
-            // Take the utmp entry back so that a failed open leaves no live session.
-            let undo = dead_record(&record, Exit::default());
-            if let Err(undo_err) = acct.raw().utmp_put(&undo, acct.deadline()) {
-                tracing::warn!(line = %record.line, error = %undo_err, "could not take back the utmp entry of a failed login");
-            }
+        let line = login.line_name()?;
+        // One deadline for every step of the open; taking back a failed open gets its own.
+        let deadline = acct.deadline();
+        put_with_free_id(&acct, &mut record, line, deadline)?;
+        if let Err(e) = acct.raw().wtmp_append(&record, deadline) {
+            take_back(&acct, &record, e.kind() == ErrorKind::OutcomeUnknown);
             return Err(e);
+        }
+        if login.wants_lastlog() {
+            if let Err(e) = crate::lastlog::record_login(acct.lastlog_file(), login.user_name(), &record, deadline) {
+                take_back(&acct, &record, true);
+                return Err(e);
+            }
         }
         tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, backend = ?acct.backend(), "session opened");
         // SAFETY: getpid has no preconditions.
@@ -131,17 +133,33 @@ impl Drop for Session {
     }
 }
 
+/// Undoes a login that failed half way, best effort: the utmp entry becomes
+/// DEAD_PROCESS and, when the wtmp login record was (or may have been) written, a
+/// logout follows it so that `last` shows no dangling session. A logout with no
+/// login before it is ignored by `last`.
+fn take_back(acct: &Accounting, record: &Record, wtmp_too: bool) {
+    let undo = dead_record(record, Exit::default());
+    if let Err(e) = acct.raw().utmp_put(&undo, acct.deadline()) {
+        tracing::warn!(line = %record.line, error = %e, "could not take back the utmp entry of a failed login");
+    }
+    if wtmp_too {
+        if let Err(e) = acct.raw().wtmp_append(&undo, acct.deadline()) {
+            tracing::warn!(line = %record.line, error = %e, "could not close the wtmp login of a failed login");
+        }
+    }
+}
+
 /// Writes the login's utmp entry under the line's default ut_id (its last four
 /// bytes), or, when a live session on another line holds that id (`pts/1012` and
 /// `pts/11012`), under the first derived alternate that is free. The libc flavour
 /// refuses such a put with EADDRINUSE under its file lock, so two logins racing
 /// for one id cannot both take it. The utmps daemons match by id AND line, so
 /// there the default id never collides.
-fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str) -> Result<()> {
+fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Instant) -> Result<()> {
     let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
     for id in candidates {
         record.id = id;
-        match acct.raw().utmp_put(record, acct.deadline()) {
+        match acct.raw().utmp_put(record, deadline) {
             Ok(()) => return Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
                 tracing::trace!(line, id = %id, "ut_id held by a live session on another line");
@@ -159,7 +177,8 @@ fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str) -> Resul
     ))
 }
 
-fn _assert_send() {
-    fn is_send<T: Send>() {}
+// A daemon opens a session in one task and ends it in another.
+const _: () = {
+    const fn is_send<T: Send>() {}
     is_send::<Session>();
-}
+};

@@ -588,6 +588,46 @@ static void test_deadlines(void)
     xutmp_close(h);
 }
 
+/* A lock some local user holds on one utmp file must not stall work on another. */
+static void test_lock_on_one_file_spares_others(void)
+{
+    char locked[PATH_MAX], free_utmp[PATH_MAX], wtmp[PATH_MAX];
+    xutmp_handle *stuck, *other;
+    struct job j;
+    pthread_t t;
+    pid_t child;
+    struct xutmp_record r = make_rec(XUTMP_USER_PROCESS, "pts/8", "ts/8", "hal", 4001);
+    long long start, took;
+
+    path_in_dir(locked, "utmp-locked");
+    path_in_dir(free_utmp, "utmp-free");
+    path_in_dir(wtmp, "wtmp-free");
+    make_file(locked);
+    make_file(free_utmp);
+    make_file(wtmp);
+    CHECK_ERR(xutmp_open(&stuck, locked, wtmp, 1500), 0);
+    CHECK_ERR(xutmp_open(&other, free_utmp, wtmp, 1500), 0);
+    child = lock_holder(locked, F_RDLCK);
+    memset(&j, 0, sizeof j);
+    j.h = stuck;
+    j.op = 0;
+    j.rec = r;
+    if (pthread_create(&t, NULL, run_job, &j) != 0) {
+        fprintf(stderr, "pthread_create failed\n");
+        exit(2);
+    }
+    usleep(100000); /* the thread is now waiting for the locked file */
+    start = now_ms();
+    CHECK_ERR(xutmp_put(other, &r), 0);
+    took = now_ms() - start;
+    CHECK(took < 500, "a put on an unlocked file took %lld ms while another file was locked", took);
+    pthread_join(t, NULL);
+    CHECK_ERR(j.result, ETIMEDOUT);
+    end_child(child);
+    xutmp_close(stuck);
+    xutmp_close(other);
+}
+
 /* glibc matches a put by id alone: a live entry on another line must not be taken. */
 static void test_live_slot_refused(void)
 {
@@ -730,6 +770,7 @@ static void run_flavour_tests(void)
     test_missing_files();
     test_deadlines();
     test_live_slot_refused();
+    test_lock_on_one_file_spares_others();
     test_short_alarm_fires();
     test_threads();
     remove_dir();

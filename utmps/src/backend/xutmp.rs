@@ -3,9 +3,10 @@
 
 use std::ffi::{c_char, c_int, CString};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{Backend, BackendKind};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
@@ -127,12 +128,18 @@ impl Handle<'_> {
         Ok(f(self.raw))
     }
 
+    /// As [`call`](Self::call), for functions whose only success is 0.
+    fn check(&mut self, f: impl FnOnce(*mut ffi::xutmp_handle) -> c_int) -> Result<()> {
+        match self.call(f)? {
+            0 => Ok(()),
+            errno => Err(self.error(errno)),
+        }
+    }
+
     fn error(&self, errno: c_int) -> Error {
         let e = Error::from_errno(self.op, self.endpoint(), errno, self.backend.rule(self.wtmp));
         if e.kind() == ErrorKind::TimedOut {
-            let waited = Duration::from_millis(
-                u64::try_from(self.deadline.saturating_duration_since(self.started).as_millis()).unwrap_or(0),
-            );
+            let waited = self.deadline.saturating_duration_since(self.started);
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
@@ -190,6 +197,15 @@ fn empty_record() -> ffi::xutmp_record {
     to_ffi(&Record::default())
 }
 
+/// Errors after which wtmpd certainly wrote nothing: no socket, no listener, no
+/// access, or the daemon's own refusal (EPERM answered in the status byte).
+fn refused_before_sending(e: &Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT | libc::ECONNREFUSED | libc::EACCES | libc::ENOTDIR | libc::EPERM | libc::EINVAL)
+    ) || e.kind() == ErrorKind::InvalidInput
+}
+
 impl Backend for XutmpBackend {
     fn kind(&self) -> BackendKind {
         self.kind
@@ -205,13 +221,8 @@ impl Backend for XutmpBackend {
 
     fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
         self.with_handle("utmp read", false, deadline, |h| {
-            let rc = h.call(|raw| {
-                // SAFETY: live handle.
-                unsafe { ffi::xutmp_rewind(raw) }
-            })?;
-            if rc != 0 {
-                return Err(h.error(rc));
-            }
+            // SAFETY: live handle.
+            h.check(|raw| unsafe { ffi::xutmp_rewind(raw) })?;
             let mut out = Vec::new();
             loop {
                 let mut rec = empty_record();
@@ -230,22 +241,24 @@ impl Backend for XutmpBackend {
         let raw_rec = to_ffi(rec);
         self.with_handle("utmp put", false, deadline, |h| {
             // SAFETY: live handle and a valid record.
-            match h.call(|raw| unsafe { ffi::xutmp_put(raw, &raw_rec) })? {
-                0 => Ok(()),
-                errno => Err(h.error(errno)),
-            }
+            h.check(|raw| unsafe { ffi::xutmp_put(raw, &raw_rec) })
         })
     }
 
     fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
         let raw_rec = to_ffi(rec);
-        self.with_handle("wtmp append", true, deadline, |h| {
+        let result = self.with_handle("wtmp append", true, deadline, |h| {
             // SAFETY: live handle and a valid record.
-            match h.call(|raw| unsafe { ffi::xutmp_append_wtmp(raw, &raw_rec) })? {
-                0 => Ok(()),
-                errno => Err(h.error(errno)),
+            h.check(|raw| unsafe { ffi::xutmp_append_wtmp(raw, &raw_rec) })
+        });
+        match result {
+            Err(e) if self.kind == BackendKind::XutmpUtmps && !refused_before_sending(&e) => {
+                // libutmps does not say whether the record had been sent when the
+                // connection broke or the deadline passed: wtmpd may have written it.
+                Err(e.with_kind(ErrorKind::OutcomeUnknown))
             }
-        })
+            other => other,
+        }
     }
 
     fn probe(&self, deadline: Instant) -> Result<()> {
@@ -254,6 +267,7 @@ impl Backend for XutmpBackend {
                 for path in [&self.utmp, &self.wtmp] {
                     std::fs::OpenOptions::new()
                         .write(true)
+                        .custom_flags(libc::O_NONBLOCK)
                         .open(path)
                         .map_err(|e| Error::from_io("probe", path, e, PermissionRule::File))?;
                 }

@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::files::{self, Raw};
 use super::ids::Creds;
@@ -39,7 +38,7 @@ impl Conversation<'_> {
     fn run(&mut self) -> io::Result<()> {
         // No idle timeout between requests: utmpd has none.
         while let Some(command) = self.wire.next_byte(None)? {
-            let deadline = Instant::now() + self.shared.config.payload_timeout;
+            let deadline = crate::deadline::after(self.shared.config.payload_timeout);
             match command {
                 b'r' => self.rewind()?,
                 b'e' => self.find(|_| true)?,

@@ -3,10 +3,10 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
 
 use super::files;
-use super::ids::{uid_of, Creds};
+use super::ids::Creds;
+use crate::users::uid_of;
 use super::wire::{errno_byte, Wire};
 use super::Shared;
 use crate::layout::UTMPS_RECORD_SIZE;
@@ -16,7 +16,7 @@ const EPERM: u8 = libc::EPERM as u8;
 /// Serves the one request of a connection. A first byte other than `+`, a short
 /// record, or nothing within the idle timeout: closed without an answer.
 pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &AtomicBool) {
-    let deadline = Instant::now() + shared.config.wtmpd_idle_timeout;
+    let deadline = crate::deadline::after(shared.config.wtmpd_idle_timeout);
     if !matches!(wire.next_byte(Some(deadline)), Ok(Some(b'+'))) {
         return;
     }
