@@ -13,7 +13,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 install_packages() {
     local need=() cmd pkg
-    for pair in gcc:gcc make:make pkg-config:pkg-config readelf:binutils valgrind:valgrind who:coreutils last:util-linux utmpdump:util-linux; do
+    for pair in gcc:gcc g++:g++ make:make pkg-config:pkg-config readelf:binutils valgrind:valgrind who:coreutils last:util-linux utmpdump:util-linux; do
         cmd=${pair%%:*} pkg=${pair#*:}
         command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
     done
@@ -40,12 +40,21 @@ make -C xutmp O="$target/xutmp-build" check
 
 step "clippy, every feature set"
 cargo clippy --workspace --all-targets --features utmps-sys/static,utmps/native,utmps/test-peer -- -D warnings
+UTMPS_SYS_STATIC=1 cargo clippy -p utmps --all-targets -- -D warnings
 cargo clippy -p utmps --lib --no-default-features --features native -- -D warnings
+cargo clippy -p utmps --lib --no-default-features --features test-peer -- -D warnings
+cargo clippy -p utmps --lib --no-default-features -- -D warnings
+
+# libfuzzer-sys compiles libFuzzer (C++) in its build script, hence g++ above.
+step "the fuzz targets still build (stable; running them needs nightly)"
+(cd utmps/fuzz && cargo check --target-dir "$target/fuzz")
 
 step "docs, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --features utmps-sys/static,utmps/native,utmps/test-peer
 
-step "native-only build needs no C compiler"
+# CC=/bin/false: no build script may compile C. rustc still links with the
+# system linker, so this does not prove a machine without cc could build it.
+step "native-only build: no build script compiles C"
 CC=/bin/false cargo build -p utmps --no-default-features --features native --target-dir "$target/native-only"
 
 step "static leg: tests"

@@ -39,10 +39,21 @@ fn fail(msg: &str) -> ! {
 
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(xutmp_static)");
-    let mode = choose_mode();
-    match mode {
-        Mode::Static => build_static(choose_flavour()),
-        Mode::Dynamic => link_dynamic(),
+    // Read in both modes, so that setting it reruns this script in either.
+    let flavour = env("XUTMP_FLAVOUR");
+    match choose_mode() {
+        Mode::Static => build_static(choose_flavour(flavour.as_deref())),
+        Mode::Dynamic => {
+            if let Some(flavour) = flavour {
+                fail(&format!(
+                    "XUTMP_FLAVOUR={flavour} is set, but libxutmp is linked dynamically: an installed \
+                     libxutmp.so has the flavour it was built with (`utmps_sys::linkage()` reports it at \
+                     run time). Unset XUTMP_FLAVOUR, or build the bundled sources with it: feature \
+                     `static` or UTMPS_SYS_STATIC=1"
+                ))
+            }
+            link_dynamic()
+        }
     }
 }
 
@@ -68,8 +79,8 @@ fn choose_mode() -> Mode {
     }
 }
 
-fn choose_flavour() -> Flavour {
-    match env("XUTMP_FLAVOUR").as_deref() {
+fn choose_flavour(requested: Option<&str>) -> Flavour {
+    match requested {
         Some("libc") => return Flavour::Libc,
         Some("utmps") => return Flavour::Utmps,
         Some(other) => fail(&format!("XUTMP_FLAVOUR must be `libc` or `utmps`, not {other:?}")),
@@ -122,7 +133,6 @@ fn build_static(flavour: Flavour) {
         }
     }
     build.compile("xutmp");
-    println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-cfg=xutmp_static");
     println!("cargo:static=1");
     println!("cargo:flavour={}", flavour.name());

@@ -13,7 +13,8 @@ use core::marker::{PhantomData, PhantomPinned};
 /// The ABI version this crate was written against.
 pub const XUTMP_ABI_VERSION: c_int = 1;
 
-/// Flavour code: POSIX utmpx of the C library (glibc), on files.
+/// Flavour code: glibc's utmp and wtmp files, in glibc's format and with its slot
+/// rule, read and written by libxutmp itself (not through glibc's utmpx functions).
 pub const XUTMP_FLAVOUR_LIBC: c_int = 1;
 /// Flavour code: skarnet's utmps daemons through libutmps, on sockets.
 pub const XUTMP_FLAVOUR_UTMPS: c_int = 2;
@@ -155,7 +156,10 @@ extern "C" {
     pub fn xutmp_find_line(h: *mut xutmp_handle, line: *const c_char, out: *mut xutmp_record) -> c_int;
     /// Searches forward with the utmpx id rule.
     pub fn xutmp_find_id(h: *mut xutmp_handle, type_: c_int, id: *const c_char, out: *mut xutmp_record) -> c_int;
-    /// Writes a record into utmp, replacing the record with the same id.
+    /// Writes a record into utmp: replaces the record the endpoint's slot rule picks
+    /// (libc flavour: the first with the same id; utmps: the same id and line) or
+    /// appends one. The libc flavour answers `EADDRINUSE`, writing nothing, when a
+    /// live entry (INIT, LOGIN or USER_PROCESS) on another line holds the id.
     pub fn xutmp_put(h: *mut xutmp_handle, rec: *const xutmp_record) -> c_int;
     /// Appends one record to wtmp.
     pub fn xutmp_append_wtmp(h: *mut xutmp_handle, rec: *const xutmp_record) -> c_int;

@@ -1,5 +1,6 @@
 //! One session open+close, side by side in one run (numbers in BENCHMARKS.md):
-//! - `utmps_libc`: utmps on the libc flavour (glibc utmpx on temp files);
+//! - `utmps_libc`: utmps on the libc flavour (glibc's file format on temp files,
+//!   read and written by libxutmp itself);
 //! - `c_glibc_direct`: the same records written by glibc's own calls from C
 //!   (`c_baseline/session_baseline.c`: utmpxname, setutxent, pututxline, endutxent
 //!   and updwtmpx), compiled with the system `cc` when the bench starts and loaded
@@ -152,6 +153,16 @@ fn native_row(_: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     println!("SKIPPED session_open_close/utmps_native_peer: needs --features native,test-peer");
 }
 
+/// The name of the user this process runs as.
+fn own_user() -> String {
+    // SAFETY: getpwuid returns NULL or a pointer into static storage, copied at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        assert!(!pw.is_null(), "this user has no passwd entry");
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+    }
+}
+
 /// Rows against real utmps daemons, when UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD name
 /// their sockets: the native client, and libxutmp when it is the utmps flavour.
 fn real_daemon_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
@@ -160,9 +171,9 @@ fn real_daemon_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallT
         println!("SKIPPED session_open_close/*_real_daemons: UTMPS_TEST_UTMPD and UTMPS_TEST_WTMPD are unset");
         return;
     };
-    // A line of its own, so that no real session's entry is touched; root's name,
-    // because wtmpd accepts a non-root record only under the caller's own name.
-    let login = Login::new("root", format!("bench/{}", std::process::id())).host("bench.example");
+    // A line of its own, so that no real session's entry is touched; the caller's
+    // own user, because wtmpd accepts a non-root caller's record only under that name.
+    let login = Login::new(own_user(), format!("bench/{}", std::process::id())).host("bench.example");
     #[cfg(feature = "native")]
     {
         let acct = Accounting::native(&utmpd, &wtmpd);

@@ -49,9 +49,16 @@ impl LastEntry {
     }
 }
 
-/// Pairs logins with logouts, newest first. A logout is a DEAD_PROCESS record, or
-/// any record with an empty user, on the login's line, after it. Records of other
-/// types are skipped; a BOOT_TIME record ends the sessions before it.
+/// Pairs logins with logouts, newest first. A login is a USER_PROCESS record with
+/// a user name; its logout is the first DEAD_PROCESS record, or USER_PROCESS
+/// record with an empty user, on the same line after it. Records of other types
+/// are skipped; a BOOT_TIME record ends the sessions before it.
+///
+/// A login with neither a logout nor a later boot is told apart by its pid:
+/// this calls `kill(pid, 0)` (through [`pid_alive`]) on the
+/// pid from the record, so the answer is [`End::Gone`] only when no such
+/// process exists now, and [`End::StillLoggedIn`] otherwise (including when an
+/// unrelated process has reused the pid).
 pub fn pair(records: &[Record]) -> Vec<LastEntry> {
     let mut logouts: HashMap<Field<32>, Record> = HashMap::new();
     let mut boot: Option<Record> = None;

@@ -75,6 +75,9 @@ impl Layout {
 
     /// Decodes one record. `bytes` must be exactly [`record_size`](Self::record_size)
     /// long; any content is accepted, so this never fails on the bytes themselves.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `bytes` is not exactly `record_size()` long.
     pub fn decode(self, bytes: &[u8]) -> Result<Record> {
         let o = self.offsets();
         if bytes.len() != o.size {
@@ -83,6 +86,18 @@ impl Layout {
                 format!("{:?} records are {} bytes, got {}", self, o.size, bytes.len()),
             ));
         }
+        Ok(self.decode_fields(bytes))
+    }
+
+    /// Decodes a utmps record; the array's type already guarantees its length.
+    #[cfg(feature = "native")]
+    pub(crate) fn decode_utmps(bytes: &[u8; UTMPS_RECORD_SIZE]) -> Record {
+        Layout::Utmps.decode_fields(bytes)
+    }
+
+    /// The fields of a record whose length the caller has checked.
+    fn decode_fields(self, bytes: &[u8]) -> Record {
+        let o = self.offsets();
         let (tv_sec, tv_usec) = if o.wide_time {
             (i64_at(bytes, o.tv_sec), i64_at(bytes, o.tv_usec))
         } else {
@@ -92,7 +107,7 @@ impl Layout {
         for (i, w) in addr_v6.iter_mut().enumerate() {
             *w = u32::from_ne_bytes(array_at(bytes, o.addr + 4 * i));
         }
-        Ok(Record {
+        Record {
             record_type: RecordType(i16::from_ne_bytes(array_at(bytes, 0))),
             pid: i32_at(bytes, 4),
             line: Field(array_at(bytes, 8)),
@@ -109,7 +124,7 @@ impl Layout {
             // that the rest of the record stays readable.
             tv_usec: i32::try_from(tv_usec.clamp(0, 999_999)).unwrap_or(0),
             addr_v6,
-        })
+        }
     }
 
     /// Encodes a record into `out`, which must be exactly `record_size()` bytes.

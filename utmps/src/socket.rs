@@ -4,7 +4,7 @@
 //! the process with SIGPIPE.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -15,12 +15,13 @@ pub(crate) struct Conn {
     fd: OwnedFd,
 }
 
-fn timed_out() -> io::Error {
+/// The error every deadline in this crate ends with.
+pub(crate) fn timed_out() -> io::Error {
     io::Error::from_raw_os_error(libc::ETIMEDOUT)
 }
 
 /// Waits until `fd` is ready for `events` or the deadline passes.
-fn wait(fd: i32, events: libc::c_short, deadline: Instant) -> io::Result<()> {
+fn wait(fd: RawFd, events: libc::c_short, deadline: Instant) -> io::Result<()> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -41,6 +42,28 @@ fn wait(fd: i32, events: libc::c_short, deadline: Instant) -> io::Result<()> {
             }
         }
     }
+}
+
+/// Sends all of `buf` on the stream socket `fd`, whether it is blocking or not:
+/// MSG_DONTWAIT keeps each send(2) from blocking, so only `poll` waits, and only
+/// until `deadline`; MSG_NOSIGNAL turns a vanished peer into EPIPE, not SIGPIPE.
+#[cfg(any(feature = "native", feature = "test-peer", test))]
+pub(crate) fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> io::Result<()> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is valid for reads of its length.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            buf = &buf[n as usize..];
+            continue;
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::WouldBlock => wait(fd, libc::POLLOUT, deadline)?,
+            io::ErrorKind::Interrupted => {}
+            _ => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 impl Conn {
@@ -112,26 +135,13 @@ impl Conn {
     }
 
     /// Sends all of `buf`.
-    pub(crate) fn send_all(&self, mut buf: &[u8], deadline: Instant) -> io::Result<()> {
-        let fd = self.fd.as_raw_fd();
-        while !buf.is_empty() {
-            // SAFETY: `buf` is valid for reads of its length.
-            let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
-            if n >= 0 {
-                buf = &buf[n as usize..];
-                continue;
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::WouldBlock => wait(fd, libc::POLLOUT, deadline)?,
-                io::ErrorKind::Interrupted => {}
-                _ => return Err(err),
-            }
-        }
-        Ok(())
+    #[cfg(any(feature = "native", test))]
+    pub(crate) fn send_all(&self, buf: &[u8], deadline: Instant) -> io::Result<()> {
+        send_all(self.fd.as_raw_fd(), buf, deadline)
     }
 
     /// Receives up to `buf.len()` bytes, waiting for at least one; 0 means end of stream.
+    #[cfg(any(feature = "native", test))]
     pub(crate) fn recv_some(&self, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
         let fd = self.fd.as_raw_fd();
         loop {
@@ -150,6 +160,7 @@ impl Conn {
     }
 
     /// Fills `buf` completely; an early end of stream is `UnexpectedEof`.
+    #[cfg(any(feature = "native", test))]
     pub(crate) fn recv_exact(&self, mut buf: &mut [u8], deadline: Instant) -> io::Result<()> {
         while !buf.is_empty() {
             let n = self.recv_some(buf, deadline)?;
@@ -198,6 +209,8 @@ mod tests {
         assert_eq!(refused.raw_os_error(), Some(libc::ECONNREFUSED));
     }
 
+    /// Rust ignores SIGPIPE in every binary it starts, tests included, so the
+    /// send happens in a child that puts the default action (death) back first.
     #[test]
     fn send_to_closed_peer_is_an_error_not_sigpipe() {
         let dir = tempfile::tempdir().unwrap();
@@ -205,14 +218,24 @@ mod tests {
         let listener = UnixListener::bind(&path).unwrap();
         let conn = Conn::connect(&path, Instant::now() + Duration::from_secs(1)).unwrap();
         drop(listener.accept().unwrap());
-        let deadline = Instant::now() + Duration::from_secs(1);
-        let mut result = Ok(());
-        for _ in 0..100 {
-            result = conn.send_all(&[0u8; 4096], deadline);
-            if result.is_err() {
-                break;
+        // SAFETY: the child calls only signal, clock_gettime, send, poll and _exit,
+        // all async-signal-safe, so the other threads of the test harness cannot
+        // have left it a lock it needs.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", io::Error::last_os_error());
+        if pid == 0 {
+            // SAFETY: see above; _exit leaves without running the parent's destructors.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                let deadline = Instant::now() + Duration::from_secs(1);
+                let failed = (0..100).any(|_| conn.send_all(&[0u8; 4096], deadline).is_err());
+                libc::_exit(if failed { 0 } else { 1 });
             }
         }
-        assert!(result.is_err());
+        let mut status = 0;
+        // SAFETY: reaping our own child into a valid out-pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(!libc::WIFSIGNALED(status), "the send killed the process with signal {}", libc::WTERMSIG(status));
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "the send did not fail: {status:#x}");
     }
 }

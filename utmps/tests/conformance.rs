@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use peer_support::fork::{self, as_user};
 use peer_support::raw::{self, Got, Raw, EPERM, EPIPE, ESRCH};
-use peer_support::{real_daemons, rec, say, unique, Target};
+use peer_support::{own_user, real_daemons, rec, root_or_skip, unique, Target};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::{Login, RecordType};
 
@@ -34,7 +34,7 @@ fn payload_timeout(t: &Target, test: &str) -> Option<Duration> {
         Some(_) => Some(Duration::from_millis(300)),
         None if std::env::var_os("UTMPS_TEST_SLOW").is_some() => Some(Duration::from_secs(30)),
         None => {
-            say(&format!("SKIPPED {test} against real daemons: it waits 30 s; set UTMPS_TEST_SLOW=1"));
+            skipped!("SKIPPED {test} against real daemons: it waits 30 s; set UTMPS_TEST_SLOW=1");
             None
         }
     }
@@ -43,9 +43,9 @@ fn payload_timeout(t: &Target, test: &str) -> Option<Duration> {
 #[test]
 fn real_daemons_or_skipped() {
     match real_daemons() {
-        None => say("SKIPPED against real daemons: UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD unset"),
+        None => skipped!("SKIPPED against real daemons: UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD unset"),
         Some((utmpd, wtmpd)) => {
-            say(&format!("conformance: running against real daemons {} and {}", utmpd.display(), wtmpd.display()));
+            skipped!("conformance: running against real daemons {} and {}", utmpd.display(), wtmpd.display());
             utmps::Accounting::native(&utmpd, &wtmpd).check().unwrap();
         }
     }
@@ -315,6 +315,9 @@ fn put_as(t: &Target, uid: u32, gid: u32, groups: &[u32], r: &utmps::Record) -> 
 
 #[test]
 fn non_root_with_another_egid_gets_eperm_and_keeps_the_connection() {
+    if !root_or_skip("non_root_with_another_egid_gets_eperm_and_keeps_the_connection") {
+        return;
+    }
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("non_root_with_another_egid_gets_eperm") else { return };
     let (line, id) = unique();
@@ -325,6 +328,9 @@ fn non_root_with_another_egid_gets_eperm_and_keeps_the_connection() {
 
 #[test]
 fn non_root_with_the_daemons_egid_may_write() {
+    if !root_or_skip("non_root_with_the_daemons_egid_may_write") {
+        return;
+    }
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("non_root_with_the_daemons_egid_may_write") else { return };
     let (line, id) = unique();
@@ -335,6 +341,9 @@ fn non_root_with_the_daemons_egid_may_write() {
 
 #[test]
 fn a_supplementary_group_does_not_count() {
+    if !root_or_skip("a_supplementary_group_does_not_count") {
+        return;
+    }
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("a_supplementary_group_does_not_count") else { return };
     let (line, id) = unique();
@@ -345,6 +354,9 @@ fn a_supplementary_group_does_not_count() {
 
 #[test]
 fn root_may_write_with_any_egid() {
+    if !root_or_skip("root_may_write_with_any_egid") {
+        return;
+    }
     let t = Target::new();
     let gid = other_gid(t.daemon_gid.unwrap_or(0));
     let (line, id) = unique();
@@ -355,6 +367,9 @@ fn root_may_write_with_any_egid() {
 
 #[test]
 fn reads_are_open_to_everyone() {
+    if !root_or_skip("reads_are_open_to_everyone") {
+        return;
+    }
     let t = Target::new();
     let (line, id) = unique();
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
@@ -529,7 +544,7 @@ fn wtmp_append_grows_the_file_by_exactly_one_record() {
     let Some(file) = t.wtmp_file_or_skip("wtmp_append_grows_the_file_by_exactly_one_record") else { return };
     for n in 0..3 {
         let (line, id) = unique();
-        let r = rec(RecordType::USER_PROCESS, &line, id, "root");
+        let r = rec(RecordType::USER_PROCESS, &line, id, &own_user());
         let before = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         assert_eq!(raw::append(&t.wtmpd, &r), Some(0), "append {n}");
         let bytes = std::fs::read(&file).unwrap();
@@ -553,7 +568,8 @@ fn wtmp_takes_one_record_per_connection() {
     let Some(file) = t.wtmp_file_or_skip("wtmp_takes_one_record_per_connection") else { return };
     let (l1, i1) = unique();
     let (l2, i2) = unique();
-    let (r1, r2) = (rec(RecordType::USER_PROCESS, &l1, i1, "root"), rec(RecordType::USER_PROCESS, &l2, i2, "root"));
+    let me = own_user();
+    let (r1, r2) = (rec(RecordType::USER_PROCESS, &l1, i1, &me), rec(RecordType::USER_PROCESS, &l2, i2, &me));
     let mut burst = vec![b'+'];
     burst.extend(Layout::Utmps.encode(&r1).unwrap());
     burst.push(b'+');
@@ -573,6 +589,9 @@ fn wtmp_takes_one_record_per_connection() {
 
 #[test]
 fn wtmp_user_rule_for_non_root() {
+    if !root_or_skip("wtmp_user_rule_for_non_root") {
+        return;
+    }
     let t = Target::new();
     let (line, id) = unique();
     let mut statuses = Vec::new();
@@ -589,6 +608,9 @@ fn wtmp_user_rule_for_non_root() {
 
 #[test]
 fn wtmp_root_may_append_anything() {
+    if !root_or_skip("wtmp_root_may_append_anything") {
+        return;
+    }
     let t = Target::new();
     let (line, id) = unique();
     for user in ["", "no-such-user-here", "nobody"] {
@@ -639,7 +661,7 @@ fn session_open_and_logout_reuse_the_slot_and_log_twice() {
     let t = Target::new();
     let acct = t.acct();
     let (line, _) = unique();
-    let session = acct.open(&Login::new("root", format!("/dev/{line}")).host("client.example")).unwrap();
+    let session = acct.open(&Login::new(own_user(), format!("/dev/{line}")).host("client.example")).unwrap();
     let login = *session.record();
     assert!(acct.who(false).unwrap().contains(&login));
     session.logout().unwrap();
@@ -663,7 +685,7 @@ fn repeated_sessions_on_one_line_keep_one_slot() {
     let acct = t.acct();
     let (line, _) = unique();
     for _ in 0..5 {
-        acct.open(&Login::new("root", line.as_str())).unwrap().logout().unwrap();
+        acct.open(&Login::new(own_user(), line.as_str())).unwrap().logout().unwrap();
     }
     assert_eq!(t.on_line(&line).len(), 1);
 }
@@ -679,8 +701,9 @@ fn lines_sharing_their_last_four_bytes_never_overwrite_each_other() {
     } else {
         ("pts/1012".to_string(), "pts/11012".to_string())
     };
-    let sa = acct.open(&Login::new("root", a.as_str())).unwrap();
-    let sb = acct.open(&Login::new("root", b.as_str())).unwrap();
+    let me = own_user();
+    let sa = acct.open(&Login::new(me.as_str(), a.as_str())).unwrap();
+    let sb = acct.open(&Login::new(me.as_str(), b.as_str())).unwrap();
     // utmpd matches a put by id AND line, so the shared default id is kept on both.
     assert_eq!(sa.record().id, sb.record().id);
     let live = |line: &str| acct.who(false).unwrap().iter().filter(|r| r.line.as_bytes() == line.as_bytes()).count();
@@ -694,6 +717,9 @@ fn lines_sharing_their_last_four_bytes_never_overwrite_each_other() {
 
 #[test]
 fn native_permission_errors_name_the_rule() {
+    if !root_or_skip("native_permission_errors_name_the_rule") {
+        return;
+    }
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("native_permission_errors_name_the_rule") else { return };
     let acct = t.acct();

@@ -1,4 +1,4 @@
-//! Faults on the libc flavour (glibc utmpx on temp files): another process holding
+//! Faults on the libc flavour (glibc's file format on temp files): another process holding
 //! a lock on utmp or wtmp, the caller's own SIGALRM, a client killed by SIGKILL in
 //! the middle of a session, and a full disk.
 //!
@@ -13,7 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -236,9 +236,21 @@ fn a_write_lock_on_utmp_times_out_a_read() {
 }
 
 static ALARMS: AtomicUsize = AtomicUsize::new(0);
+/// CLOCK_MONOTONIC in nanoseconds when the first SIGALRM arrived; 0 before.
+static FIRST_ALARM_NS: AtomicU64 = AtomicU64::new(0);
+
+/// CLOCK_MONOTONIC in nanoseconds (clock_gettime is async-signal-safe).
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
 
 extern "C" fn count_alarm(_: c_int) {
-    ALARMS.fetch_add(1, Ordering::SeqCst);
+    if ALARMS.fetch_add(1, Ordering::SeqCst) == 0 {
+        FIRST_ALARM_NS.store(monotonic_ns(), Ordering::SeqCst);
+    }
 }
 
 fn sigalrm_handler() -> libc::sighandler_t {
@@ -309,8 +321,10 @@ fn a_pending_alarm_still_fires_while_sessions_open_and_close() {
     let f = Files::new();
     let acct = f.acct();
     ALARMS.store(0, Ordering::SeqCst);
+    FIRST_ALARM_NS.store(0, Ordering::SeqCst);
     let _restore = AlarmRestore::install(count_alarm);
     let started = Instant::now();
+    let started_ns = monotonic_ns();
     // SAFETY: alarm has no preconditions.
     unsafe { libc::alarm(1) };
     while ALARMS.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(3) {
@@ -319,7 +333,10 @@ fn a_pending_alarm_still_fires_while_sessions_open_and_close() {
     }
     let fired = ALARMS.load(Ordering::SeqCst);
     assert_eq!(fired, 1, "alarm(1) fired {fired} times in {:?} of sessions every 100 ms", started.elapsed());
-    assert!(started.elapsed() < Duration::from_millis(1500), "alarm(1) fired only after {:?}", started.elapsed());
+    // Timed in the handler, so a slow last session on a loaded machine does not
+    // count: only a re-armed alarm fires this late.
+    let after = Duration::from_nanos(FIRST_ALARM_NS.load(Ordering::SeqCst) - started_ns);
+    assert!(after < Duration::from_millis(1500), "alarm(1) fired only after {after:?}");
 }
 
 #[test]
@@ -435,7 +452,7 @@ fn a_full_disk_fails_the_open_without_leaving_half_a_record() {
     let fs = match Tmpfs::mount("64k") {
         Ok(fs) => fs,
         Err(reason) => {
-            println!("SKIPPED full-disk test: cannot mount tmpfs ({reason})");
+            skipped!("SKIPPED a_full_disk_fails_the_open_without_leaving_half_a_record: cannot mount tmpfs ({reason})");
             return;
         }
     };

@@ -42,15 +42,6 @@ fn unique_line(tag: &str) -> String {
     format!("rt/{}{tag}", std::process::id() % 100_000)
 }
 
-fn user() -> String {
-    // SAFETY: getpwuid returns NULL or a pointer into static storage, read at once.
-    unsafe {
-        let pw = libc::getpwuid(libc::geteuid());
-        assert!(!pw.is_null(), "the test user has no passwd entry");
-        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-    }
-}
-
 fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
     records.iter().filter(|r| r.line.as_bytes() == line.as_bytes()).collect()
 }
@@ -64,7 +55,7 @@ fn login_and_logout_reuse_the_slot() {
     for (i, (name, acct)) in backends.into_iter().enumerate() {
         acct.check().unwrap_or_else(|e| panic!("{name}: {e}"));
         let line = unique_line(&format!("s{i}"));
-        let session = acct.open(&Login::new(user(), line.clone()).host("real.example")).unwrap();
+        let session = acct.open(&Login::new(support::own_user(), line.clone()).host("real.example")).unwrap();
         let live = acct.entries().unwrap();
         let mine = on_line(&live, &line);
         assert_eq!(mine.len(), 1, "{name}");
@@ -90,7 +81,7 @@ fn both_backends_write_identical_records() {
     let line = unique_line("p");
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    let login = Login::new(user(), line.clone())
+    let login = Login::new(support::own_user(), line.clone())
         .host("parity.example")
         .addr("2001:db8::77".parse().unwrap())
         .pid(pid)

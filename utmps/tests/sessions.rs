@@ -1,4 +1,4 @@
-//! Session lifecycle on the libc flavour (glibc utmpx on temp files).
+//! Session lifecycle on the libc flavour (glibc's file format on temp files).
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 mod support;

@@ -17,7 +17,8 @@ pub(crate) mod xutmp;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BackendKind {
-    /// libxutmp, libc flavour: glibc's utmpx functions on files.
+    /// libxutmp, libc flavour: glibc's utmp file format, read and written by
+    /// libxutmp itself with glibc's slot rule (not through glibc's utmpx functions).
     XutmpLibc,
     /// libxutmp, utmps flavour: libutmps on the daemons' sockets.
     XutmpUtmps,

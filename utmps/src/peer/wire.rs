@@ -6,16 +6,15 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
+use crate::socket::{send_all, timed_out};
+
 #[derive(Debug)]
 pub(super) struct Wire {
     stream: UnixStream,
+    write_timeout: Duration,
     buf: Box<[u8]>,
     start: usize,
     end: usize,
-}
-
-fn timed_out() -> io::Error {
-    io::Error::from_raw_os_error(libc::ETIMEDOUT)
 }
 
 impl Wire {
@@ -23,8 +22,7 @@ impl Wire {
     /// does not read them.
     pub(super) fn new(stream: UnixStream, write_timeout: Duration) -> io::Result<Wire> {
         stream.set_nonblocking(false)?;
-        stream.set_write_timeout(Some(write_timeout.max(Duration::from_millis(1))))?;
-        Ok(Wire { stream, buf: vec![0; 4096].into_boxed_slice(), start: 0, end: 0 })
+        Ok(Wire { stream, write_timeout, buf: vec![0; 4096].into_boxed_slice(), start: 0, end: 0 })
     }
 
     /// Reads more bytes; `Ok(0)` at the end of the stream. `None` waits forever
@@ -91,25 +89,10 @@ impl Wire {
         }
     }
 
-    /// Sends an answer. MSG_NOSIGNAL: a client that went away must not kill the
-    /// process the peer runs in.
-    pub(super) fn send(&self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            // SAFETY: `bytes` is valid for reads of its length.
-            let n =
-                unsafe { libc::send(self.stream.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
-            if n >= 0 {
-                bytes = &bytes[n as usize..];
-                continue;
-            }
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => {}
-                io::ErrorKind::WouldBlock => return Err(timed_out()),
-                _ => return Err(e),
-            }
-        }
-        Ok(())
+    /// Sends an answer, within `write_timeout`. MSG_NOSIGNAL: a client that went
+    /// away must not kill the process the peer runs in.
+    pub(super) fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        send_all(self.stream.as_raw_fd(), bytes, Instant::now() + self.write_timeout)
     }
 
     /// Sends a status byte for an errno, as the daemons do (`(unsigned char)errno`).

@@ -6,10 +6,10 @@ use std::sync::atomic::AtomicBool;
 
 use super::files;
 use super::ids::Creds;
-use crate::users::uid_of;
 use super::wire::{errno_byte, Wire};
 use super::Shared;
 use crate::layout::UTMPS_RECORD_SIZE;
+use crate::users::uid_of;
 
 const EPERM: u8 = libc::EPERM as u8;
 

@@ -2,12 +2,14 @@
 //! in-process peer, or real daemons named by the environment), records with
 //! names no other test uses, a raw protocol client, and running code as
 //! another user in a forked child.
-#![allow(dead_code)]
+// Each test binary uses its own part of these helpers.
+#![allow(dead_code, unused_imports)]
 
 pub mod fork;
 pub mod raw;
+#[path = "../support/shared.rs"]
+mod shared;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,13 +18,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use utmps::peer::{Peer, PeerBuilder};
 use utmps::{Accounting, Field, Record, RecordType};
 
+pub use shared::{own_user, root_or_skip};
+
 pub const UTMPD_ENV: &str = "UTMPS_TEST_UTMPD";
 pub const WTMPD_ENV: &str = "UTMPS_TEST_WTMPD";
-
-/// Prints past the test harness's capture, so that a skip is always seen.
-pub fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
-}
 
 /// The real daemons' sockets, when the environment names both.
 pub fn real_daemons() -> Option<(PathBuf, PathBuf)> {
@@ -98,7 +97,7 @@ impl Target {
     /// The peer, or a printed SKIPPED line on real daemons.
     pub fn peer_only(&self, test: &str) -> Option<&Peer> {
         if self.peer.is_none() {
-            say(&format!("SKIPPED {test} against real daemons: it needs the in-process peer"));
+            crate::skipped!("SKIPPED {test} against real daemons: it needs the in-process peer");
         }
         self.peer.as_ref()
     }
@@ -106,7 +105,7 @@ impl Target {
     /// The wtmp file, or a printed SKIPPED line.
     pub fn wtmp_file_or_skip(&self, test: &str) -> Option<PathBuf> {
         if self.wtmp_file.is_none() {
-            say(&format!("SKIPPED {test}: UTMPS_TEST_WTMP_FILE unset"));
+            crate::skipped!("SKIPPED {test}: UTMPS_TEST_WTMP_FILE unset");
         }
         self.wtmp_file.clone()
     }
@@ -114,7 +113,7 @@ impl Target {
     /// utmpd's gid, or a printed SKIPPED line.
     pub fn daemon_gid_or_skip(&self, test: &str) -> Option<u32> {
         if self.daemon_gid.is_none() {
-            say(&format!("SKIPPED {test}: UTMPS_TEST_DAEMON_GID unset"));
+            crate::skipped!("SKIPPED {test}: UTMPS_TEST_DAEMON_GID unset");
         }
         self.daemon_gid
     }

@@ -1,11 +1,17 @@
-//! Shared helpers for the libc-flavour tests: temp utmp/wtmp files.
-#![allow(dead_code)]
+//! Shared helpers for the libc-flavour tests: temp utmp/wtmp files, and (from
+//! `shared.rs`) skips, the root check and the caller's user name.
+// Each test binary uses its own part of these helpers.
+#![allow(dead_code, unused_imports)]
+
+mod shared;
 
 use std::fs::File;
 use std::path::PathBuf;
 
 use utmps::layout::Layout;
 use utmps::{Accounting, Record};
+
+pub use shared::{own_user, root_or_skip};
 
 pub struct Files {
     pub dir: tempfile::TempDir,
@@ -45,13 +51,3 @@ impl Files {
 
 /// A user that exists on every Linux system, for lastlog lookups.
 pub const USER: &str = "root";
-
-/// Says that a check was skipped, and why, where the test log shows it: written
-/// to the process's stderr directly, which the test harness does not capture.
-#[macro_export]
-macro_rules! skipped {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}

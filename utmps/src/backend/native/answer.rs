@@ -3,7 +3,6 @@
 //! must be parsed in order from whatever bytes have arrived; nothing here trusts
 //! the peer or can panic on what it sends.
 
-use crate::error::{Error, ErrorKind, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
 
@@ -32,35 +31,26 @@ pub struct Decoded {
 }
 
 /// Parses the answer at the start of `buf`: `None` while it is incomplete,
-/// otherwise the answer and how many bytes it took.
-pub(crate) fn parse_record_answer(buf: &[u8]) -> Result<Option<(Answer, usize)>> {
-    let Some((&status, rest)) = buf.split_first() else {
-        return Ok(None);
-    };
+/// otherwise the answer and how many bytes it took. Any 400 bytes are a record,
+/// so nothing here can fail.
+pub(crate) fn parse_record_answer(buf: &[u8]) -> Option<(Answer, usize)> {
+    let (&status, rest) = buf.split_first()?;
     if status != 0 {
-        return Ok(Some((Answer::Status(status), 1)));
+        return Some((Answer::Status(status), 1));
     }
-    let Some(bytes) = rest.get(..UTMPS_RECORD_SIZE) else {
-        return Ok(None);
-    };
-    let record =
-        Layout::Utmps.decode(bytes).map_err(|e| Error::new(ErrorKind::Protocol, "utmp answer", e.to_string()))?;
-    Ok(Some((Answer::Record(record), 1 + UTMPS_RECORD_SIZE)))
+    let bytes: &[u8; UTMPS_RECORD_SIZE] = rest.get(..UTMPS_RECORD_SIZE)?.try_into().ok()?;
+    Some((Answer::Record(Layout::decode_utmps(bytes)), 1 + UTMPS_RECORD_SIZE))
 }
 
 /// Decodes a stream of answers to `e`/`i`/`l` requests, as a pipelining client
 /// reads them. Exposed for fuzzing and property tests.
-///
-/// # Errors
-/// A `Protocol` error if a record cannot be decoded (which the utmps layout, as
-/// it accepts any 400 bytes, never does).
-pub fn decode_answers(mut bytes: &[u8]) -> Result<Decoded> {
+pub fn decode_answers(mut bytes: &[u8]) -> Decoded {
     let mut answers = Vec::new();
-    while let Some((answer, used)) = parse_record_answer(bytes)? {
+    while let Some((answer, used)) = parse_record_answer(bytes) {
         answers.push(answer);
         bytes = &bytes[used..];
     }
-    Ok(Decoded { answers, trailing: bytes.len() })
+    Decoded { answers, trailing: bytes.len() }
 }
 
 #[cfg(test)]
@@ -79,9 +69,9 @@ mod tests {
         stream.extend(Layout::Utmps.encode(&rec).unwrap());
         stream.extend([ESRCH, 32, 0]);
         stream.extend([7u8; 10]);
-        let d = decode_answers(&stream).unwrap();
+        let d = decode_answers(&stream);
         assert_eq!(d.answers, vec![Answer::Record(rec), Answer::Status(3), Answer::Status(32)]);
         assert_eq!(d.trailing, 11);
-        assert_eq!(decode_answers(&[]).unwrap(), Decoded { answers: vec![], trailing: 0 });
+        assert_eq!(decode_answers(&[]), Decoded { answers: vec![], trailing: 0 });
     }
 }

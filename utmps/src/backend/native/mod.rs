@@ -33,11 +33,6 @@ impl NativeBackend {
     pub(crate) fn new(utmpd: &Path, wtmpd: &Path) -> NativeBackend {
         NativeBackend { utmpd: utmpd.to_path_buf(), wtmpd: wtmpd.to_path_buf() }
     }
-
-    /// Reads utmp with up to `window` requests in flight (1: one at a time).
-    pub(crate) fn utmp_records_windowed(&self, window: usize, deadline: Instant) -> Result<Vec<Record>> {
-        utmpd::read_all(&self.utmpd, window, deadline)
-    }
 }
 
 impl Backend for NativeBackend {
@@ -54,7 +49,7 @@ impl Backend for NativeBackend {
     }
 
     fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
-        self.utmp_records_windowed(READ_WINDOW, deadline)
+        utmpd::read_all(&self.utmpd, READ_WINDOW, deadline)
     }
 
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {

@@ -60,7 +60,7 @@ impl<'c> Answers<'c> {
     /// The answer to `e`, `i` or `l`.
     fn record(&mut self) -> Result<Answer> {
         loop {
-            if let Some((answer, used)) = parse_record_answer(self.pending()).map_err(|e| e.at(self.call.endpoint))? {
+            if let Some((answer, used)) = parse_record_answer(self.pending()) {
                 self.start += used;
                 return Ok(answer);
             }

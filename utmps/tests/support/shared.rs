@@ -1,0 +1,38 @@
+//! What both helper modules (`support` for the libc flavour, `peer_support` for
+//! the daemons) give their tests: one way to report a skip, the root check, and
+//! the caller's own user name. A test binary includes one of the two modules,
+//! never both (each would export `skipped!`).
+
+/// Says that a check was skipped, and why, where the test log shows it: written
+/// to the process's stderr directly, which the test harness does not capture
+/// (`println!` and `eprintln!` output is captured, and a skip would read as a pass).
+#[macro_export]
+macro_rules! skipped {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// True when this process runs as root; otherwise reports `test` as skipped.
+/// For tests that switch credentials (setresuid/setresgid/setgroups) or act on
+/// other users' behalf, which only root may do.
+pub fn root_or_skip(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        crate::skipped!("SKIPPED {test}: needs root to switch credentials");
+    }
+    root
+}
+
+/// The name of the caller's own user: the one user a non-root caller may log in
+/// through wtmpd, and root's name when the tests run as root.
+pub fn own_user() -> String {
+    // SAFETY: getpwuid returns NULL or a pointer into static storage, copied at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        assert!(!pw.is_null(), "the test user has no passwd entry");
+        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
+    }
+}
