@@ -366,7 +366,7 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
  * on one file must not stall operations on other files.
  */
 #ifndef F_OFD_SETLK
-#error "xutmp: the libc flavour needs open file description locks (F_OFD_SETLK, Linux 3.15 and glibc 2.20 or later)"
+#error "xutmp: the libc flavour needs open file description locks (F_OFD_SETLK: Linux 3.15 and glibc 2.20 or later)"
 #endif
 
 #define NSEC_PER_SEC 1000000000L
@@ -399,6 +399,48 @@ static int64_t ns_left(const struct timespec *deadline)
 #define SETLK F_OFD_SETLK
 
 static pthread_mutex_t libc_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* A fork while another thread holds the mutex must not leave it locked in the child. */
+static void before_fork(void)
+{
+    pthread_mutex_lock(&libc_mutex);
+}
+
+static void after_fork(void)
+{
+    pthread_mutex_unlock(&libc_mutex);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(before_fork, after_fork, after_fork);
+}
+
+static int lock_mutex_until(const struct timespec *deadline)
+{
+    pthread_once(&atfork_once, register_atfork);
+#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30)
+    return pthread_mutex_clocklock(&libc_mutex, CLOCK_MONOTONIC, deadline);
+#else
+    {
+        /* Older glibc waits on the realtime clock only: convert what is left. */
+        struct timespec t;
+        int64_t left = ns_left(deadline);
+
+        clock_gettime(CLOCK_REALTIME, &t);
+        if (left > 0) {
+            t.tv_sec += (time_t)(left / NSEC_PER_SEC);
+            t.tv_nsec += (long)(left % NSEC_PER_SEC);
+            if (t.tv_nsec >= NSEC_PER_SEC) {
+                t.tv_sec++;
+                t.tv_nsec -= NSEC_PER_SEC;
+            }
+        }
+        return pthread_mutex_timedlock(&libc_mutex, &t);
+    }
+#endif
+}
 
 /*
  * Takes the mutex and then the file lock, or neither. Never a blocking wait on
@@ -416,7 +458,7 @@ static int lock_file_until(int fd, short type, const struct timespec *deadline)
     for (;;) {
         int64_t left;
         struct timespec nap;
-        int err = pthread_mutex_clocklock(&libc_mutex, CLOCK_MONOTONIC, deadline);
+        int err = lock_mutex_until(deadline);
 
         if (err != 0)
             return err;
@@ -437,7 +479,12 @@ static int lock_file_until(int fd, short type, const struct timespec *deadline)
     }
 }
 
-/* Drops the file lock first, so that a thread woken by the mutex finds the file free. */
+/*
+ * Drops the file lock first, so that a thread woken by the mutex finds the file
+ * free. Always an explicit unlock, even before a close: a child forked by
+ * another thread meanwhile shares the open file description, and with it the
+ * lock, until it exits or execs.
+ */
 static void release_file(int fd, int close_it)
 {
     struct flock fl;
@@ -445,10 +492,9 @@ static void release_file(int fd, int close_it)
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_UNLCK;
     fl.l_whence = SEEK_SET;
+    (void)fcntl(fd, SETLK, &fl);
     if (close_it)
         close(fd);
-    else
-        (void)fcntl(fd, SETLK, &fl);
     pthread_mutex_unlock(&libc_mutex);
 }
 
@@ -741,8 +787,11 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
     if ((err = record_to_utmpx(rec, &ut)) != 0)
         return err;
     deadline = deadline_after(h->timeout_ms);
-    /* No O_APPEND: under the lock, a pwrite at the end of the whole records appends. */
-    err = open_locked(h->wtmp, O_WRONLY, F_WRLCK, &deadline, &fd);
+    /*
+     * O_APPEND: on Linux a pwrite then appends at the real end, so a writer that
+     * appends without taking the lock (some login programs do) loses no record.
+     */
+    err = open_locked(h->wtmp, O_WRONLY | O_APPEND, F_WRLCK, &deadline, &fd);
     if (err == 0) {
         if (fstat(fd, &st) != 0)
             err = failure_errno();

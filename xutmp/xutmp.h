@@ -80,6 +80,11 @@ enum xutmp_field {
     XUTMP_FIELD_COUNT
 };
 
+/*
+ * A handle keeps a cursor (and in the utmps flavour a connection): use each
+ * handle from one thread at a time. Different handles may be used from
+ * different threads at once. Do not cancel a thread inside these calls.
+ */
 typedef struct xutmp_handle xutmp_handle;
 
 /* What this build of the library is. */

@@ -226,9 +226,8 @@ impl Accounting {
             if !stale(&entry) || !ours(&entry) {
                 continue;
             }
-            let still_there = self.entries()?.iter().any(|now| {
-                now.line == entry.line && now.id == entry.id && now.pid == entry.pid && now.is_user_process()
-            });
+            // The very same record, login time included, and its process still gone.
+            let still_there = self.entries()?.iter().any(|now| *now == entry && stale(now));
             if !still_there {
                 continue;
             }

@@ -17,9 +17,26 @@ const SETLK: libc::c_int = libc::F_OFD_SETLK;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 const SETLK: libc::c_int = libc::F_SETLK;
 
-/// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it).
-/// The lock lasts until `file` is closed.
-pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<()> {
+/// A held lock, released explicitly when dropped: closing the file is not
+/// enough, since a child forked meanwhile shares the open file description and,
+/// with it, the lock.
+#[derive(Debug)]
+pub(crate) struct Locked<'f> {
+    file: &'f File,
+    fl: libc::flock,
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.fl.l_type = libc::F_UNLCK as libc::c_short;
+        // SAFETY: an unlock request with a valid flock on an open descriptor.
+        unsafe { libc::fcntl(self.file.as_raw_fd(), SETLK, &self.fl) };
+    }
+}
+
+/// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it)
+/// until the returned guard is dropped.
+pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<Locked<'_>> {
     // SAFETY: zero-initialised plain C struct.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = (if write { libc::F_WRLCK } else { libc::F_RDLCK }) as libc::c_short;
@@ -30,7 +47,7 @@ pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Ins
     loop {
         // SAFETY: a non-blocking lock request with a valid flock on an open descriptor.
         if unsafe { libc::fcntl(file.as_raw_fd(), SETLK, &fl) } == 0 {
-            return Ok(());
+            return Ok(Locked { file, fl });
         }
         let e = io::Error::last_os_error();
         if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) {

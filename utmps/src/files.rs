@@ -42,15 +42,15 @@ pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: std::time::
     let path = path.as_ref();
     let op = "file read";
     // O_NONBLOCK: a FIFO at the path must not block the open.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    crate::filelock::lock(&file, false, 0, 0, crate::deadline::after(timeout))
+    let _locked = crate::filelock::lock(&file, false, 0, 0, crate::deadline::after(timeout))
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    (&file).read_to_end(&mut bytes).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     Ok(parse(&bytes, layout))
 }
 

@@ -100,26 +100,39 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
     let op = "lastlog write";
     check_platform(op)?;
     let file = open(path, true).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
+    let _locked = crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
-    // Closing the file releases the lock.
 }
 
-/// Records a login in lastlog for `user`, looked up in the password database.
-pub(crate) fn record_login(path: &Path, user: &str, login: &Record, deadline: Instant) -> Result<()> {
-    let uid = match crate::users::uid_of(user.as_bytes()) {
-        Ok(Some(uid)) => uid,
-        Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
-        Err(errno) => {
-            return Err(Error::from_errno("lastlog user lookup", path, errno, PermissionRule::File)
-                .with_detail(format!("the password database could not be read for {user:?}")))
-        }
-    };
-    let time = u32::try_from(login.tv_sec).map_err(|_| {
-        Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec))
-    })?;
-    write(path, uid, &LastLogin { time, line: login.line, host: login.host }, deadline)
+/// A lastlog write checked in full before any record of a login is written:
+/// platform, user and time. Only the write itself is left for after utmp and wtmp.
+#[derive(Debug)]
+pub(crate) struct PendingLogin {
+    uid: u32,
+    entry: LastLogin,
+}
+
+impl PendingLogin {
+    pub(crate) fn prepare(path: &Path, user: &str, login: &Record) -> Result<PendingLogin> {
+        check_platform("lastlog")?;
+        let uid = match crate::users::uid_of(user.as_bytes()) {
+            Ok(Some(uid)) => uid,
+            Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
+            Err(errno) => {
+                return Err(Error::from_errno("lastlog user lookup", path, errno, PermissionRule::File)
+                    .with_detail(format!("the password database could not be read for {user:?}")))
+            }
+        };
+        let time = u32::try_from(login.tv_sec).map_err(|_| {
+            Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec))
+        })?;
+        Ok(PendingLogin { uid, entry: LastLogin { time, line: login.line, host: login.host } })
+    }
+
+    pub(crate) fn write(&self, path: &Path, deadline: Instant) -> Result<()> {
+        write(path, self.uid, &self.entry, deadline)
+    }
 }
 
 #[cfg(test)]

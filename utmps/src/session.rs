@@ -40,13 +40,18 @@ impl Session {
         let line = login.line_name()?;
         // One deadline for every step of the open; taking back a failed open gets its own.
         let deadline = acct.deadline();
+        // Everything lastlog needs is checked before anything is written.
+        let lastlog = match login.wants_lastlog() {
+            true => Some(crate::lastlog::PendingLogin::prepare(acct.lastlog_file(), login.user_name(), &record)?),
+            false => None,
+        };
         put_with_free_id(&acct, &mut record, line, deadline)?;
         if let Err(e) = acct.raw().wtmp_append(&record, deadline) {
             take_back(&acct, &record, e.kind() == ErrorKind::OutcomeUnknown);
             return Err(e);
         }
-        if login.wants_lastlog() {
-            if let Err(e) = crate::lastlog::record_login(acct.lastlog_file(), login.user_name(), &record, deadline) {
+        if let Some(lastlog) = lastlog {
+            if let Err(e) = lastlog.write(acct.lastlog_file(), deadline) {
                 take_back(&acct, &record, true);
                 return Err(e);
             }
@@ -133,17 +138,23 @@ impl Drop for Session {
     }
 }
 
+/// Whether a failed utmp put may still have been applied by the daemon.
+fn put_may_have_landed(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Protocol | ErrorKind::OutcomeUnknown | ErrorKind::Io)
+}
+
 /// Undoes a login that failed half way, best effort: the utmp entry becomes
 /// DEAD_PROCESS and, when the wtmp login record was (or may have been) written, a
 /// logout follows it so that `last` shows no dangling session. A logout with no
 /// login before it is ignored by `last`.
 fn take_back(acct: &Accounting, record: &Record, wtmp_too: bool) {
     let undo = dead_record(record, Exit::default());
-    if let Err(e) = acct.raw().utmp_put(&undo, acct.deadline()) {
+    let deadline = acct.deadline();
+    if let Err(e) = acct.raw().utmp_put(&undo, deadline) {
         tracing::warn!(line = %record.line, error = %e, "could not take back the utmp entry of a failed login");
     }
     if wtmp_too {
-        if let Err(e) = acct.raw().wtmp_append(&undo, acct.deadline()) {
+        if let Err(e) = acct.raw().wtmp_append(&undo, deadline) {
             tracing::warn!(line = %record.line, error = %e, "could not close the wtmp login of a failed login");
         }
     }
@@ -164,7 +175,14 @@ fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline
             Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
                 tracing::trace!(line, id = %id, "ut_id held by a live session on another line");
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // A daemon that got the whole request may still write it after a
+                // timeout or a broken connection: end that entry too.
+                if acct.backend().uses_daemons() && put_may_have_landed(&e) {
+                    take_back(acct, record, false);
+                }
+                return Err(e);
+            }
         }
     }
     Err(Error::new(

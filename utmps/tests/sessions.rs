@@ -244,3 +244,13 @@ fn addresses_of_every_family_round_trip_through_the_file() {
         s.logout().unwrap();
     }
 }
+
+#[test]
+fn lastlog_problems_are_found_before_anything_is_written() {
+    let f = Files::new();
+    let acct = f.acct();
+    let e = acct.open(&Login::new("no-such-user-utmps-test", "pts/30").lastlog(true)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(f.utmp_records().is_empty(), "no utmp entry for a login that failed its lastlog checks");
+    assert!(f.wtmp_records().is_empty(), "no wtmp record either");
+}

@@ -623,6 +623,7 @@ static void test_lock_on_one_file_spares_others(void)
     CHECK(took < 500, "a put on an unlocked file took %lld ms while another file was locked", took);
     pthread_join(t, NULL);
     CHECK_ERR(j.result, ETIMEDOUT);
+    CHECK(j.elapsed_ms >= 1300, "the blocked put returned after %lld ms: it was not waiting", j.elapsed_ms);
     end_child(child);
     xutmp_close(stuck);
     xutmp_close(other);

@@ -198,12 +198,13 @@ fn empty_record() -> ffi::xutmp_record {
 }
 
 /// Errors after which wtmpd certainly wrote nothing: no socket, no listener, no
-/// access, or the daemon's own refusal (EPERM answered in the status byte).
-fn refused_before_sending(e: &Error) -> bool {
+/// access, a record refused before sending, or the daemon's own refusal (EPERM
+/// answered in the status byte).
+fn refused_before_sending(errno: c_int) -> bool {
     matches!(
-        e.raw_os_error(),
-        Some(libc::ENOENT | libc::ECONNREFUSED | libc::EACCES | libc::ENOTDIR | libc::EPERM | libc::EINVAL)
-    ) || e.kind() == ErrorKind::InvalidInput
+        errno,
+        libc::ENOENT | libc::ECONNREFUSED | libc::EACCES | libc::ENOTDIR | libc::EPERM | libc::EINVAL | libc::EOVERFLOW
+    )
 }
 
 impl Backend for XutmpBackend {
@@ -247,18 +248,19 @@ impl Backend for XutmpBackend {
 
     fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
         let raw_rec = to_ffi(rec);
-        let result = self.with_handle("wtmp append", true, deadline, |h| {
+        let unknown_outcome = self.kind == BackendKind::XutmpUtmps;
+        self.with_handle("wtmp append", true, deadline, |h| {
             // SAFETY: live handle and a valid record.
-            h.check(|raw| unsafe { ffi::xutmp_append_wtmp(raw, &raw_rec) })
-        });
-        match result {
-            Err(e) if self.kind == BackendKind::XutmpUtmps && !refused_before_sending(&e) => {
+            match h.call(|raw| unsafe { ffi::xutmp_append_wtmp(raw, &raw_rec) })? {
+                0 => Ok(()),
                 // libutmps does not say whether the record had been sent when the
                 // connection broke or the deadline passed: wtmpd may have written it.
-                Err(e.with_kind(ErrorKind::OutcomeUnknown))
+                errno if unknown_outcome && !refused_before_sending(errno) => {
+                    Err(h.error(errno).with_kind(ErrorKind::OutcomeUnknown))
+                }
+                errno => Err(h.error(errno)),
             }
-            other => other,
-        }
+        })
     }
 
     fn probe(&self, deadline: Instant) -> Result<()> {

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use utmps::peer::{Peer, PeerBuilder};
 use utmps::{Accounting, Field, Record, RecordType};
 
-pub use shared::{own_user, root_or_skip};
+pub use shared::{capability_skip, own_user, root_or_skip};
 
 pub const UTMPD_ENV: &str = "UTMPS_TEST_UTMPD";
 pub const WTMPD_ENV: &str = "UTMPS_TEST_WTMPD";

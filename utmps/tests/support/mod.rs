@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use utmps::layout::Layout;
 use utmps::{Accounting, Record};
 
-pub use shared::{own_user, root_or_skip};
+pub use shared::{capability_skip, own_user, root_or_skip};
 
 pub struct Files {
     pub dir: tempfile::TempDir,
