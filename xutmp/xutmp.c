@@ -545,13 +545,13 @@ int xutmp_rewind(xutmp_handle *h)
     return 0;
 }
 
-/* Reads the whole record at `offset`; 0 at the end, including a partial tail. */
-static int read_record(int fd, off_t offset, struct utmpx *ut, int *got)
+/* Reads up to `len` bytes at `at`, fewer only at the end of the file. */
+static int pread_full(int fd, void *buf, size_t len, off_t at, size_t *got)
 {
     size_t done = 0;
 
-    while (done < sizeof *ut) {
-        ssize_t n = pread(fd, (char *)ut + done, sizeof *ut - done, offset + (off_t)done);
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)buf + done, len - done, at + (off_t)done);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -562,8 +562,18 @@ static int read_record(int fd, off_t offset, struct utmpx *ut, int *got)
             break;
         done += (size_t)n;
     }
-    *got = done == sizeof *ut;
+    *got = done;
     return 0;
+}
+
+/* Reads the whole record at `offset`; none at the end, including a partial tail. */
+static int read_record(int fd, off_t offset, struct utmpx *ut, int *got)
+{
+    size_t bytes;
+    int err = pread_full(fd, ut, sizeof *ut, offset, &bytes);
+
+    *got = err == 0 && bytes == sizeof *ut;
+    return err;
 }
 
 /* The id rule shared by glibc's getutxid and utmpd's 'i' request. */
@@ -661,20 +671,14 @@ static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot,
     *append = 1;
     for (at = 0; at < whole;) {
         size_t want_bytes = sizeof buf;
-        ssize_t n;
-        size_t i, count;
+        size_t i, count, got;
+        int err;
 
         if ((off_t)want_bytes > whole - at)
             want_bytes = (size_t)(whole - at);
-        n = pread(fd, buf, want_bytes, at);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return failure_errno();
-        }
-        if (n == 0)
-            break;
-        count = (size_t)n / sizeof buf[0];
+        if ((err = pread_full(fd, buf, want_bytes, at, &got)) != 0)
+            return err;
+        count = got / sizeof buf[0];
         if (count == 0)
             break;
         for (i = 0; i < count; i++) {
