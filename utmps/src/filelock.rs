@@ -35,8 +35,27 @@ impl Drop for Locked<'_> {
 }
 
 /// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it)
-/// until the returned guard is dropped.
+/// until the returned guard is dropped, or gives up with ETIMEDOUT at `deadline`.
 pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<Locked<'_>> {
+    lock_while(file, write, start, len, |pause| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+        }
+        Ok(pause.min(left))
+    })
+}
+
+/// The retry loop under [`lock`]: while the lock is busy, `wait` is asked how
+/// long to pause (it is offered the next pause and may shorten it) or answers
+/// the error to give up with.
+pub(crate) fn lock_while(
+    file: &File,
+    write: bool,
+    start: u64,
+    len: u64,
+    mut wait: impl FnMut(Duration) -> io::Result<Duration>,
+) -> io::Result<Locked<'_>> {
     // SAFETY: zero-initialised plain C struct.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = (if write { libc::F_WRLCK } else { libc::F_RDLCK }) as libc::c_short;
@@ -53,11 +72,7 @@ pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Ins
         if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) {
             return Err(e);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
-        }
-        std::thread::sleep(pause.min(left));
+        std::thread::sleep(wait(pause)?);
         pause = (pause * 2).min(Duration::from_millis(20));
     }
 }

@@ -508,6 +508,17 @@ static void on_alarm(int sig)
     alarms++;
 }
 
+/* Installs on_alarm for SIGALRM; `old` receives the previous action to restore. */
+static void catch_alarms(struct sigaction *old)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, old);
+}
+
 static void check_alarm_survived(const char *when)
 {
     struct sigaction cur;
@@ -525,7 +536,7 @@ static void test_deadlines(void)
     char utmp[PATH_MAX], wtmp[PATH_MAX];
     xutmp_handle *h;
     struct job j;
-    struct sigaction sa;
+    struct sigaction old;
     long long size;
     pid_t child;
 
@@ -535,10 +546,7 @@ static void test_deadlines(void)
     make_file(wtmp);
     CHECK_ERR(xutmp_open(&h, utmp, wtmp, 300), 0);
 
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    catch_alarms(&old);
     alarm(100);
 
     /* Another process's read lock on utmp: the put gives up at the deadline. */
@@ -583,8 +591,7 @@ static void test_deadlines(void)
     CHECK(alarms == 0, "SIGALRM delivered %d times", (int)alarms);
 
     alarm(0);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGALRM, &old, NULL);
     xutmp_close(h);
 }
 
@@ -665,7 +672,7 @@ static void test_short_alarm_fires(void)
 {
     char utmp[PATH_MAX], wtmp[PATH_MAX];
     xutmp_handle *h;
-    struct sigaction sa, old;
+    struct sigaction old;
     struct xutmp_record r = make_rec(XUTMP_USER_PROCESS, "pts/9", "ts/9", "ivy", 3001);
     long long start;
 
@@ -674,10 +681,7 @@ static void test_short_alarm_fires(void)
     make_file(utmp);
     make_file(wtmp);
     CHECK_ERR(xutmp_open(&h, utmp, wtmp, 2000), 0);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, &old);
+    catch_alarms(&old);
     alarms = 0;
     alarm(1);
     start = now_ms();

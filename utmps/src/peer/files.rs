@@ -3,12 +3,12 @@
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::filelock::Locked;
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
 
@@ -43,52 +43,17 @@ pub(super) fn open_0644(path: &Path, append: bool) -> io::Result<File> {
     Err(last)
 }
 
-/// A whole-file record lock, released on drop.
-#[derive(Debug)]
-pub(super) struct Locked<'f>(&'f File);
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        let _ = set_lock(self.0, libc::F_UNLCK);
-    }
-}
-
-/// Takes a shared or exclusive lock, waiting with no time limit as the daemons
-/// do (they use F_SETLKW), except that a stopping peer gives up. Open file
-/// description locks where the system has them: classic fcntl locks are per
-/// process and would not keep the peer's own connection threads apart.
+/// Takes a whole-file shared or exclusive lock, waiting with no time limit as
+/// the daemons do (they use F_SETLKW), except that a stopping peer gives up.
+/// Open-file-description locks (see [`crate::filelock`]) keep the peer's own
+/// connection threads apart, which classic per-process locks would not.
 pub(super) fn lock<'f>(file: &'f File, write: bool, stop: &AtomicBool) -> io::Result<Locked<'f>> {
-    let kind = if write { libc::F_WRLCK } else { libc::F_RDLCK };
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match set_lock(file, kind) {
-            Ok(()) => return Ok(Locked(file)),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) => {}
-            Err(e) => return Err(e),
-        }
+    crate::filelock::lock_while(file, write, 0, 0, |pause| {
         if stop.load(Ordering::SeqCst) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "the peer is stopping"));
         }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(10));
-    }
-}
-
-fn set_lock(file: &File, kind: libc::c_int) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    let cmd = libc::F_OFD_SETLK;
-    #[cfg(not(target_os = "linux"))]
-    let cmd = libc::F_SETLK;
-    // SAFETY: zero is a valid flock; OFD locks require l_pid 0.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = kind as libc::c_short;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    // SAFETY: a valid flock on an open descriptor; this command never blocks.
-    if unsafe { libc::fcntl(file.as_raw_fd(), cmd, &fl) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+        Ok(pause.min(Duration::from_millis(10)))
+    })
 }
 
 /// Reads the record at the file offset: `None` at the end, EPIPE for a torn
