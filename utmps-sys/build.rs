@@ -1,14 +1,20 @@
 //! Decides how libxutmp is linked: statically from the bundled sources, or
-//! dynamically against an installed `libxutmp.so`. The environment wins over cargo
-//! features, because features are additive and only the environment can undo one.
+//! dynamically against an installed `libxutmp.so`. With nothing asked for, an
+//! installed copy is used when one is found and the bundled sources otherwise, so
+//! that a dependency builds on a machine that has never heard of libxutmp. The
+//! environment wins over cargo features, because features are additive and only
+//! the environment can undo one.
 
 use std::env;
 use std::path::{Path, PathBuf};
 
+/// What the features and the environment ask for.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mode {
+enum Request {
     Static,
     Dynamic,
+    /// Nothing asked: an installed copy if there is one, else the bundled sources.
+    Either,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -37,46 +43,88 @@ fn fail(msg: &str) -> ! {
     std::process::exit(1);
 }
 
+/// Says why a mode was chosen, in the build script's output (`cargo build -vv`
+/// shows it): a fallback is normal, so it is no `cargo:warning`.
+fn note(msg: &str) {
+    // One line: cargo would read a line of it that began with `cargo:`.
+    println!("utmps-sys: {}", msg.split_whitespace().collect::<Vec<_>>().join(" "));
+}
+
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(xutmp_static)");
-    // Read in both modes, so that setting it reruns this script in either.
+    // Read in every mode, so that setting it reruns this script in any.
     let flavour = env("XUTMP_FLAVOUR");
-    match choose_mode() {
-        Mode::Static => build_static(choose_flavour(flavour.as_deref())),
-        Mode::Dynamic => {
-            if let Some(flavour) = flavour {
-                fail(&format!(
-                    "XUTMP_FLAVOUR={flavour} is set, but libxutmp is linked dynamically: an installed \
-                     libxutmp.so has the flavour it was built with (`utmps_sys::linkage()` reports it at \
-                     run time). Unset XUTMP_FLAVOUR, or build the bundled sources with it: feature \
-                     `static` or UTMPS_SYS_STATIC=1"
-                ))
+    match requested() {
+        Request::Static => build_static(choose_flavour(flavour.as_deref())),
+        Request::Dynamic => {
+            reject_flavour(flavour.as_deref());
+            link_installed().unwrap_or_else(|e| fail(&not_installed(&e)))
+        }
+        // An installed copy has the flavour it was built with; only the bundled
+        // sources can honour a flavour asked for.
+        Request::Either if flavour.is_some() => {
+            note("XUTMP_FLAVOUR is set: building the bundled sources");
+            build_static(choose_flavour(flavour.as_deref()))
+        }
+        Request::Either => {
+            if let Err(e) = link_installed() {
+                note(&format!("{}: building the bundled sources", summary(&e)));
+                build_static(choose_flavour(None))
             }
-            link_dynamic()
         }
     }
 }
 
-fn choose_mode() -> Mode {
-    let static_feature = env::var_os("CARGO_FEATURE_STATIC").is_some();
-    let dynamic_feature = env::var_os("CARGO_FEATURE_DYNAMIC").is_some();
+fn requested() -> Request {
     match env("UTMPS_SYS_STATIC").as_deref() {
-        Some("1") => return Mode::Static,
-        Some("0") => return Mode::Dynamic,
+        Some("1") => return Request::Static,
+        Some("0") => return Request::Dynamic,
         Some(other) => fail(&format!("UTMPS_SYS_STATIC must be 0 or 1, not {other:?}")),
         None => {}
     }
+    let static_feature = env::var_os("CARGO_FEATURE_STATIC").is_some();
+    let dynamic_feature = env::var_os("CARGO_FEATURE_DYNAMIC").is_some();
     match (static_feature, dynamic_feature) {
-        (true, false) => Mode::Static,
-        (false, true) => Mode::Dynamic,
-        (true, true) => fail(
-            "both features `static` and `dynamic` are enabled (features add up across the \
-             dependency graph); set UTMPS_SYS_STATIC=1 or UTMPS_SYS_STATIC=0 to choose",
-        ),
-        // Neither was asked for: a system library is the only thing we may use
-        // without building code the user did not request.
-        (false, false) => Mode::Dynamic,
+        // Both, because features add up across a dependency graph: the bundled
+        // sources satisfy both askers and cannot be missing; UTMPS_SYS_STATIC=0
+        // is there for a binary that must link the installed copy.
+        (true, _) => Request::Static,
+        (false, true) => Request::Dynamic,
+        (false, false) => Request::Either,
     }
+}
+
+fn reject_flavour(flavour: Option<&str>) {
+    if let Some(flavour) = flavour {
+        fail(&format!(
+            "XUTMP_FLAVOUR={flavour} is set, but libxutmp is linked dynamically (feature `dynamic` or \
+             UTMPS_SYS_STATIC=0): an installed libxutmp.so has the flavour it was built with \
+             (`utmps_sys::linkage()` reports it at run time). Unset XUTMP_FLAVOUR, or build the bundled \
+             sources with it: feature `static`, UTMPS_SYS_STATIC=1, or no linking feature at all"
+        ))
+    }
+}
+
+/// One line for the build output; the full pkg-config report is for errors.
+fn summary(e: &pkg_config::Error) -> String {
+    match e {
+        pkg_config::Error::EnvNoPkgConfig(var) => format!("{var} is set, so pkg-config was not asked"),
+        pkg_config::Error::CrossCompilation => "pkg-config is not asked when cross-compiling".to_string(),
+        pkg_config::Error::Command { cause, .. } => format!("pkg-config could not run ({cause})"),
+        _ => "pkg-config found no module `xutmp` >= 0.1.0".to_string(),
+    }
+}
+
+fn not_installed(e: &pkg_config::Error) -> String {
+    format!(
+        "an installed libxutmp was asked for (feature `dynamic` or UTMPS_SYS_STATIC=0) but none was found.\n\
+         - install it: `make -C xutmp install PREFIX=/usr/local` from the utmps-rs repository, \
+           then make sure PKG_CONFIG_PATH finds xutmp.pc;\n\
+         - or point XUTMP_LIB_DIR (and XUTMP_INCLUDE_DIR) at an installed copy;\n\
+         - or build the bundled sources instead: feature `static`, UTMPS_SYS_STATIC=1, or neither \
+           linking feature (the default: an installed copy if found, else the bundled sources).\n\
+         pkg-config said: {e}"
+    )
 }
 
 fn choose_flavour(requested: Option<&str>) -> Flavour {
@@ -135,12 +183,15 @@ fn build_static(flavour: Flavour) {
     build.compile("xutmp");
     println!("cargo:rustc-cfg=xutmp_static");
     println!("cargo:static=1");
+    note(&format!("compiled the bundled sources, flavour {}", flavour.name()));
     println!("cargo:flavour={}", flavour.name());
     println!("cargo:root={}", out.display());
     println!("cargo:include={}", include.display());
 }
 
-fn link_dynamic() {
+/// Links an installed libxutmp: the one in XUTMP_LIB_DIR when set (a hard error
+/// if it is not there, since it was named), else the one pkg-config finds.
+fn link_installed() -> Result<(), pkg_config::Error> {
     if let Some(lib_dir) = env("XUTMP_LIB_DIR") {
         let lib_dir = Path::new(&lib_dir);
         if !lib_dir.join("libxutmp.so").exists() {
@@ -153,26 +204,17 @@ fn link_dynamic() {
         }
         println!("cargo:root={}", lib_dir.display());
         println!("cargo:static=0");
-        return;
+        note(&format!("linking the installed libxutmp in XUTMP_LIB_DIR={}", lib_dir.display()));
+        return Ok(());
     }
-    match pkg_config::Config::new().atleast_version("0.1.0").statik(false).probe("xutmp") {
-        Ok(lib) => {
-            if let Some(include) = lib.include_paths.first() {
-                println!("cargo:include={}", include.display());
-            }
-            if let Some(dir) = lib.link_paths.first() {
-                println!("cargo:root={}", dir.display());
-            }
-            println!("cargo:static=0");
-        }
-        Err(e) => fail(&format!(
-            "dynamic linking was chosen (feature `dynamic`, UTMPS_SYS_STATIC=0, or no feature at all) \
-             but no libxutmp.so was found.\n\
-             - install it: `make -C xutmp install PREFIX=/usr/local` from the utmps repository, \
-               then make sure PKG_CONFIG_PATH finds xutmp.pc;\n\
-             - or point XUTMP_LIB_DIR (and XUTMP_INCLUDE_DIR) at an installed copy;\n\
-             - or build the bundled sources instead: feature `static` or UTMPS_SYS_STATIC=1.\n\
-             pkg-config said: {e}"
-        )),
+    let lib = pkg_config::Config::new().atleast_version("0.1.0").statik(false).probe("xutmp")?;
+    if let Some(include) = lib.include_paths.first() {
+        println!("cargo:include={}", include.display());
     }
+    if let Some(dir) = lib.link_paths.first() {
+        println!("cargo:root={}", dir.display());
+    }
+    println!("cargo:static=0");
+    note(&format!("linking the installed libxutmp {} found by pkg-config", lib.version));
+    Ok(())
 }

@@ -1,9 +1,11 @@
 //! Raw declarations for libxutmp, the C library in this repository's `xutmp/`
 //! directory. Use the `utmps` crate instead: it wraps these in a safe API.
 //!
-//! Linking is chosen at build time (see the repository README, "Linking"):
-//! feature `static` compiles the bundled C sources, feature `dynamic` links an
-//! installed `libxutmp.so`, and `UTMPS_SYS_STATIC=0|1` overrides both.
+//! Linking is chosen at build time (see the repository README, "Linking"): by
+//! default an installed `libxutmp.so` when pkg-config (or `XUTMP_LIB_DIR`) finds
+//! one and the bundled C sources otherwise; feature `static` always compiles the
+//! bundled sources, feature `dynamic` always links an installed copy, and
+//! `UTMPS_SYS_STATIC=0|1` overrides both. [`linkage()`] tells which happened.
 #![no_std]
 #![allow(non_camel_case_types)]
 
@@ -188,6 +190,11 @@ pub struct Linkage {
 }
 
 /// Reports how libxutmp was linked and which flavour it was built with.
+///
+/// With no linking feature and no `UTMPS_SYS_STATIC`, the build script picks the
+/// mode (an installed copy if found, else the bundled sources); this is how a
+/// program learns which it got. Build scripts of dependents read the same answer
+/// from `DEP_XUTMP_STATIC` (`1` or `0`), and `cargo build -vv` prints the reason.
 pub fn linkage() -> Linkage {
     // SAFETY: xutmp_flavour takes no arguments and only returns a constant.
     let flavour = unsafe { xutmp_flavour() };
