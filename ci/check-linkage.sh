@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
-# Asks the built test binaries themselves how they were linked: the dynamic leg's
-# must need libxutmp.so, the static leg's must not.
+# Asks two built test binaries themselves how they were linked: the dynamic
+# one must need libxutmp.so.1, the static one must not need libxutmp at all.
+# Usage: ci/check-linkage.sh STATIC_BINARY DYNAMIC_BINARY
 set -euo pipefail
-target=$1
-
-layout_test() { # newest `layout-*` test binary under a target dir
-    find "$1/debug/deps" -maxdepth 1 -type f -executable -name 'layout-*' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2
-}
-
-static_bin=$(layout_test "$target")
-dynamic_bin=$(layout_test "$target/dynamic")
+[ $# -eq 2 ] || { echo "usage: $0 STATIC_BINARY DYNAMIC_BINARY" >&2; exit 2; }
+static_bin=$1 dynamic_bin=$2
 for bin in "$static_bin" "$dynamic_bin"; do
-    [ -n "$bin" ] || { echo "layout test binary not found under $target" >&2; exit 1; }
+    [ -x "$bin" ] || { echo "FAIL: not an executable: '$bin'" >&2; exit 1; }
 done
 
 if readelf -d "$static_bin" | grep -q 'NEEDED.*libxutmp'; then
@@ -20,5 +15,5 @@ fi
 if ! readelf -d "$dynamic_bin" | grep -q 'NEEDED.*libxutmp\.so\.1'; then
     echo "FAIL: the dynamic test binary does not need libxutmp.so.1: $dynamic_bin" >&2; exit 1
 fi
-echo "static:  $(basename "$static_bin") needs no libxutmp"
-echo "dynamic: $(basename "$dynamic_bin") needs $(readelf -d "$dynamic_bin" | grep -o 'libxutmp[^]]*')"
+echo "static:  $static_bin needs no libxutmp"
+echo "dynamic: $dynamic_bin needs $(readelf -d "$dynamic_bin" | grep -o 'libxutmp[^]]*')"
