@@ -33,12 +33,15 @@
 //! - In containers there is often neither a daemon nor a utmp file;
 //!   [`Accounting::check`] says so at start-up instead of failing at the first login.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms)]
 // Without a backend only the file readers are usable; the session code stays compiled
 // so that the API is the same in every build.
 #![cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 
 mod accounting;
+#[cfg(feature = "tokio")]
+mod async_session;
 mod backend;
 mod deadline;
 mod error;
@@ -49,6 +52,7 @@ pub mod lastlog;
 pub mod layout;
 mod login;
 #[cfg(feature = "test-peer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
 mod record;
 mod session;

@@ -126,11 +126,29 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Moves the live session out, leaving behind a closed guard whose Drop does nothing.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn take(&mut self) -> Session {
+        let open = std::mem::replace(&mut self.open, false);
+        Session { acct: self.acct.clone(), record: self.record, owner: self.owner, open }
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         // SAFETY: getpid has no preconditions.
         if self.open && unsafe { libc::getpid() } != self.owner {
             return; // a forked child's copy: the parent still owns the session
+        }
+        #[cfg(feature = "tokio")]
+        if crate::async_session::hand_off(self) {
+            return; // a blocking thread of the runtime logs it out
         }
         if let Err(e) = self.teardown(Exit::default()) {
             tracing::warn!(line = %self.record.line, error = %e, "logout in drop failed");
