@@ -43,6 +43,7 @@ mod accounting;
 #[cfg(feature = "tokio")]
 mod async_session;
 mod backend;
+pub mod btmp;
 mod deadline;
 mod error;
 mod filelock;

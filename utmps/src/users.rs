@@ -28,6 +28,12 @@ pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
     }
 }
 
+/// True when the effective uid is root's.
+pub(crate) fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
