@@ -17,7 +17,7 @@ cd "$root"
 target=${CARGO_TARGET_DIR:-$root/target}
 prefix="$target/xutmp-prefix"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
-all_features=utmps/native,utmps/test-peer
+all_features=utmps/native,utmps/test-peer,utmps/tokio
 
 # name|tools it needs (command:Debian package)|what it does
 steps=(
@@ -31,6 +31,7 @@ steps=(
     "dynamic|gcc:gcc make:make pkg-config:pkg-config who:coreutils last:util-linux utmpdump:util-linux|dynamic leg: every test, against libxutmp.so installed under target/"
     "linkage|gcc:gcc make:make pkg-config:pkg-config readelf:binutils|static and dynamic test binaries need (or not) libxutmp.so"
     "default|gcc:gcc make:make pkg-config:pkg-config|no feature, no variable: an installed copy if pkg-config finds it, else the bundled sources"
+    "examples|gcc:gcc pkg-config:pkg-config|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client)"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
 )
@@ -95,6 +96,7 @@ step_clippy() {
     UTMPS_SYS_STATIC=1 cargo clippy -p utmps --all-targets -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features native -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features test-peer -- -D warnings
+    cargo clippy -p utmps --lib --no-default-features --features tokio -- -D warnings
     cargo clippy -p utmps --lib --no-default-features -- -D warnings
 }
 
@@ -153,6 +155,13 @@ step_default() {
         install_prefix
         UTMPS_SYS_EXPECT_MODE=dynamic cargo test -p utmps-sys --test layout --target-dir "$dir" -q
     )
+}
+
+step_examples() {
+    export UTMPS_SYS_STATIC=1
+    cargo run -q -p utmps --example demo >/dev/null
+    cargo run -q -p utmps --example pty_session
+    cargo run -q -p utmps --features tokio --example async_daemon
 }
 
 step_package() {
