@@ -68,5 +68,5 @@ pub use accounting::{
 pub use backend::BackendKind;
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
-pub use record::{Exit, Field, Record, RecordType};
+pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use session::Session;
