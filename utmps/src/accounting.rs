@@ -212,8 +212,8 @@ impl Accounting {
     /// filter that picks this daemon's own entries (its lines, its users).
     ///
     /// Returns the records written. The whole sweep shares one deadline, the
-    /// handle's [`timeout`](Self::timeout), and reads utmp twice however many
-    /// entries are stale.
+    /// handle's [`timeout`](Self::timeout), and reads utmp at most twice, however
+    /// many entries are stale.
     ///
     /// utmp has no conditional write. The entries are read a second time just
     /// before the first one is ended: an entry that changed since the first read
