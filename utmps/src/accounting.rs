@@ -1,5 +1,6 @@
 //! The accounting handle: which backend, which endpoints, which deadline.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -210,30 +211,40 @@ impl Accounting {
     /// `process::exit`, `mem::forget` of a guard) are found this way; pass a
     /// filter that picks this daemon's own entries (its lines, its users).
     ///
-    /// Returns the records written.
+    /// Returns the records written. The whole sweep shares one deadline, the
+    /// handle's [`timeout`](Self::timeout), and reads utmp at most twice, however
+    /// many entries are stale.
     ///
-    /// utmp has no conditional write: each entry is read again just before it is
-    /// ended and skipped if a new login has taken its slot since, which leaves a
-    /// window of one read and one write in which a brand-new login on the same
-    /// line could still be ended. Sweep at start-up, before serving logins.
+    /// utmp has no conditional write. The entries are read a second time just
+    /// before the first one is ended: an entry that changed since the first read
+    /// (a new login took its slot) is skipped, and each entry's process is
+    /// checked again right before its entry is ended. What remains is a window
+    /// from that second read to an entry's own write, which for the k-th entry
+    /// spans the k-1 writes before it: a brand-new login on such a line within
+    /// it could still be ended. Sweep at start-up, before serving logins.
     ///
     /// # Errors
-    /// The first failure; entries before it were already swept.
+    /// The first failure, `TimedOut` included; entries before it were already
+    /// swept.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
+        let deadline = self.deadline();
         let stale = |e: &Record| e.is_user_process() && pid_alive(e.pid) == Some(false);
+        let found: Vec<Record> =
+            self.backend.utmp_records(deadline)?.into_iter().filter(|e| stale(e) && ours(e)).collect();
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The very same records, login times included, as they are just before
+        // the writes start.
+        let mut unchanged: HashSet<Record> = self.backend.utmp_records(deadline)?.into_iter().collect();
         let mut swept = Vec::new();
-        for entry in self.entries()? {
-            if !stale(&entry) || !ours(&entry) {
-                continue;
-            }
-            // The very same record, login time included, and its process still gone.
-            let still_there = self.entries()?.iter().any(|now| *now == entry && stale(now));
-            if !still_there {
+        for entry in found {
+            if !unchanged.remove(&entry) || pid_alive(entry.pid) != Some(false) {
                 continue;
             }
             let dead = dead_record(&entry, Exit::default());
-            self.backend.utmp_put(&dead, self.deadline())?;
-            self.backend.wtmp_append(&dead, self.deadline())?;
+            self.backend.utmp_put(&dead, deadline)?;
+            self.backend.wtmp_append(&dead, deadline)?;
             tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
             swept.push(dead);
         }

@@ -4,12 +4,18 @@
 //! whose size is not a multiple of the record size yields every whole record and
 //! reports the stray bytes in [`FileRecords::trailing`]; nothing here panics on
 //! file contents.
+//!
+//! [`read`] takes only regular files, and at most [`MAX_FILE_SIZE`] bytes of one,
+//! within its deadline: a path that names a FIFO, a device such as `/dev/zero`
+//! or a directory could otherwise block it or fill memory without end.
 
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use crate::error::{Error, PermissionRule, Result};
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::record::Record;
 
@@ -33,25 +39,99 @@ pub fn parse(bytes: &[u8], layout: Option<Layout>) -> FileRecords {
     FileRecords { layout, records, trailing: bytes.len() % size }
 }
 
-/// Reads a utmp or wtmp file under a shared lock taken before `timeout` runs out.
+/// The largest file [`read`] loads, in bytes: 512 MiB, about 1.4 million
+/// glibc records. A wtmp file this large is overdue for rotation; read it with
+/// your own bounded reads and [`parse`] the pieces.
+pub const MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
+
+/// How much one `read(2)` asks for: between two of them the deadline is checked.
+const CHUNK: usize = 1024 * 1024;
+
+/// Reads a utmp or wtmp file under a shared lock. `timeout` bounds the whole
+/// call: waiting for the lock and reading the file.
 ///
 /// # Errors
-/// `Unavailable` when the file does not exist, `TimedOut` when a writer holds
-/// its lock too long, `Io` otherwise.
-pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: std::time::Duration) -> Result<FileRecords> {
+/// `Unavailable` when the file does not exist; `InvalidInput` when the path
+/// names something other than a regular file (a FIFO, a device, a directory,
+/// a socket: symlinks are followed, and the file opened is the one checked);
+/// `Unsupported` when the file is larger than [`MAX_FILE_SIZE`]; `TimedOut`
+/// when a writer holds its lock too long or the read does not finish in time;
+/// `Io` otherwise.
+pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -> Result<FileRecords> {
     let path = path.as_ref();
     let op = "file read";
-    // O_NONBLOCK: a FIFO at the path must not block the open.
+    let deadline = crate::deadline::after(timeout);
+    let io_err = |e| Error::from_io(op, path, e, PermissionRule::File);
+    // O_NONBLOCK: a FIFO at the path must not block the open; O_NOCTTY: a
+    // terminal at the path must not become this process's controlling terminal.
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    let _locked = crate::filelock::lock(&file, false, 0, 0, crate::deadline::after(timeout))
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    let mut bytes = Vec::new();
-    (&file).read_to_end(&mut bytes).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+        .map_err(io_err)?;
+    // fstat of the descriptor, not stat of the path: the path may change meanwhile.
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.file_type().is_file() {
+        let what = describe(meta.file_type());
+        return Err(Error::invalid(op, format!("the path is {what}, not a regular file")).at(path));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_large(path, meta.len()));
+    }
+    let _locked = crate::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
+    let bytes = read_bounded(&file, meta.len(), path, deadline, timeout)?;
     Ok(parse(&bytes, layout))
+}
+
+/// Reads to the end, or fails once the file passes [`MAX_FILE_SIZE`] (it may
+/// have grown since it was measured) or the deadline passes.
+fn read_bounded(file: &File, size_hint: u64, path: &Path, deadline: Instant, timeout: Duration) -> Result<Vec<u8>> {
+    let op = "file read";
+    let mut bytes = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0));
+    loop {
+        if Instant::now() >= deadline {
+            return Err(Error::timed_out(op, path, timeout)
+                .with_detail(format!("the file was not read within {timeout:?} ({} bytes so far)", bytes.len())));
+        }
+        let old = bytes.len();
+        // One byte past the cap, to tell a file at the cap from one beyond it.
+        let room = usize::try_from(MAX_FILE_SIZE + 1).unwrap_or(usize::MAX).saturating_sub(old);
+        bytes.resize(old + CHUNK.min(room), 0);
+        let got = (&*file).read(&mut bytes[old..]);
+        bytes.truncate(old + *got.as_ref().unwrap_or(&0));
+        match got {
+            Ok(0) => return Ok(bytes),
+            Ok(_) if bytes.len() as u64 > MAX_FILE_SIZE => return Err(too_large(path, bytes.len() as u64)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::from_io(op, path, e, PermissionRule::File)),
+        }
+    }
+}
+
+fn too_large(path: &Path, size: u64) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        "file read",
+        format!("the file holds {size} bytes or more, over the {MAX_FILE_SIZE} bytes (MAX_FILE_SIZE) a read loads"),
+    )
+    .at(path)
+}
+
+fn describe(t: std::fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +167,45 @@ mod tests {
             let got = parse(&bytes, layout);
             assert_eq!(got.records.len() * got.layout.record_size() + got.trailing, bytes.len());
         }
+    }
+
+    #[test]
+    fn devices_directories_and_fifos_are_refused_fast() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path that outlives the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for (path, what) in [(Path::new("/dev/zero"), "character device"), (dir.path(), "directory"), (&fifo, "FIFO")] {
+            let start = Instant::now();
+            let e = read(path, None, Duration::from_secs(1)).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains(what) && e.to_string().contains("not a regular file"), "{e}");
+            assert!(start.elapsed() < Duration::from_millis(500), "{path:?} took {:?}", start.elapsed());
+        }
+    }
+
+    #[test]
+    fn files_over_the_cap_are_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wtmp");
+        let file = File::create(&path).unwrap();
+        // Sparse: no disk space, and nothing is read before the size check.
+        file.set_len(MAX_FILE_SIZE + 1).unwrap();
+        let e = read(&path, None, Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Unsupported, "{e}");
+        assert!(e.to_string().contains("MAX_FILE_SIZE"), "{e}");
+        file.set_len(4 * 384).unwrap();
+        assert_eq!(read(&path, Some(Layout::Glibc), Duration::from_secs(1)).unwrap().records.len(), 4);
+    }
+
+    #[test]
+    fn a_read_past_its_deadline_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wtmp");
+        std::fs::write(&path, [0u8; 384]).unwrap();
+        let e = read(&path, None, Duration::ZERO).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
     }
 
     #[test]

@@ -70,8 +70,8 @@ pub mod __fuzz {
 pub use accounting::{
     pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,
 };
-pub use backend::BackendKind;
+pub use backend::{BackendKind, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
-pub use record::{Exit, Field, Record, RecordType};
+pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use session::Session;

@@ -4,13 +4,22 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
-use crate::record::{Field, Record, RecordType};
+use crate::record::{is_unsafe_char, Field, Record, RecordType};
+
+/// User names that util-linux `last` reads as system events on the `~` line.
+const RESERVED_USERS: [&str; 3] = ["reboot", "shutdown", "runlevel"];
 
 /// The description of a login: who, on which terminal, from where.
 ///
 /// Identity fields are never silently truncated: a user or line that does not fit
 /// is an error. An over-long host is cut at the last whole UTF-8 character that
 /// fits 256 bytes.
+///
+/// No field may hold a character of [`is_unsafe_char`](crate::is_unsafe_char)
+/// (controls, line separators, bidirectional formatting): `who` prints fields
+/// raw, so one would let a name drive the reader's terminal or forge a line.
+/// For a host the client chose (reverse DNS, a label it sent), use
+/// [`host_lossy`](Self::host_lossy), which replaces them.
 ///
 /// ```
 /// use utmps::Login;
@@ -44,10 +53,33 @@ impl Login {
         }
     }
 
-    /// The remote host name (cut to 256 bytes on a character boundary).
+    /// The remote host name (cut to 256 bytes on a character boundary). A host
+    /// with an [unsafe character](crate::is_unsafe_char) makes the open fail with
+    /// `InvalidInput`; see [`host_lossy`](Self::host_lossy) for names the caller
+    /// does not control.
     pub fn host(mut self, host: impl Into<String>) -> Login {
         self.host = host.into();
         self
+    }
+
+    /// The remote host name with every [unsafe character](crate::is_unsafe_char)
+    /// replaced by `?`: for names that come from the network (reverse DNS, a name
+    /// the client sent), where refusing the login would be wrong but storing the
+    /// name raw would let the client drive the terminals of those who run `who`.
+    ///
+    /// ```
+    /// use utmps::Login;
+    /// let login = Login::new("alice", "pts/3").host_lossy("evil\x1b]0;pwned\x07.example");
+    /// assert_eq!(login.host_name(), "evil?]0;pwned?.example");
+    /// ```
+    pub fn host_lossy(mut self, host: impl AsRef<str>) -> Login {
+        self.host = host.as_ref().chars().map(|c| if is_unsafe_char(c) { '?' } else { c }).collect();
+        self
+    }
+
+    /// The host as given, before it is checked and cut.
+    pub fn host_name(&self) -> &str {
+        &self.host
     }
 
     /// The remote address, IPv4 or IPv6.
@@ -92,8 +124,10 @@ impl Login {
     /// The line as it is stored: without one leading `/dev/`.
     ///
     /// # Errors
-    /// `InvalidInput` when the line is empty, too long, has a NUL or a `..` part,
-    /// or is a path outside `/dev`.
+    /// `InvalidInput` when the line is empty, too long, has an
+    /// [unsafe character](crate::is_unsafe_char) (NUL included) or a `..` part,
+    /// is a path outside `/dev`, or starts with `~` (the line of reboot, shutdown
+    /// and run-level records, which `last` would read as such).
     pub fn line_name(&self) -> Result<&str> {
         check_line(&self.line)
     }
@@ -130,12 +164,26 @@ impl Login {
     }
 }
 
+/// The first unsafe character of `text`, named for an error message.
+fn unsafe_char(text: &str) -> Option<String> {
+    text.chars().find(|&c| is_unsafe_char(c)).map(|c| match c {
+        '\0' => "a NUL byte".to_owned(),
+        c => format!("the character U+{:04X}, which could drive a terminal or reorder text", u32::from(c)),
+    })
+}
+
 pub(crate) fn check_user(user: &str) -> Result<()> {
     if user.is_empty() {
         return Err(Error::invalid("login", "the user name is empty"));
     }
-    if user.as_bytes().contains(&0) {
-        return Err(Error::invalid("login", "the user name contains a NUL byte"));
+    if let Some(what) = unsafe_char(user) {
+        return Err(Error::invalid("login", format!("the user name contains {what}")));
+    }
+    if RESERVED_USERS.contains(&user) {
+        return Err(Error::invalid(
+            "login",
+            format!("the user name {user:?} is reserved: `last` reads it as a system event, not a session"),
+        ));
     }
     if user.len() > 32 {
         return Err(Error::invalid(
@@ -152,8 +200,11 @@ pub(crate) fn check_line(line: &str) -> Result<&str> {
     if name.is_empty() {
         return bad("is empty");
     }
-    if name.as_bytes().contains(&0) {
-        return bad("contains a NUL byte");
+    if let Some(what) = unsafe_char(name) {
+        return Err(Error::invalid("login", format!("the line {line:?} contains {what}")));
+    }
+    if name.starts_with('~') {
+        return bad("starts with `~`, the line `last` reads as reboot, shutdown or run-level records");
     }
     if name.starts_with('/') {
         return bad("is a path outside /dev");
@@ -167,10 +218,13 @@ pub(crate) fn check_line(line: &str) -> Result<&str> {
     Ok(name)
 }
 
-/// Cuts `host` to the 256 bytes of `ut_host` at a character boundary.
+/// Checks `host` and cuts it to the 256 bytes of `ut_host` at a character boundary.
 pub(crate) fn cut_host(host: &str) -> Result<&str> {
-    if host.as_bytes().contains(&0) {
-        return Err(Error::invalid("login", "the host contains a NUL byte"));
+    if let Some(what) = unsafe_char(host) {
+        return Err(Error::invalid(
+            "login",
+            format!("the host contains {what}; Login::host_lossy replaces such characters"),
+        ));
     }
     let mut end = host.len().min(256);
     while !host.is_char_boundary(end) {
@@ -233,6 +287,56 @@ mod tests {
         let odd = format!("a{}", "é".repeat(200));
         assert_eq!(cut_host(&odd).unwrap().len(), 255);
         assert!(cut_host("a\0b").is_err());
+    }
+
+    /// One of each class of unsafe character.
+    const UNSAFE: [char; 9] =
+        ['\n', '\x1b', '\x7f', '\u{85}', '\u{9b}', '\u{2028}', '\u{2029}', '\u{202e}', '\u{2066}'];
+
+    #[test]
+    fn unsafe_characters_are_refused_in_every_field() {
+        for c in UNSAFE {
+            let text = format!("a{c}b");
+            assert_eq!(check_user(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "user {c:?}");
+            assert_eq!(check_line(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "line {c:?}");
+            assert_eq!(cut_host(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "host {c:?}");
+            let login = Login::new("alice", "pts/2").host(&text);
+            assert_eq!(login.to_record().unwrap_err().kind(), ErrorKind::InvalidInput, "host {c:?}");
+        }
+        let forged = Login::new("root\nfake   pts/9", "pts/2").to_record().unwrap_err();
+        assert_eq!(forged.kind(), ErrorKind::InvalidInput);
+        assert!(!forged.to_string().contains('\n'), "the message itself stays one line: {forged}");
+        let osc = Login::new("alice", "pts/2").host("\x1b]0;pwned\x07\x1b[2J").to_record().unwrap_err();
+        assert_eq!(osc.kind(), ErrorKind::InvalidInput);
+        assert!(check_line("pts/\x1b[2J").is_err());
+        assert!(cut_host("client.example.org").is_ok() && cut_host("é.example").is_ok());
+    }
+
+    #[test]
+    fn the_lossy_host_stores_no_unsafe_character() {
+        let rec = Login::new("alice", "pts/2").host_lossy("\x1b]0;pwned\x07\x1b[2J").to_record().unwrap();
+        assert_eq!(rec.host.as_bytes(), b"?]0;pwned??[2J");
+        let all: String = UNSAFE.iter().collect();
+        let rec = Login::new("alice", "pts/2").host_lossy(format!("h{all}.example")).to_record().unwrap();
+        assert!(rec.host.to_string_lossy().chars().all(|c| !is_unsafe_char(c)), "{:?}", rec.host);
+        assert_eq!(rec.host.as_bytes(), format!("h{}.example", "?".repeat(UNSAFE.len())).as_bytes());
+        // Everything else, non-ASCII included, is kept.
+        assert_eq!(Login::new("a", "b").host_lossy("héllo.example").host_name(), "héllo.example");
+    }
+
+    #[test]
+    fn special_lines_and_reserved_users_are_refused() {
+        for (user, line) in
+            [("reboot", "~"), ("alice", "~"), ("alice", "/dev/~"), ("alice", "~x"), ("shutdown", "pts/1")]
+        {
+            let e = Login::new(user, line).to_record().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{user} on {line}: {e}");
+        }
+        for user in RESERVED_USERS {
+            assert_eq!(check_user(user).unwrap_err().kind(), ErrorKind::InvalidInput, "{user}");
+        }
+        assert!(check_line("pts/~1").is_ok(), "only a leading `~` is special");
+        assert!(check_user("rebooter").is_ok());
     }
 
     #[test]

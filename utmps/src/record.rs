@@ -122,12 +122,21 @@ impl<const N: usize> fmt::Debug for Field<N> {
     }
 }
 
+/// Displays the text with every [`is_unsafe_char`] escaped (`\n`, `\u{1b}`) and
+/// invalid UTF-8 replaced: a field read from a file or a daemon is untrusted,
+/// and printed raw it could drive a terminal or forge a line of output. The raw
+/// bytes stay available through [`as_bytes`](Field::as_bytes).
+///
+/// ```
+/// use utmps::Field;
+/// let host = Field::<16>::new(b"x\x1b[2J\nroot").unwrap();
+/// assert_eq!(host.to_string(), "x\\u{1b}[2J\\nroot");
+/// ```
 impl<const N: usize> fmt::Display for Field<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Control characters are escaped so that a hostile name cannot drive a terminal.
         let mut text = String::with_capacity(N);
         for c in self.to_string_lossy().chars() {
-            if c.is_control() {
+            if is_unsafe_char(c) {
                 text.extend(c.escape_default());
             } else {
                 text.push(c);
@@ -135,6 +144,27 @@ impl<const N: usize> fmt::Display for Field<N> {
         }
         f.pad(&text)
     }
+}
+
+/// The characters that never enter a stored field through this crate and that
+/// every `Display` of a field escapes: C0 controls (NUL included), DEL, C1
+/// controls (all three are `char::is_control`), the Unicode line and paragraph
+/// separators U+2028 and U+2029, and the bidirectional formatting characters
+/// (U+202A..U+202E, U+2066..U+2069, and the marks U+200E, U+200F, U+061C).
+///
+/// Printed raw, the first group drives a terminal (escape sequences, a newline
+/// that forges a second line of `who` output); the others reorder or break
+/// the text a reader sees.
+///
+/// ```
+/// assert!(utmps::is_unsafe_char('\x1b'));
+/// assert!(utmps::is_unsafe_char('\u{202e}'));
+/// assert!(!utmps::is_unsafe_char('é'));
+/// ```
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// Exit status of a DEAD_PROCESS record (`ut_exit`).
@@ -288,6 +318,26 @@ mod tests {
         let f = Field::<4>([b'a', 0xff, 0x1b, b'z']);
         assert_eq!(f.as_bytes(), &[b'a', 0xff, 0x1b, b'z']);
         assert_eq!(f.to_string(), "a\u{fffd}\\u{1b}z");
+    }
+
+    #[test]
+    fn display_and_debug_escape_every_unsafe_character() {
+        let unsafe_chars = ['\x01', '\x1b', '\n', '\x7f', '\u{85}', '\u{9b}', '\u{2028}', '\u{2029}', '\u{202a}']
+            .into_iter()
+            .chain(['\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}']);
+        for c in unsafe_chars {
+            assert!(is_unsafe_char(c), "{c:?}");
+            let text = format!("x{c}y");
+            let f = Field::<16>::new(text.as_bytes()).unwrap();
+            for shown in [f.to_string(), format!("{f:?}"), format!("{f:>20}")] {
+                assert!(!shown.contains(c), "{c:?} shown raw in {shown:?}");
+                assert!(shown.contains('x') && shown.contains('y'), "{shown:?}");
+            }
+            assert_eq!(f.as_bytes(), text.as_bytes(), "raw bytes stay reachable");
+        }
+        for c in ['a', ' ', '~', 'é', '\u{fffd}', '\u{200b}', '\u{a0}'] {
+            assert!(!is_unsafe_char(c), "{c:?}");
+        }
         assert_eq!(RecordType(42).name(), None);
         assert_eq!(format!("{:?}", RecordType(7)), "USER_PROCESS");
     }

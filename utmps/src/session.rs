@@ -75,9 +75,13 @@ impl Session {
     /// Changes the remote host and address of the live session (a roaming
     /// client) by rewriting its utmp entry in place. Nothing is written to wtmp.
     ///
+    /// The host is checked as [`Login::host`] checks it: one with an
+    /// [unsafe character](crate::is_unsafe_char) is refused, never stored.
+    ///
     /// # Errors
-    /// `InvalidInput` for a host with a NUL; otherwise the utmp write's error, in
-    /// which case the session keeps its old host.
+    /// `InvalidInput`, before any I/O, for a host with an unsafe character (NUL
+    /// included); otherwise the utmp write's error, in which case the session
+    /// keeps its old host.
     pub fn update_host(&mut self, host: &str, addr: Option<IpAddr>) -> Result<()> {
         let host = cut_host(host)?;
         let mut updated = self.record;

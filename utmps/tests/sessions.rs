@@ -220,14 +220,15 @@ fn a_forked_child_dropping_the_guard_does_not_log_out() {
 }
 
 #[test]
-fn control_characters_round_trip_raw_and_display_escaped() {
+fn control_characters_in_a_host_are_refused_or_replaced_never_stored() {
     let f = Files::new();
     let acct = f.acct();
-    let s = acct.open(&Login::new(USER, "pts/19").host("evil\u{1b}[2J\u{7}host")).unwrap();
+    let e = acct.open(&Login::new(USER, "pts/19").host("evil\u{1b}[2J\u{7}host")).map(drop).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(acct.entries().unwrap().is_empty(), "nothing written");
+    let s = acct.open(&Login::new(USER, "pts/19").host_lossy("evil\u{1b}[2J\u{7}host")).unwrap();
     let live = acct.who(false).unwrap();
-    assert_eq!(live[0].host.as_bytes(), b"evil\x1b[2J\x07host", "raw bytes stay reachable");
-    let shown = live[0].host.to_string();
-    assert!(!shown.contains('\u{1b}') && shown.contains("\\u{1b}"), "{shown}");
+    assert_eq!(live[0].host.as_bytes(), b"evil?[2J?host");
     s.logout().unwrap();
 }
 

@@ -5,8 +5,28 @@ use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
+
+/// The most entries a utmp read takes, on every backend: 65,536, about 25 MB
+/// in memory. A real utmp holds one entry per terminal line ever used, far
+/// fewer; a read that meets more (a daemon that never says end-of-file, a utmp
+/// file grown past any real use) fails with `Unsupported` instead of filling
+/// memory until the deadline.
+pub const MAX_UTMP_ENTRIES: usize = 65_536;
+
+/// The error of a utmp read that met more than [`MAX_UTMP_ENTRIES`] entries.
+pub(crate) fn too_many_entries(endpoint: &Path) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        "utmp read",
+        format!(
+            "utmp has more than {MAX_UTMP_ENTRIES} entries (MAX_UTMP_ENTRIES), the most a read takes; \
+             a daemon that never ends its answer, or a file far larger than any real utmp"
+        ),
+    )
+    .at(endpoint)
+}
 
 #[cfg(feature = "native")]
 pub(crate) mod native;
@@ -39,7 +59,7 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn utmp_endpoint(&self) -> &Path;
     fn wtmp_endpoint(&self) -> &Path;
-    /// Every utmp record, in file order.
+    /// Every utmp record, in file order; at most [`MAX_UTMP_ENTRIES`] of them.
     fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>>;
     /// Writes a record into utmp, into the slot the endpoint's matching rule picks.
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;

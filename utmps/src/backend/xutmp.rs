@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::Instant;
 
-use super::{Backend, BackendKind};
+use super::{Backend, BackendKind, MAX_UTMP_ENTRIES};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Exit, Field, Record, RecordType};
 
@@ -230,6 +230,7 @@ impl Backend for XutmpBackend {
                 // SAFETY: live handle and a valid out-pointer.
                 let rc = h.call(|raw| unsafe { ffi::xutmp_next(raw, &mut rec) })?;
                 match rc {
+                    0 if out.len() == MAX_UTMP_ENTRIES => return Err(super::too_many_entries(h.endpoint())),
                     0 => out.push(from_ffi(&rec)),
                     libc::ESRCH => return Ok(out),
                     errno => return Err(h.error(errno)),

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::answer::{parse_record_answer, Answer, ESRCH};
 use super::Call;
+use crate::backend::{too_many_entries, MAX_UTMP_ENTRIES};
 use crate::error::{PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
@@ -73,7 +74,8 @@ fn send(call: &Call<'_>, conn: &Conn, bytes: &[u8]) -> Result<()> {
     conn.send_all(bytes, call.deadline).map_err(|e| call.io(e))
 }
 
-/// Every record, keeping up to `window` `e` requests in flight.
+/// Every record, keeping up to `window` `e` requests in flight; an answer that
+/// goes past [`MAX_UTMP_ENTRIES`] records is cut off with an error.
 pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
     let call = Call::new("utmp read", endpoint, PermissionRule::UtmpdGroup, deadline);
     let window = window.max(1);
@@ -108,6 +110,9 @@ pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Res
             // After the end, utmpd answers ESRCH to the requests still queued,
             // unless another client appended meanwhile: such records belong to a
             // later snapshot and are left out.
+            Answer::Record(_) if !at_end && records.len() == MAX_UTMP_ENTRIES => {
+                return Err(too_many_entries(endpoint));
+            }
             Answer::Record(rec) if !at_end => records.push(rec),
             Answer::Record(_) => {}
             Answer::Status(ESRCH) => at_end = true,
