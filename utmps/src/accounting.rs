@@ -321,6 +321,7 @@ fn unresolved_error(path: &Path, err: &std::io::Error) -> Error {
 }
 
 /// [`absolute`], with the error of this crate.
+#[cfg(feature = "xutmp")]
 fn resolve(path: &Path) -> Result<PathBuf> {
     absolute(path).map_err(|e| unresolved_error(path, &e))
 }

@@ -43,7 +43,7 @@ impl LastLogin {
     /// Whether this looks like a record that lastlog writers leave: in both the
     /// line and the host, nothing but NULs after the first NUL (the writers
     /// zero-fill), and a NUL somewhere in the two (text has none; a host that
-    /// fills all 256 bytes next to a full line is refused by [`write`]).
+    /// fills all 256 bytes next to a full line is refused by [`write()`]).
     /// All-zero records, the holes of the sparse file, are plausible.
     pub fn is_plausible(&self) -> bool {
         fn zero_padded(field: &[u8]) -> bool {
