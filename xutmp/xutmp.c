@@ -501,16 +501,27 @@ static void release_file(int fd, int close_it)
 /*
  * Opens without O_CREAT (glibc never creates these files) and locks.
  * O_NONBLOCK: a FIFO planted at the path must not block the open forever.
+ * Anything but a regular file (a FIFO, a device, a socket) is refused before
+ * the lock is even tried: writing a record into it would be meaningless or
+ * harmful. The file type of an open descriptor cannot change, so one check
+ * before the lock is enough.
  */
 static int open_locked(const char *path, int flags, short type,
                        const struct timespec *deadline, int *fd_out)
 {
     int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
-    int err;
+    struct stat st;
+    int err = 0;
 
     if (fd < 0)
         return failure_errno();
-    if ((err = lock_file_until(fd, type, deadline)) != 0) {
+    if (fstat(fd, &st) != 0)
+        err = failure_errno();
+    else if (!S_ISREG(st.st_mode))
+        err = EMEDIUMTYPE;
+    if (err == 0)
+        err = lock_file_until(fd, type, deadline);
+    if (err != 0) {
         close(fd);
         return err;
     }
@@ -654,6 +665,41 @@ static int is_live(const struct utmpx *ut)
         || ut->ut_type == XUTMP_USER_PROCESS;
 }
 
+/*
+ * Whether `len` bytes (at most one record) can be the start of a record that
+ * glibc or this library wrote: a known type and a microsecond count below one
+ * second. The fields are read from a zero-filled copy, so a field the bytes
+ * cover only in part is judged by its known bytes: with either byte order, the
+ * zero-filled value is out of range only when every completion of it is. Text
+ * fails at once (two printable bytes are no type).
+ */
+static int plausible_prefix(const void *bytes, size_t len)
+{
+    struct utmpx ut;
+
+    memset(&ut, 0, sizeof ut);
+    memcpy(&ut, bytes, len < sizeof ut ? len : sizeof ut);
+    return valid_type(ut.ut_type) && ut.ut_tv.tv_usec >= 0 && ut.ut_tv.tv_usec <= 999999;
+}
+
+/*
+ * Checks the torn tail, the bytes after the last whole record: glibc writes a
+ * record with one write, so what a crash or a full disk leaves is the start of
+ * a record. Anything else means the file holds something other than records.
+ */
+static int check_tail(int fd, const struct stat *st, off_t whole)
+{
+    struct utmpx tail;
+    size_t got;
+    int err;
+
+    if (st->st_size == whole)
+        return 0;
+    if ((err = pread_full(fd, &tail, (size_t)(st->st_size - whole), whole, &got)) != 0)
+        return err;
+    return plausible_prefix(&tail, got) ? 0 : EMEDIUMTYPE;
+}
+
 #define SCAN_RECORDS 64
 
 /*
@@ -661,6 +707,8 @@ static int is_live(const struct utmpx *ut)
  * `*append` is set. A process record whose id is held by a live session on
  * another line is refused with EADDRINUSE: glibc matches by id alone, so the
  * put, or a later logout of either session, would overwrite the other's entry.
+ * Every record is read, and one that is not plausible (see plausible_prefix)
+ * refuses the put with EMEDIUMTYPE: the file is not a utmp file.
  */
 static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot, int *append)
 {
@@ -684,14 +732,14 @@ static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot,
         for (i = 0; i < count; i++) {
             const struct utmpx *ut = &buf[i];
 
+            if (!plausible_prefix(ut, sizeof *ut))
+                return EMEDIUMTYPE;
             if (process && is_live(ut) && strncmp(ut->ut_id, want->ut_id, XUTMP_ID_SIZE) == 0
                 && strncmp(ut->ut_line, want->ut_line, XUTMP_LINE_SIZE) != 0)
                 return EADDRINUSE;
             if (*append && slot_matches(want, ut)) {
                 *append = 0;
                 *slot = at + (off_t)(i * sizeof buf[0]);
-                if (!process)
-                    return 0;
             }
         }
         at += (off_t)(count * sizeof buf[0]);
@@ -725,7 +773,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t at)
 /* The size of the whole records in a file; a torn tail is what lies beyond. */
 static off_t whole_records(const struct stat *st)
 {
-    return S_ISREG(st->st_mode) ? st->st_size - st->st_size % (off_t)sizeof(struct utmpx) : 0;
+    return st->st_size - st->st_size % (off_t)sizeof(struct utmpx);
 }
 
 /*
@@ -735,7 +783,7 @@ static off_t whole_records(const struct stat *st)
  */
 static int write_record(int fd, const struct stat *st, off_t whole, off_t at, const struct utmpx *ut)
 {
-    int appending = at == whole && S_ISREG(st->st_mode);
+    int appending = at == whole;
     int err;
 
     if (appending && whole != st->st_size && ftruncate(fd, whole) != 0)
@@ -767,12 +815,39 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
             err = failure_errno();
         whole = err == 0 ? whole_records(&st) : 0;
         if (err == 0)
+            err = check_tail(fd, &st, whole);
+        if (err == 0)
             err = find_slot(fd, whole, &ut, &slot, &append);
         if (err == 0)
             err = write_record(fd, &st, whole, slot, &ut);
         release_file(fd, 1);
     }
     return err;
+}
+
+/*
+ * wtmp may be gigabytes: instead of the full scan a put does, the first and the
+ * last whole record and the torn tail must be plausible. That is enough to tell
+ * a wtmp file from text or another layout (struct utmpx of another C library or
+ * another word size puts other bytes where the type and microseconds are).
+ */
+static int check_wtmp(int fd, const struct stat *st)
+{
+    off_t whole = whole_records(st);
+    struct utmpx ut;
+    off_t ends[2];
+    int err, got;
+
+    ends[0] = 0;
+    ends[1] = whole - (off_t)sizeof ut;
+    for (int i = 0; i < 2 && whole > 0; i++) {
+        if ((err = read_record(fd, ends[i], &ut, &got)) != 0)
+            return err;
+        /* Shrunk under the lock by a writer that ignores it: only the tail check is left. */
+        if (got && !plausible_prefix(&ut, sizeof ut))
+            return EMEDIUMTYPE;
+    }
+    return check_tail(fd, st, whole);
 }
 
 /*
@@ -794,12 +869,15 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec)
     /*
      * O_APPEND: on Linux a pwrite then appends at the real end, so a writer that
      * appends without taking the lock (some login programs do) loses no record.
+     * Read access too: the file is checked before it is written.
      */
-    err = open_locked(h->wtmp, O_WRONLY | O_APPEND, F_WRLCK, &deadline, &fd);
+    err = open_locked(h->wtmp, O_RDWR | O_APPEND, F_WRLCK, &deadline, &fd);
     if (err == 0) {
         if (fstat(fd, &st) != 0)
             err = failure_errno();
-        else
+        if (err == 0)
+            err = check_wtmp(fd, &st);
+        if (err == 0)
             err = write_record(fd, &st, whole_records(&st), whole_records(&st), &ut);
         release_file(fd, 1);
     }

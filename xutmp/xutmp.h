@@ -126,6 +126,27 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec);
 /* Appends one record to wtmp. */
 int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec);
 
+/*
+ * What a write checks first (libc flavour), so that a path that holds
+ * something else (a symlink to a text file, a FIFO, a device) is never changed.
+ * Symlinks are followed as the kernel resolves them at the time of the call; a
+ * symlink to a real utmp or wtmp file works.
+ *
+ * - The path must name a regular file: anything else is refused before the
+ *   lock is tried (a directory already fails the open with EISDIR).
+ * - A record is plausible when its type is 0..9 (XUTMP_EMPTY..XUTMP_ACCOUNTING)
+ *   and its microseconds are 0..999999. The bytes after the last whole record
+ *   (a torn tail, which an append cuts off as glibc does) must be the start of
+ *   a plausible record: glibc writes a record in one write, so that is what a
+ *   crash or a full disk leaves.
+ * - xutmp_put checks every record of utmp (it reads them all anyway) and the
+ *   tail. xutmp_append_wtmp, whose file may be large, checks the first and the
+ *   last whole record and the tail; it opens wtmp for reading as well, so the
+ *   file must be readable by the caller.
+ *
+ * A file that fails is refused with EMEDIUMTYPE and left as it was.
+ */
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,12 +72,20 @@ impl Accounting {
     /// glibc's file-based utmpx on the given utmp and wtmp files (libxutmp, libc
     /// flavour). The files must exist: glibc does not create them.
     ///
+    /// Relative paths are resolved against the current directory now, so that a
+    /// later `chdir` cannot send the records elsewhere. They are not
+    /// canonicalized: a symlink is followed at each write, as the system's own
+    /// tools follow it.
+    ///
     /// # Errors
-    /// `Unsupported` when libxutmp is not the libc flavour or was not compiled in.
+    /// `Unsupported` when libxutmp is not the libc flavour or was not compiled in;
+    /// for a relative path, the error of reading the current directory (such as
+    /// `Unavailable` when it was removed).
     pub fn files(utmp: impl AsRef<Path>, wtmp: impl AsRef<Path>) -> Result<Accounting> {
         #[cfg(feature = "xutmp")]
         {
-            let backend = crate::backend::xutmp::XutmpBackend::new(utmp.as_ref(), wtmp.as_ref())?;
+            let (utmp, wtmp) = (resolve(utmp.as_ref())?, resolve(wtmp.as_ref())?);
+            let backend = crate::backend::xutmp::XutmpBackend::new(&utmp, &wtmp)?;
             if backend.kind() != BackendKind::XutmpLibc {
                 return Err(Error::new(
                     ErrorKind::Unsupported,
@@ -95,22 +103,38 @@ impl Accounting {
     }
 
     /// libxutmp on whatever endpoints its flavour uses: files (libc) or the utmpd
-    /// and wtmpd sockets (utmps).
+    /// and wtmpd sockets (utmps). Relative paths are resolved now, as for
+    /// [`files`](Self::files).
     ///
     /// # Errors
     /// `Unsupported` when the linked libxutmp has another ABI version;
-    /// `InvalidInput` when a path contains a NUL byte.
+    /// `InvalidInput` when a path contains a NUL byte; for a relative path, the
+    /// error of reading the current directory.
     #[cfg(feature = "xutmp")]
     pub fn xutmp(utmp: impl AsRef<Path>, wtmp: impl AsRef<Path>) -> Result<Accounting> {
-        let backend = crate::backend::xutmp::XutmpBackend::new(utmp.as_ref(), wtmp.as_ref())?;
+        let (utmp, wtmp) = (resolve(utmp.as_ref())?, resolve(wtmp.as_ref())?);
+        let backend = crate::backend::xutmp::XutmpBackend::new(&utmp, &wtmp)?;
         Ok(Accounting::with_backend(Arc::new(backend)))
     }
 
-    /// The pure-Rust client of the utmps daemons on the given sockets.
+    /// The pure-Rust client of the utmps daemons on the given sockets. Relative
+    /// paths are resolved now, as for [`files`](Self::files).
+    ///
+    /// This constructor cannot fail: when a relative path cannot be resolved
+    /// (the current directory cannot be read), the handle it returns refuses
+    /// every operation, [`check`](Self::check) included, with that error.
     #[cfg(feature = "native")]
     pub fn native(utmpd: impl AsRef<Path>, wtmpd: impl AsRef<Path>) -> Accounting {
-        let backend = crate::backend::native::NativeBackend::new(utmpd.as_ref(), wtmpd.as_ref());
-        Accounting::with_backend(Arc::new(backend))
+        let (utmpd, wtmpd) = (utmpd.as_ref(), wtmpd.as_ref());
+        let (bad, err) = match (absolute(utmpd), absolute(wtmpd)) {
+            (Ok(u), Ok(w)) => {
+                return Accounting::with_backend(Arc::new(crate::backend::native::NativeBackend::new(&u, &w)))
+            }
+            (Err(e), _) => (utmpd, e),
+            (_, Err(e)) => (wtmpd, e),
+        };
+        let inner = crate::backend::native::NativeBackend::new(utmpd, wtmpd);
+        Accounting::with_backend(Arc::new(Unresolved { inner: Arc::new(inner), path: bad.to_path_buf(), err }))
     }
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
@@ -123,9 +147,19 @@ impl Accounting {
         self
     }
 
-    /// Sets the lastlog file (default [`LASTLOG_FILE`]).
+    /// Sets the lastlog file (default [`LASTLOG_FILE`]). A relative path is
+    /// resolved now, as for [`files`](Self::files); when that fails (the current
+    /// directory cannot be read), the handle returned refuses every operation
+    /// with that error.
     pub fn lastlog_path(mut self, path: impl Into<PathBuf>) -> Accounting {
-        self.lastlog = path.into();
+        let path = path.into();
+        match absolute(&path) {
+            Ok(p) => self.lastlog = p,
+            Err(e) => {
+                self.backend = Arc::new(Unresolved { inner: self.backend, path: path.clone(), err: e });
+                self.lastlog = path;
+            }
+        }
         self
     }
 
@@ -272,5 +306,79 @@ pub fn pid_alive(pid: i32) -> Option<bool> {
     match std::io::Error::last_os_error().raw_os_error() {
         Some(libc::ESRCH) => Some(false),
         _ => Some(true), // EPERM: it exists, owned by someone else
+    }
+}
+
+/// `path` made absolute against the current directory, so that a later `chdir`
+/// does not change what it names. Not canonicalized: symlinks keep meaning what
+/// they point to when a write happens. An empty path is kept: it names nothing,
+/// and the current directory is not what it means either.
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    if path.is_absolute() || path.as_os_str().is_empty() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()?.join(path))
+}
+
+fn unresolved_error(path: &Path, err: &std::io::Error) -> Error {
+    // io::Error is not Clone: the copy keeps the errno, which is what decides the kind.
+    let copy = match err.raw_os_error() {
+        Some(errno) => std::io::Error::from_raw_os_error(errno),
+        None => std::io::Error::new(err.kind(), err.to_string()),
+    };
+    Error::from_io("accounting", path, copy, crate::error::PermissionRule::File).with_detail(format!(
+        "the relative path could not be made absolute: the current directory cannot be read ({err})"
+    ))
+}
+
+/// [`absolute`], with the error of this crate.
+#[cfg(feature = "xutmp")]
+fn resolve(path: &Path) -> Result<PathBuf> {
+    absolute(path).map_err(|e| unresolved_error(path, &e))
+}
+
+/// The backend of a handle built by an infallible constructor whose relative
+/// path could not be resolved: every operation fails with that reason, rather
+/// than act on whatever the path names after the next `chdir`.
+#[derive(Debug)]
+struct Unresolved {
+    inner: Arc<dyn Backend>,
+    path: PathBuf,
+    err: std::io::Error,
+}
+
+impl Unresolved {
+    fn refuse<T>(&self) -> Result<T> {
+        Err(unresolved_error(&self.path, &self.err))
+    }
+}
+
+impl Backend for Unresolved {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+
+    fn utmp_endpoint(&self) -> &Path {
+        self.inner.utmp_endpoint()
+    }
+
+    fn wtmp_endpoint(&self) -> &Path {
+        self.inner.wtmp_endpoint()
+    }
+
+    fn utmp_records(&self, _: Instant) -> Result<Vec<Record>> {
+        self.refuse()
+    }
+
+    fn utmp_put(&self, _: &Record, _: Instant) -> Result<()> {
+        self.refuse()
+    }
+
+    fn wtmp_append(&self, _: &Record, _: Instant) -> Result<()> {
+        self.refuse()
+    }
+
+    fn probe(&self, _: Instant) -> Result<()> {
+        self.refuse()
     }
 }

@@ -18,7 +18,11 @@ pub enum ErrorKind {
     Permission,
     /// The operation did not finish before its deadline.
     TimedOut,
-    /// The caller's input was rejected before any I/O; nothing was written.
+    /// The caller's input was rejected; nothing was written. Either a bad record,
+    /// refused before any I/O, or an endpoint path that holds something other than
+    /// the expected file (not a regular file, or not records of the expected
+    /// layout: see [`lastlog::write`](crate::lastlog::write) and libxutmp's
+    /// `xutmp.h`).
     InvalidInput,
     /// This build or platform cannot do it.
     Unsupported,
@@ -70,6 +74,11 @@ impl Error {
 
     /// Classifies an OS error. `permission` is the rule that applies if it is EPERM/EACCES.
     pub(crate) fn from_io(op: &'static str, endpoint: &Path, err: io::Error, permission: PermissionRule) -> Error {
+        if is_not_accounting_file(err.raw_os_error()) {
+            let mut e = Error::invalid(op, not_accounting_file_detail(op)).at(endpoint);
+            e.source = Some(err);
+            return e;
+        }
         let kind = match err.raw_os_error() {
             Some(libc::ENOENT | libc::ECONNREFUSED | libc::ENOTDIR | libc::ENXIO) => ErrorKind::Unavailable,
             Some(libc::EPERM | libc::EACCES) => ErrorKind::Permission,
@@ -171,6 +180,28 @@ impl Error {
     }
 }
 
+/// The errno with which libxutmp (libc flavour) and [`lastlog::write`](crate::lastlog::write)
+/// refuse a path that holds something other than the expected file. A directory
+/// at the path (EISDIR from the open) is the same mistake.
+#[cfg(target_os = "linux")]
+pub(crate) const NOT_ACCOUNTING_FILE: i32 = libc::EMEDIUMTYPE;
+
+fn is_not_accounting_file(errno: Option<i32>) -> bool {
+    #[cfg(target_os = "linux")]
+    if errno == Some(NOT_ACCOUNTING_FILE) {
+        return true;
+    }
+    errno == Some(libc::EISDIR)
+}
+
+fn not_accounting_file_detail(op: &str) -> String {
+    let what = ["utmp", "wtmp", "lastlog"].into_iter().find(|w| op.starts_with(w)).unwrap_or("login accounting");
+    format!(
+        "the path holds no {what} file of this system's layout (not a regular file, \
+         or its content is not such records); nothing was written"
+    )
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.op)?;
@@ -248,5 +279,17 @@ mod tests {
         assert_eq!(k(libc::ETIMEDOUT), ErrorKind::TimedOut);
         assert_eq!(k(libc::EOVERFLOW), ErrorKind::InvalidInput);
         assert_eq!(k(libc::ENOSPC), ErrorKind::Io);
+        assert_eq!(k(libc::EISDIR), ErrorKind::InvalidInput);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn not_an_accounting_file_says_so() {
+        let e = Error::from_errno("wtmp append", Path::new("/x"), NOT_ACCOUNTING_FILE, PermissionRule::File);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert_eq!(e.raw_os_error(), Some(libc::EMEDIUMTYPE));
+        let text = e.to_string();
+        assert!(text.contains("holds no wtmp file"), "{text}");
+        assert!(text.contains("nothing was written"), "{text}");
     }
 }

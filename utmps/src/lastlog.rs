@@ -2,6 +2,14 @@
 //! layout of glibc's `struct lastlog` (32-bit time, line, host; 292 bytes). Other
 //! C libraries lay it out differently (musl: 64-bit time, 296 bytes), so on them
 //! every function here answers `Unsupported` rather than write a foreign layout.
+//!
+//! A write first checks that the path holds a lastlog file, and changes nothing
+//! when it does not (a symlink to a text file, a FIFO, a device, a file of
+//! another layout): the path must name a regular file (symlinks are followed,
+//! so one to a real lastlog file works) whose size is a whole number of
+//! records, and the first, the last and the target record (when the file
+//! reaches it) must be [plausible](LastLogin::is_plausible). A file that fails
+//! is refused with `InvalidInput`, whose OS error is `EMEDIUMTYPE`.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -30,6 +38,18 @@ impl LastLogin {
     /// The login time, or `None` when the user never logged in.
     pub fn time(&self) -> Option<SystemTime> {
         (self.time != 0).then(|| UNIX_EPOCH + Duration::from_secs(u64::from(self.time)))
+    }
+
+    /// Whether this looks like a record that lastlog writers leave: in both the
+    /// line and the host, nothing but NULs after the first NUL (the writers
+    /// zero-fill), and a NUL somewhere in the two (text has none; a host that
+    /// fills all 256 bytes next to a full line is refused by [`write()`]).
+    /// All-zero records, the holes of the sparse file, are plausible.
+    pub fn is_plausible(&self) -> bool {
+        fn zero_padded(field: &[u8]) -> bool {
+            field.iter().skip_while(|&&b| b != 0).all(|&b| b == 0)
+        }
+        zero_padded(&self.line.0) && zero_padded(&self.host.0) && (self.line.0.contains(&0) || self.host.0.contains(&0))
     }
 
     fn encode(&self) -> [u8; LASTLOG_RECORD_SIZE] {
@@ -61,12 +81,67 @@ fn check_platform(op: &'static str) -> Result<()> {
 }
 
 /// Opens without creating; O_NONBLOCK so that a FIFO at the path cannot block.
+/// A writer reads too: the file is checked before it is written.
 fn open(path: &Path, write: bool) -> std::io::Result<File> {
-    OpenOptions::new().read(!write).write(write).custom_flags(libc::O_NONBLOCK).open(path)
+    OpenOptions::new().read(true).write(write).custom_flags(libc::O_NONBLOCK).open(path)
 }
 
 fn offset(uid: u32) -> u64 {
     u64::from(uid) * LASTLOG_RECORD_SIZE as u64
+}
+
+/// Why a file is not taken for a lastlog file.
+enum Refusal {
+    /// Not a lastlog file: nothing may be written to it.
+    NotLastlog(&'static str),
+    /// The check itself failed.
+    Io(io::Error),
+}
+
+impl Refusal {
+    fn into_error(self, op: &'static str, path: &Path) -> Error {
+        match self {
+            Refusal::NotLastlog(why) => not_lastlog(op, path, why),
+            Refusal::Io(e) => Error::from_io(op, path, e, PermissionRule::File),
+        }
+    }
+}
+
+fn not_lastlog(op: &'static str, path: &Path, why: &str) -> Error {
+    #[cfg(target_os = "linux")]
+    let e = Error::from_errno(op, path, crate::error::NOT_ACCOUNTING_FILE, PermissionRule::File);
+    #[cfg(not(target_os = "linux"))]
+    let e = Error::invalid(op, "the path holds no lastlog file").at(path);
+    e.with_detail(format!("the path holds no lastlog file: {why}; nothing was written"))
+}
+
+/// The checks of the module docs, on an open file. Not under a lock over the
+/// whole file: other writers lock only their own record, if at all.
+fn check_file(file: &File, uid: u32) -> std::result::Result<(), Refusal> {
+    let meta = file.metadata().map_err(Refusal::Io)?;
+    if !meta.is_file() {
+        return Err(Refusal::NotLastlog("it is not a regular file"));
+    }
+    let size = meta.len();
+    let record = LASTLOG_RECORD_SIZE as u64;
+    if size % record != 0 {
+        return Err(Refusal::NotLastlog("its size is not a whole number of 292-byte records"));
+    }
+    let mut at = vec![0, offset(uid)];
+    if size >= record {
+        at.push(size - record);
+    }
+    for at in at.into_iter().filter(|&at| at + record <= size) {
+        let mut buf = [0u8; LASTLOG_RECORD_SIZE];
+        match file.read_exact_at(&mut buf, at) {
+            Ok(()) if LastLogin::decode(&buf).is_plausible() => {}
+            Ok(()) => return Err(Refusal::NotLastlog("a record holds bytes no lastlog writer leaves")),
+            // Shrunk meanwhile by someone else: nothing there to judge.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {}
+            Err(e) => return Err(Refusal::Io(e)),
+        }
+    }
+    Ok(())
 }
 
 /// Reads the lastlog record of `uid`. A uid past the end of the (sparse) file
@@ -90,18 +165,33 @@ pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
 }
 
 /// Writes the lastlog record of `uid` under a write lock on its byte range, taken
-/// before `deadline`. The file must exist.
+/// before `deadline`. The file must exist, and be readable as well: it is
+/// checked first (see the [module docs](self)).
 ///
 /// # Errors
 /// `Unsupported` off glibc; `Unavailable` when the file does not exist;
-/// `Permission` when it may not be written; `TimedOut` when another process
-/// holds the lock past the deadline; `Io` otherwise.
+/// `Permission` when it may not be read and written; `InvalidInput`, writing
+/// nothing, when the path holds something other than a lastlog file or `entry`
+/// is not [plausible](LastLogin::is_plausible) itself; `TimedOut` when another
+/// process holds the lock past the deadline; `Io` otherwise.
 pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Result<()> {
     let op = "lastlog write";
     check_platform(op)?;
+    if !entry.is_plausible() {
+        return Err(Error::invalid(
+            op,
+            "the entry would not pass for a lastlog record (a byte after a NUL, or a full line next to a full host)",
+        ));
+    }
     let file = open(path, true).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    if let Err(Refusal::NotLastlog(why)) = check_file(&file, uid) {
+        // Refused before the lock: a device or a FIFO needs no waiting for.
+        return Err(not_lastlog(op, path, why));
+    }
     let _locked = crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    // Again under the lock: the target record may have changed while it was awaited.
+    check_file(&file, uid).map_err(|r| r.into_error(op, path))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
 }
 
@@ -127,7 +217,22 @@ impl PendingLogin {
         let time = u32::try_from(login.tv_sec).map_err(|_| {
             Error::invalid("lastlog", format!("time {} s does not fit lastlog's 32-bit seconds", login.tv_sec))
         })?;
-        Ok(PendingLogin { uid, entry: LastLogin { time, line: login.line, host: login.host } })
+        let mut entry = LastLogin { time, line: login.line, host: login.host };
+        if !entry.is_plausible() {
+            // A full line next to a full host (login checks refuse NULs in both):
+            // a record without any NUL could not be told from text, so the host
+            // loses its last character.
+            let mut end = entry.host.0.len() - 1;
+            while end > 0 && entry.host.0[end] & 0xc0 == 0x80 {
+                end -= 1;
+            }
+            entry.host.0[end..].fill(0);
+        }
+        // The file too, so that a path that holds something else fails the login
+        // before utmp is written. The write checks again.
+        let file = open(path, false).map_err(|e| Error::from_io("lastlog", path, e, PermissionRule::File))?;
+        check_file(&file, uid).map_err(|r| r.into_error("lastlog", path))?;
+        Ok(PendingLogin { uid, entry })
     }
 
     pub(crate) fn write(&self, path: &Path, deadline: Instant) -> Result<()> {
@@ -161,6 +266,34 @@ mod tests {
         let entry = LastLogin { time: 7, line: Field::from_slice_unchecked(b"tty1"), host: Field::EMPTY };
         let bytes = entry.encode();
         assert!(bytes[8..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn an_entry_that_would_look_like_text_is_cut_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lastlog");
+        File::create(&path).unwrap();
+        let full = LastLogin { time: 1, line: Field([b'l'; 32]), host: Field([b'h'; 256]) };
+        let e = write(&path, 0, &full, Instant::now() + Duration::from_secs(1)).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "nothing written");
+        let mut junk_after_nul = LastLogin { host: Field::EMPTY, ..full };
+        junk_after_nul.line.0[5] = 0;
+        assert!(!junk_after_nul.is_plausible());
+
+        // A login with both fields full loses the host's last whole character.
+        let two_byte_chars: Vec<u8> = "é".repeat(128).into_bytes();
+        let login = Record {
+            line: Field([b'l'; 32]),
+            host: Field::from_slice_unchecked(&two_byte_chars),
+            tv_sec: 1_700_000_000,
+            ..Record::default()
+        };
+        let pending = PendingLogin::prepare(&path, "root", &login).unwrap();
+        assert!(pending.entry.is_plausible());
+        assert_eq!(pending.entry.host.as_bytes(), &two_byte_chars[..254]);
+        pending.write(&path, Instant::now() + Duration::from_secs(1)).unwrap();
+        assert_eq!(read(&path, 0).unwrap(), Some(pending.entry));
     }
 
     #[test]

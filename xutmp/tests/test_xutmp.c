@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -211,6 +212,23 @@ static void append_junk(const char *path, size_t n)
     close(fd);
 }
 
+/* What a crash in the middle of glibc's one write leaves: the start of a record. */
+static void append_torn(const char *path, size_t n)
+{
+    struct utmpx ut;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+    memset(&ut, 0, sizeof ut);
+    ut.ut_type = XUTMP_USER_PROCESS;
+    ut.ut_pid = 77;
+    memcpy(ut.ut_line, "pts/77", 6);
+    if (n > sizeof ut || fd < 0 || write(fd, &ut, n) != (ssize_t)n) {
+        perror(path);
+        exit(2);
+    }
+    close(fd);
+}
+
 static int same_record(const struct xutmp_record *a, const struct xutmp_record *b)
 {
     return memcmp(a, b, sizeof *a) == 0;
@@ -371,7 +389,7 @@ static void test_wtmp(void)
         CHECK(file_size(wtmp) == i * REC, "wtmp size %lld after %d appends", file_size(wtmp), i);
     }
     /* glibc's rule: cut a torn tail back to whole records before appending. */
-    append_junk(wtmp, 7);
+    append_torn(wtmp, 7);
     in.pid = 99;
     CHECK_ERR(xutmp_append_wtmp(h, &in), 0);
     CHECK(file_size(wtmp) == 4 * REC, "wtmp size %lld after a torn tail", file_size(wtmp));
@@ -385,14 +403,53 @@ static void test_wtmp(void)
     xutmp_close(reader);
     xutmp_close(h);
 
-    /* A full disk is reported as such. */
-    if (access("/dev/full", W_OK) == 0) {
-        CHECK_ERR(xutmp_open(&h, NULL, "/dev/full", 2000), 0);
-        CHECK_ERR(xutmp_append_wtmp(h, &in), ENOSPC);
+    /* A device is no wtmp file, not even /dev/full: refused before any write. */
+    CHECK_ERR(xutmp_open(&h, NULL, "/dev/full", 2000), 0);
+    CHECK_ERR(xutmp_append_wtmp(h, &in), EMEDIUMTYPE);
+    xutmp_close(h);
+}
+
+/*
+ * A write that fails half-way (here at the file size limit, as on a full disk)
+ * is reported with its errno and cut back: no half record stays behind. In a
+ * child: the limit is process-wide.
+ */
+static void test_failed_write_is_cut_back(void)
+{
+    char utmp[PATH_MAX], wtmp[PATH_MAX];
+    struct xutmp_record in = make_rec(XUTMP_USER_PROCESS, "pts/8", "ts/8", "gina", 81);
+    xutmp_handle *h;
+    pid_t pid;
+    int status = 0;
+
+    path_in_dir(utmp, "utmp-limit");
+    path_in_dir(wtmp, "wtmp-limit");
+    make_file(utmp);
+    make_file(wtmp);
+    CHECK_ERR(xutmp_open(&h, utmp, wtmp, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    CHECK_ERR(xutmp_append_wtmp(h, &in), 0);
+    xutmp_close(h);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit lim = { (rlim_t)REC + 100, (rlim_t)REC + 100 };
+        int put, append;
+
+        signal(SIGXFSZ, SIG_IGN);
+        in.pid = 82;
+        memcpy(in.id, "ts/9", 4);
+        memcpy(in.line, "pts/9", 5);
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0 || xutmp_open(&h, utmp, wtmp, 2000) != 0)
+            _exit(3);
+        put = xutmp_put(h, &in);
+        append = xutmp_append_wtmp(h, &in);
         xutmp_close(h);
-    } else {
-        printf("SKIPPED ENOSPC check: /dev/full not writable\n");
+        _exit(put == EFBIG && append == EFBIG ? 0 : 1);
     }
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the child's writes did not fail with EFBIG (status %d)", status);
+    CHECK(file_size(utmp) == REC, "utmp size %lld after a failed append", file_size(utmp));
+    CHECK(file_size(wtmp) == REC, "wtmp size %lld after a failed append", file_size(wtmp));
 }
 
 static void test_missing_files(void)
@@ -411,6 +468,167 @@ static void test_missing_files(void)
     CHECK_ERR(xutmp_append_wtmp(h, &r), ENOENT);
     CHECK(file_size(utmp) < 0 && file_size(wtmp) < 0, "a missing file was created");
     xutmp_close(h);
+}
+
+/* The whole content of a file, or NULL; *len is its size. */
+static char *slurp(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    long long size = file_size(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    *len = 0;
+    if (fd >= 0 && size >= 0 && (buf = malloc((size_t)size + 1)) != NULL) {
+        ssize_t n = read(fd, buf, (size_t)size + 1);
+
+        if (n == size) {
+            *len = (size_t)n;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return buf;
+}
+
+static void write_file(const char *path, const void *bytes, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || write(fd, bytes, len) != (ssize_t)len) {
+        perror(path);
+        exit(2);
+    }
+    close(fd);
+}
+
+static const char PASSWD_TEXT[] =
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "bin:x:2:2:bin:/bin:/usr/sbin/nologin\n"
+    "sys:x:3:3:sys:/dev:/usr/sbin/nologin\n"
+    "sync:x:4:65534:sync:/bin:/bin/sync\n"
+    "games:x:5:60:games:/usr/games:/usr/sbin/nologin\n"
+    "man:x:6:12:man:/var/cache/man:/usr/sbin/nologin\n"
+    "lp:x:7:7:lp:/var/spool/lpd:/usr/sbin/nologin\n"
+    "mail:x:8:8:mail:/var/mail:/usr/sbin/nologin\n"
+    "news:x:9:9:news:/var/spool/news:/usr/sbin/nologin\n"
+    "alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash\n";
+
+/* Both writes through `path` fail with `want`, quickly, and `target` keeps its bytes. */
+static void check_refused(const char *path, const char *target, int want, const char *what)
+{
+    struct xutmp_record r = make_rec(XUTMP_USER_PROCESS, "pts/7", "ts/7", "mallory", 71);
+    size_t before_len = 0, after_len = 0;
+    char *before = target != NULL ? slurp(target, &before_len) : NULL;
+    char *after;
+    xutmp_handle *h;
+    long long start = now_ms();
+
+    CHECK_ERR(xutmp_open(&h, path, path, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &r), want);
+    r.type = XUTMP_DEAD_PROCESS;
+    CHECK_ERR(xutmp_put(h, &r), want);
+    CHECK_ERR(xutmp_append_wtmp(h, &r), want);
+    xutmp_close(h);
+    CHECK(now_ms() - start < 1000, "%s: refusing took %lld ms", what, now_ms() - start);
+    if (target != NULL) {
+        after = slurp(target, &after_len);
+        CHECK(before != NULL && after != NULL && before_len == after_len
+                  && memcmp(before, after, before_len) == 0,
+              "%s: the file was changed (%zu bytes, now %zu)", what, before_len, after_len);
+        free(after);
+    }
+    free(before);
+}
+
+static void test_hostile_paths(void)
+{
+    char text[PATH_MAX], link[PATH_MAX], fifo[PATH_MAX], sub[PATH_MAX], real[PATH_MAX];
+    char big[3 * sizeof(struct utmpx)];
+    struct xutmp_record in = make_rec(XUTMP_USER_PROCESS, "pts/3", "ts/3", "carol", 31);
+    struct xutmp_record out;
+    xutmp_handle *h;
+
+    path_in_dir(text, "passwd-copy");
+    path_in_dir(link, "utmp-link");
+    path_in_dir(fifo, "utmp-fifo");
+    path_in_dir(sub, "utmp-dir");
+    path_in_dir(real, "utmp-real");
+
+    /* A copy of a passwd file behind a symlink: shorter than one record, then longer. */
+    write_file(text, PASSWD_TEXT, 200);
+    if (symlink(text, link) != 0) {
+        perror(link);
+        exit(2);
+    }
+    check_refused(link, text, EMEDIUMTYPE, "short text");
+    write_file(text, PASSWD_TEXT, sizeof PASSWD_TEXT - 1);
+    check_refused(link, text, EMEDIUMTYPE, "text");
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = PASSWD_TEXT[i % (sizeof PASSWD_TEXT - 1)];
+    write_file(text, big, 3 * REC); /* whole "records" only: no tail to give it away */
+    check_refused(link, text, EMEDIUMTYPE, "text of whole records");
+
+    /* Good records, then text where the last whole record would be (wtmp checks the ends). */
+    unlink(text);
+    make_file(text);
+    CHECK_ERR(xutmp_open(&h, text, text, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    CHECK_ERR(xutmp_append_wtmp(h, &in), 0);
+    xutmp_close(h);
+    {
+        int fd = open(text, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+        CHECK(fd >= 0 && write(fd, big, REC) == REC, "appending text");
+        if (fd >= 0)
+            close(fd);
+    }
+    check_refused(link, text, EMEDIUMTYPE, "records then text");
+    /* A tail that is no start of a record. */
+    make_file(text);
+    CHECK_ERR(xutmp_open(&h, text, text, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    xutmp_close(h);
+    append_junk(text, 10);
+    check_refused(link, text, EMEDIUMTYPE, "junk tail");
+
+    /* Not regular files: no write, no hang on the FIFO. */
+    if (mkfifo(fifo, 0644) != 0 || mkdir(sub, 0755) != 0) {
+        perror(fifo);
+        exit(2);
+    }
+    check_refused(fifo, NULL, EMEDIUMTYPE, "fifo");
+    check_refused(sub, NULL, EISDIR, "directory");
+    check_refused("/dev/null", NULL, EMEDIUMTYPE, "/dev/null");
+
+    /* A symlink to a real utmp file works, and a torn tail is still accepted. */
+    make_file(real);
+    unlink(link);
+    if (symlink(real, link) != 0) {
+        perror(link);
+        exit(2);
+    }
+    CHECK_ERR(xutmp_open(&h, link, link, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    append_torn(real, 100);
+    in.type = XUTMP_DEAD_PROCESS;
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    CHECK(file_size(real) == REC + 100, "a put into a slot changed the size to %lld", file_size(real));
+    CHECK_ERR(xutmp_append_wtmp(h, &in), 0);
+    CHECK(file_size(real) == 2 * REC, "the append left %lld bytes", file_size(real));
+    xutmp_close(h);
+    CHECK_ERR(xutmp_open(&h, real, NULL, 2000), 0);
+    CHECK_ERR(xutmp_next(h, &out), 0);
+    CHECK(same_record(&in, &out), "the slot through the symlink holds the DEAD_PROCESS record");
+    xutmp_close(h);
+    unlink(link);
+    unlink(text);
+    unlink(fifo);
+    unlink(real);
+    rmdir(sub);
 }
 
 struct job {
@@ -756,7 +974,7 @@ static void remove_dir(void)
 {
     static const char *const names[] = {
         "utmp-basic", "wtmp-basic", "utmp-find", "wtmp-append", "utmp-locked",
-        "wtmp-locked", "utmp-threads",
+        "wtmp-locked", "utmp-threads", "utmp-limit", "wtmp-limit",
     };
     char path[PATH_MAX];
 
@@ -773,6 +991,8 @@ static void run_flavour_tests(void)
     test_find_rules();
     test_wtmp();
     test_missing_files();
+    test_hostile_paths();
+    test_failed_write_is_cut_back();
     test_deadlines();
     test_live_slot_refused();
     test_lock_on_one_file_spares_others();
