@@ -113,8 +113,8 @@ impl Accounting {
     }
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
-    /// steps of a session's open share one deadline (a failed open that has to
-    /// take its entry back gets one more); a logout gives its utmp and its wtmp
+    /// steps of a session's open share one deadline (undoing a failed open runs
+    /// in the background, see [`open`](Self::open)); a logout gives its utmp and its wtmp
     /// write one each, so it is bounded by twice this. A timeout too large for
     /// the clock is capped at a century rather than rejected.
     pub fn timeout(mut self, timeout: Duration) -> Accounting {
@@ -175,12 +175,29 @@ impl Accounting {
     /// lastlog when the login asks for it. The returned guard logs out when it is
     /// closed or dropped.
     ///
+    /// Returns within the handle's timeout, failed or not (plus scheduling noise).
+    ///
     /// # Errors
     /// `InvalidInput` before any I/O for a bad user, line or host; otherwise the
-    /// first failure. A failure after the utmp entry was written takes the entry
-    /// back (best effort), so a failed open leaves no live entry behind.
+    /// first failure. What a failed open wrote, or may have written, is taken
+    /// back in the background after it returned: the utmp entry is ended and a
+    /// wtmp login that landed gets its logout. A take-back first waits (at most
+    /// 35 s, on the original connection) for the answer to the write it undoes,
+    /// so that it can never be applied before that write. Against libxutmp's
+    /// utmps flavour, which cannot keep a connection, a write whose outcome is
+    /// unknown is undone at once, and a daemon that applies it later than the
+    /// undo can still leave it live. Take-backs still pending when the process
+    /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
     pub fn open(&self, login: &Login) -> Result<Session> {
         Session::open(self.clone(), login)
+    }
+
+    /// Waits until the background take-backs of failed opens (see
+    /// [`open`](Self::open)) of this process have finished, or `timeout` has
+    /// passed; true when none is left. For an orderly exit, and for tests.
+    /// The take-backs belong to the process, not to one handle.
+    pub fn wait_for_take_backs(timeout: Duration) -> bool {
+        crate::take_back::wait_all(timeout)
     }
 
     /// Every record in utmp, in file order.
