@@ -29,7 +29,7 @@ mod wtmpd;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -57,6 +57,15 @@ pub struct PeerBuilder {
     wtmpd_idle_timeout: Duration,
     max_connections: usize,
     silent: bool,
+    put_delay: Delay,
+    append_delay: Delay,
+}
+
+/// A pause before the first `count` writes of one kind.
+#[derive(Clone, Copy, Debug, Default)]
+struct Delay {
+    count: usize,
+    pause: Duration,
 }
 
 impl Default for PeerBuilder {
@@ -68,6 +77,8 @@ impl Default for PeerBuilder {
             wtmpd_idle_timeout: Duration::from_secs(30),
             max_connections: 40,
             silent: false,
+            put_delay: Delay::default(),
+            append_delay: Delay::default(),
         }
     }
 }
@@ -115,6 +126,23 @@ impl PeerBuilder {
         self
     }
 
+    /// Makes the first `count` permitted utmpd puts (`E`) of this peer wait
+    /// `pause` before they take the file lock, write and answer: a daemon
+    /// process stalled behind a lock, whose write lands late. Puts after
+    /// those `count` are not delayed, so a later connection can overtake a
+    /// delayed one, as with the real daemons. Default: no delay.
+    pub fn delay_puts(mut self, count: usize, pause: Duration) -> PeerBuilder {
+        self.put_delay = Delay { count, pause };
+        self
+    }
+
+    /// As [`delay_puts`](Self::delay_puts), for the first `count` permitted
+    /// wtmpd appends.
+    pub fn delay_appends(mut self, count: usize, pause: Duration) -> PeerBuilder {
+        self.append_delay = Delay { count, pause };
+        self
+    }
+
     /// Starts a peer in `dir` (created if missing).
     ///
     /// # Errors
@@ -129,6 +157,8 @@ impl PeerBuilder {
             wtmp_path: dir.join("wtmp"),
             utmp_lock: RwLock::new(()),
             wtmp_lock: Mutex::new(()),
+            puts_seen: AtomicUsize::new(0),
+            appends_seen: AtomicUsize::new(0),
         });
         let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, utmpd::serve))?;
         let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, wtmpd::serve))?;
@@ -145,6 +175,31 @@ struct Shared {
     /// Keeps the peer's own threads apart where file locks cannot.
     utmp_lock: RwLock<()>,
     wtmp_lock: Mutex<()>,
+    /// Permitted writes so far, for the delays.
+    puts_seen: AtomicUsize,
+    appends_seen: AtomicUsize,
+}
+
+impl Shared {
+    /// Waits as the builder's delays say before a permitted write; a stopping
+    /// peer stops waiting.
+    fn delay(&self, append: bool, stop: &AtomicBool) {
+        let (delay, seen) = match append {
+            true => (self.config.append_delay, &self.appends_seen),
+            false => (self.config.put_delay, &self.puts_seen),
+        };
+        if seen.fetch_add(1, Ordering::SeqCst) >= delay.count {
+            return;
+        }
+        let until = crate::deadline::after(delay.pause);
+        while !stop.load(Ordering::SeqCst) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(10)));
+        }
+    }
 }
 
 type Serve = fn(Wire, ids::Creds, &Shared, &AtomicBool);

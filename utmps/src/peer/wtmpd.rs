@@ -25,7 +25,10 @@ pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &Atomic
         return;
     }
     let status = match permitted(&rec, creds) {
-        Ok(()) => append(shared, &rec, stop),
+        Ok(()) => {
+            shared.delay(true, stop);
+            append(shared, &rec, stop)
+        }
         Err(status) => status,
     };
     // Anything sent after the record is left unread: dropping the connection
