@@ -45,6 +45,16 @@ fn failed_open_on_thread(acct: &Accounting, line: &str) -> (utmps::Error, Durati
     .unwrap()
 }
 
+/// Waits (bounded) until the peer has answered every write it delayed: only
+/// then is its file in its final state.
+fn delayed_writes_done(peer: &Peer) {
+    let deadline = Instant::now() + SETTLE;
+    while peer.delayed_writes_in_flight() > 0 {
+        assert!(Instant::now() < deadline, "the peer's delayed write never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
     records.iter().filter(|r| r.line.to_string() == line).collect()
 }
@@ -97,6 +107,7 @@ fn a_late_utmp_put_is_taken_back_after_it_landed_in_its_slot() {
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
     assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back did not finish");
+    delayed_writes_done(&peer);
 
     let entries = peer.utmp_records();
     // An undo sent at once lands first; the late login then takes over its
@@ -118,6 +129,7 @@ fn a_late_wtmp_login_gets_its_logout_after_it() {
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
     assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back did not finish");
+    delayed_writes_done(&peer);
 
     let wtmp = peer.wtmp_records();
     let types: Vec<RecordType> = wtmp.iter().map(|r| r.record_type).collect();

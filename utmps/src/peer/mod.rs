@@ -159,6 +159,7 @@ impl PeerBuilder {
             wtmp_lock: Mutex::new(()),
             puts_seen: AtomicUsize::new(0),
             appends_seen: AtomicUsize::new(0),
+            delayed_in_flight: AtomicUsize::new(0),
         });
         let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, utmpd::serve))?;
         let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, wtmpd::serve))?;
@@ -178,27 +179,48 @@ struct Shared {
     /// Permitted writes so far, for the delays.
     puts_seen: AtomicUsize,
     appends_seen: AtomicUsize,
+    /// Delayed writes not yet answered.
+    delayed_in_flight: AtomicUsize,
 }
 
 impl Shared {
     /// Waits as the builder's delays say before a permitted write; a stopping
-    /// peer stops waiting.
-    fn delay(&self, append: bool, stop: &AtomicBool) {
+    /// peer stops waiting. The delayed write counts as in flight until the
+    /// returned guard is dropped, after its answer.
+    fn delay(&self, append: bool, stop: &AtomicBool) -> Option<InFlight<'_>> {
         let (delay, seen) = match append {
             true => (self.config.append_delay, &self.appends_seen),
             false => (self.config.put_delay, &self.puts_seen),
         };
         if seen.fetch_add(1, Ordering::SeqCst) >= delay.count {
-            return;
+            return None;
         }
+        let guard = InFlight::new(&self.delayed_in_flight);
         let until = crate::deadline::after(delay.pause);
         while !stop.load(Ordering::SeqCst) {
             let left = until.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return;
+                break;
             }
             std::thread::sleep(left.min(Duration::from_millis(10)));
         }
+        Some(guard)
+    }
+}
+
+/// A delayed write not yet answered.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a AtomicUsize) -> InFlight<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -312,6 +334,13 @@ impl Peer {
     pub fn wtmp_records(&self) -> Vec<Record> {
         let _threads = self.shared.wtmp_lock.lock().unwrap_or_else(|p| p.into_inner());
         files::records(&self.shared.wtmp_path)
+    }
+
+    /// How many writes delayed by [`PeerBuilder::delay_puts`] or
+    /// [`PeerBuilder::delay_appends`] have begun and not been answered yet
+    /// (written or failed, then answered).
+    pub fn delayed_writes_in_flight(&self) -> usize {
+        self.shared.delayed_in_flight.load(Ordering::SeqCst)
     }
 
     /// Stops the peer: no new connections, current ones closed, every thread

@@ -24,9 +24,10 @@ pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &Atomic
     if wire.read_exact(&mut rec, deadline).is_err() {
         return;
     }
+    let mut in_flight = None;
     let status = match permitted(&rec, creds) {
         Ok(()) => {
-            shared.delay(true, stop);
+            in_flight = shared.delay(true, stop);
             append(shared, &rec, stop)
         }
         Err(status) => status,
@@ -34,6 +35,7 @@ pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &Atomic
     // Anything sent after the record is left unread: dropping the connection
     // then may reset it, as with the real daemon.
     let _ = wire.send(&[status]);
+    drop(in_flight);
 }
 
 /// Root may append anything; anyone else only records whose user (cut to 31
