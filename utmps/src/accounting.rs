@@ -180,10 +180,13 @@ impl Accounting {
     /// # Errors
     /// `InvalidInput` before any I/O for a bad user, line or host; otherwise the
     /// first failure. What a failed open wrote, or may have written, is taken
-    /// back in the background after it returned: the utmp entry is ended and a
-    /// wtmp login that landed gets its logout. A take-back first waits (at most
-    /// 35 s, on the original connection) for the answer to the write it undoes,
-    /// so that it can never be applied before that write. Against libxutmp's
+    /// back: the utmp entry is ended and a wtmp login that landed gets its
+    /// logout. That happens before the open returns when it needs no waiting
+    /// and fits in the deadline, otherwise in the background after it returned.
+    /// A write whose answer had not come by the deadline is undone only once
+    /// that answer came (the native backend waits for it on the original
+    /// connection, at most 35 s), so that the undo can never be applied before
+    /// the write; a write the daemon refused is not undone. Against libxutmp's
     /// utmps flavour, which cannot keep a connection, a write whose outcome is
     /// unknown is undone at once, and a daemon that applies it later than the
     /// undo can still leave it live. Take-backs still pending when the process

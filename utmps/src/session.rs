@@ -40,8 +40,8 @@ impl Session {
     pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
         let mut record = login.to_record()?;
         let line = login.line_name()?;
-        // One deadline for every step of the open. Undoing a failed open is
-        // not on it: that runs in the background (see `take_back`).
+        // One deadline for every step of the open, undoing a failed one
+        // included: what does not fit runs in the background (see `take_back`).
         let deadline = acct.deadline();
         // Everything lastlog needs is checked before anything is written.
         let lastlog = match login.wants_lastlog() {
@@ -49,16 +49,16 @@ impl Session {
             false => None,
         };
         if let Err(failed) = put_with_free_id(&acct, &mut record, line, deadline) {
-            take_back::schedule(&acct, &record, failed.landed, Landed::No);
+            take_back::undo(&acct, &record, failed.landed, Landed::No, deadline);
             return Err(failed.error);
         }
         if let Err(failed) = acct.raw().wtmp_append_tracked(&record, deadline) {
-            take_back::schedule(&acct, &record, Landed::Maybe, failed.landed);
+            take_back::undo(&acct, &record, Landed::Maybe, failed.landed, deadline);
             return Err(failed.error);
         }
         if let Some(lastlog) = lastlog {
             if let Err(e) = lastlog.write(acct.lastlog_file(), deadline) {
-                take_back::schedule(&acct, &record, Landed::Maybe, Landed::Maybe);
+                take_back::undo(&acct, &record, Landed::Maybe, Landed::Maybe, deadline);
                 return Err(e);
             }
         }

@@ -1,7 +1,9 @@
 //! Taking back a login that failed half way, off the caller's path.
 //!
 //! A failed open must return within its deadline, yet what it may have written
-//! must still be undone, and never before it lands: the utmps superserver runs
+//! must still be undone, and never before it lands. What can be undone at once
+//! is undone on the caller's path while the open's deadline lasts; the rest
+//! runs in the background: the utmps superserver runs
 //! one daemon process per connection, and two of them waiting on the same file
 //! lock may be served in either order, so an undo sent on a new connection at
 //! once could be applied before the write it undoes. A take-back therefore
@@ -94,8 +96,33 @@ fn queue() -> MutexGuard<'static, Queue> {
     q
 }
 
+/// Takes back a failed open of `login`: at once, on the caller's path, what
+/// needs no waiting and fits before `deadline` (the open's own); the rest is
+/// queued for the worker, and this returns by the deadline.
+pub(crate) fn undo(acct: &Accounting, login: &Record, mut utmp: Landed, mut wtmp: Landed, deadline: Instant) {
+    // Undone here, a process that exits right after the failed open (a forked
+    // child, say) loses nothing; only waiting must leave the caller's path.
+    if matches!(utmp, Landed::Maybe) && Instant::now() < deadline {
+        let dead = dead_record(login, Exit::default());
+        match acct.raw().utmp_put(&dead, deadline) {
+            Ok(()) => utmp = Landed::No,
+            Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
+        }
+    }
+    if matches!(utmp, Landed::No) && matches!(wtmp, Landed::Maybe) && Instant::now() < deadline {
+        let dead = dead_record(login, Exit::default());
+        match acct.raw().wtmp_append_tracked(&dead, deadline) {
+            Ok(()) => wtmp = Landed::No,
+            // A logout that may have been appended is not sent twice.
+            Err(f) if !matches!(f.landed, Landed::No) => wtmp = Landed::No,
+            Err(f) => tracing::debug!(line = %login.line, error = %f.error, "wtmp logout left to the background"),
+        }
+    }
+    schedule(acct, login, utmp, wtmp);
+}
+
 /// Queues the take-back of a failed open of `login`; returns at once.
-pub(crate) fn schedule(acct: &Accounting, login: &Record, utmp: Landed, wtmp: Landed) {
+fn schedule(acct: &Accounting, login: &Record, utmp: Landed, wtmp: Landed) {
     if matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
         return;
     }
