@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
 use crate::record::{Exit, Record, RecordType};
@@ -164,10 +164,30 @@ impl Accounting {
     /// Checks, without writing anything, that the endpoints can be used: the daemons
     /// answer, or the files exist and are writable. Run it at start-up.
     ///
+    /// Write permission on the utmps daemons cannot be proven without writing:
+    /// `Ok` may still mean "could not be checked". [`check_writable`](Self::check_writable)
+    /// says which.
+    ///
     /// # Errors
     /// The reason the answer is no: `Unavailable` (no daemon, no file: a container?),
-    /// `Permission`, `TimedOut`.
+    /// `Permission`, `TimedOut`. For utmpd, `Permission` with rule
+    /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is not
+    /// root and its EFFECTIVE gid is not the group that the utmpd socket and its
+    /// directory both belong to (the daemon's group, in the service scripts
+    /// utmps ships).
     pub fn check(&self) -> Result<()> {
+        self.check_writable().map(drop)
+    }
+
+    /// As [`check`](Self::check), and what could be told about write
+    /// permission: granted (root, or files opened for writing), likely (the
+    /// effective gid is the group the utmpd socket shows), wtmpd's per-user
+    /// rule (for non-root, only records of the caller's own user name: the user
+    /// is known only at login), or unknown, with the reason.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_writable(&self) -> Result<WriteCheck> {
         self.backend.probe(self.deadline())
     }
 

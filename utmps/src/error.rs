@@ -102,6 +102,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_rule(mut self, rule: PermissionRule) -> Error {
+        self.rule = Some(rule);
+        self
+    }
+
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
         self.kind = kind;
         self

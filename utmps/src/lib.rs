@@ -66,7 +66,7 @@ pub mod __fuzz {
 pub use accounting::{
     pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,
 };
-pub use backend::BackendKind;
+pub use backend::{BackendKind, WriteAccess, WriteCheck};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
 pub use record::{Exit, Field, Record, RecordType};

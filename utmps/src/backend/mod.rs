@@ -8,6 +8,11 @@ use std::time::Instant;
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
 
+#[cfg(any(feature = "native", feature = "xutmp"))]
+pub(crate) use access::daemons as daemon_access;
+pub use access::{WriteAccess, WriteCheck};
+
+mod access;
 #[cfg(feature = "native")]
 pub(crate) mod native;
 #[cfg(feature = "xutmp")]
@@ -45,9 +50,9 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;
     /// Appends one record to wtmp. Never retried: a retry could duplicate it.
     fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()>;
-    /// Checks that both endpoints can be reached (and written, where that can be
-    /// told without writing).
-    fn probe(&self, deadline: Instant) -> Result<()>;
+    /// Checks that both endpoints can be reached, and tells what can be told
+    /// about writing to them without writing.
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck>;
     /// As [`utmp_put`](Backend::utmp_put), and on failure whether the record may
     /// still land. The default judges from the error alone.
     fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::Instant;
 
-use super::{Backend, BackendKind};
+use super::{Backend, BackendKind, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Exit, Field, Record, RecordType};
 
@@ -263,7 +263,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn probe(&self, deadline: Instant) -> Result<()> {
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
         match self.kind {
             BackendKind::XutmpLibc => {
                 for path in [&self.utmp, &self.wtmp] {
@@ -273,11 +273,12 @@ impl Backend for XutmpBackend {
                         .open(path)
                         .map_err(|e| Error::from_io("probe", path, e, PermissionRule::File))?;
                 }
-                Ok(())
+                Ok(WriteCheck::granted())
             }
             _ => {
                 self.utmp_records(deadline)?;
-                crate::backend::probe_socket(&self.wtmp, deadline)
+                crate::backend::probe_socket(&self.wtmp, deadline)?;
+                crate::backend::daemon_access(&self.utmp)
             }
         }
     }

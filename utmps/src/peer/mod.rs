@@ -92,6 +92,8 @@ impl PeerBuilder {
 
     /// The daemon's effective gid: utmpd accepts puts from root and from
     /// clients whose EFFECTIVE gid is this one (default: this process's egid).
+    /// The sockets are given this group where this process may do so (root,
+    /// or a member of the group), as the real ones show the daemon's group.
     pub fn daemon_gid(mut self, gid: u32) -> PeerBuilder {
         self.daemon_gid = gid;
         self
@@ -163,6 +165,12 @@ impl PeerBuilder {
         });
         let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, utmpd::serve))?;
         let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, wtmpd::serve))?;
+        // The real sockets are bound by the daemons' user, so they show the
+        // daemon's group, which clients look at to judge write permission.
+        // Only root (or a member of that group) can give them another group.
+        for socket in [utmpd.path(), wtmpd.path()] {
+            let _ = std::os::unix::fs::chown(socket, None, Some(self.daemon_gid));
+        }
         Ok(Peer { dir: dir.to_path_buf(), shared, utmpd, wtmpd })
     }
 }

@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Backend, BackendKind, Failed, Pending};
+use super::{Backend, BackendKind, Failed, Pending, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::socket::Conn;
@@ -68,9 +68,10 @@ impl Backend for NativeBackend {
         wtmpd::append(&self.wtmpd, rec, deadline)
     }
 
-    fn probe(&self, deadline: Instant) -> Result<()> {
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
         utmpd::probe(&self.utmpd, deadline)?;
-        super::probe_socket(&self.wtmpd, deadline)
+        super::probe_socket(&self.wtmpd, deadline)?;
+        super::daemon_access(&self.utmpd)
     }
 }
 
