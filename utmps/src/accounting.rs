@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
 use crate::record::{Exit, Record, RecordType};
@@ -138,8 +138,8 @@ impl Accounting {
     }
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
-    /// steps of a session's open share one deadline (a failed open that has to
-    /// take its entry back gets one more); a logout gives its utmp and its wtmp
+    /// steps of a session's open share one deadline (undoing a failed open runs
+    /// in the background, see [`open`](Self::open)); a logout gives its utmp and its wtmp
     /// write one each, so it is bounded by twice this. A timeout too large for
     /// the clock is capped at a century rather than rejected.
     pub fn timeout(mut self, timeout: Duration) -> Accounting {
@@ -199,10 +199,30 @@ impl Accounting {
     /// Checks, without writing anything, that the endpoints can be used: the daemons
     /// answer, or the files exist and are writable. Run it at start-up.
     ///
+    /// Write permission on the utmps daemons cannot be proven without writing:
+    /// `Ok` may still mean "could not be checked". [`check_writable`](Self::check_writable)
+    /// says which.
+    ///
     /// # Errors
     /// The reason the answer is no: `Unavailable` (no daemon, no file: a container?),
-    /// `Permission`, `TimedOut`.
+    /// `Permission`, `TimedOut`. For utmpd, `Permission` with rule
+    /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is not
+    /// root and its EFFECTIVE gid is not the group that the utmpd socket and its
+    /// directory both belong to (the daemon's group, in the service scripts
+    /// utmps ships).
     pub fn check(&self) -> Result<()> {
+        self.check_writable().map(drop)
+    }
+
+    /// As [`check`](Self::check), and what could be told about write
+    /// permission: granted (root, or files opened for writing), likely (the
+    /// effective gid is the group the utmpd socket shows), wtmpd's per-user
+    /// rule (for non-root, only records of the caller's own user name: the user
+    /// is known only at login), or unknown, with the reason.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check).
+    pub fn check_writable(&self) -> Result<WriteCheck> {
         self.backend.probe(self.deadline())
     }
 
@@ -210,12 +230,32 @@ impl Accounting {
     /// lastlog when the login asks for it. The returned guard logs out when it is
     /// closed or dropped.
     ///
+    /// Returns within the handle's timeout, failed or not (plus scheduling noise).
+    ///
     /// # Errors
     /// `InvalidInput` before any I/O for a bad user, line or host; otherwise the
-    /// first failure. A failure after the utmp entry was written takes the entry
-    /// back (best effort), so a failed open leaves no live entry behind.
+    /// first failure. What a failed open wrote, or may have written, is taken
+    /// back: the utmp entry is ended and a wtmp login that landed gets its
+    /// logout. That happens before the open returns when it needs no waiting
+    /// and fits in the deadline, otherwise in the background after it returned.
+    /// A write whose answer had not come by the deadline is undone only once
+    /// that answer came (the native backend waits for it on the original
+    /// connection, at most 35 s), so that the undo can never be applied before
+    /// the write; a write the daemon refused is not undone. Against libxutmp's
+    /// utmps flavour, which cannot keep a connection, a write whose outcome is
+    /// unknown is undone at once, and a daemon that applies it later than the
+    /// undo can still leave it live. Take-backs still pending when the process
+    /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
     pub fn open(&self, login: &Login) -> Result<Session> {
         Session::open(self.clone(), login)
+    }
+
+    /// Waits until the background take-backs of failed opens (see
+    /// [`open`](Self::open)) of this process have finished, or `timeout` has
+    /// passed; true when none is left. For an orderly exit, and for tests.
+    /// The take-backs belong to the process, not to one handle.
+    pub fn wait_for_take_backs(timeout: Duration) -> bool {
+        crate::take_back::wait_all(timeout)
     }
 
     /// Every record in utmp, in file order.
@@ -378,7 +418,7 @@ impl Backend for Unresolved {
         self.refuse()
     }
 
-    fn probe(&self, _: Instant) -> Result<()> {
+    fn probe(&self, _: Instant) -> Result<crate::backend::WriteCheck> {
         self.refuse()
     }
 }

@@ -58,6 +58,7 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+mod take_back;
 mod users;
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
@@ -70,7 +71,7 @@ pub mod __fuzz {
 pub use accounting::{
     pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,
 };
-pub use backend::{BackendKind, MAX_UTMP_ENTRIES};
+pub use backend::{BackendKind, WriteAccess, WriteCheck, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};

@@ -4,9 +4,11 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use crate::accounting::{dead_record, Accounting};
+use crate::backend::{Failed, Landed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::{alternate_id, cut_host, default_id, Login};
 use crate::record::{Exit, Field, Record};
+use crate::take_back;
 
 /// How many alternate ids are tried when a line's default id is taken.
 const ID_ATTEMPTS: u32 = 16;
@@ -38,21 +40,25 @@ impl Session {
     pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
         let mut record = login.to_record()?;
         let line = login.line_name()?;
-        // One deadline for every step of the open; taking back a failed open gets its own.
+        // One deadline for every step of the open, undoing a failed one
+        // included: what does not fit runs in the background (see `take_back`).
         let deadline = acct.deadline();
         // Everything lastlog needs is checked before anything is written.
         let lastlog = match login.wants_lastlog() {
             true => Some(crate::lastlog::PendingLogin::prepare(acct.lastlog_file(), login.user_name(), &record)?),
             false => None,
         };
-        put_with_free_id(&acct, &mut record, line, deadline)?;
-        if let Err(e) = acct.raw().wtmp_append(&record, deadline) {
-            take_back(&acct, &record, e.kind() == ErrorKind::OutcomeUnknown);
-            return Err(e);
+        if let Err(failed) = put_with_free_id(&acct, &mut record, line, deadline) {
+            take_back::undo(&acct, &record, failed.landed, Landed::No, deadline);
+            return Err(failed.error);
+        }
+        if let Err(failed) = acct.raw().wtmp_append_tracked(&record, deadline) {
+            take_back::undo(&acct, &record, Landed::Maybe, failed.landed, deadline);
+            return Err(failed.error);
         }
         if let Some(lastlog) = lastlog {
             if let Err(e) = lastlog.write(acct.lastlog_file(), deadline) {
-                take_back(&acct, &record, true);
+                take_back::undo(&acct, &record, Landed::Maybe, Landed::Maybe, deadline);
                 return Err(e);
             }
         }
@@ -160,61 +166,32 @@ impl Drop for Session {
     }
 }
 
-/// Whether a failed utmp put may still have been applied by the daemon.
-fn put_may_have_landed(e: &Error) -> bool {
-    matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Protocol | ErrorKind::OutcomeUnknown | ErrorKind::Io)
-}
-
-/// Undoes a login that failed half way, best effort: the utmp entry becomes
-/// DEAD_PROCESS and, when the wtmp login record was (or may have been) written, a
-/// logout follows it so that `last` shows no dangling session. A logout with no
-/// login before it is ignored by `last`.
-fn take_back(acct: &Accounting, record: &Record, wtmp_too: bool) {
-    let undo = dead_record(record, Exit::default());
-    let deadline = acct.deadline();
-    if let Err(e) = acct.raw().utmp_put(&undo, deadline) {
-        tracing::warn!(line = %record.line, error = %e, "could not take back the utmp entry of a failed login");
-    }
-    if wtmp_too {
-        if let Err(e) = acct.raw().wtmp_append(&undo, deadline) {
-            tracing::warn!(line = %record.line, error = %e, "could not close the wtmp login of a failed login");
-        }
-    }
-}
-
 /// Writes the login's utmp entry under the line's default ut_id (its last four
 /// bytes), or, when a live session on another line holds that id (`pts/1012` and
 /// `pts/11012`), under the first derived alternate that is free. The libc flavour
 /// refuses such a put with EADDRINUSE under its file lock, so two logins racing
 /// for one id cannot both take it. The utmps daemons match by id AND line, so
 /// there the default id never collides.
-fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Instant) -> Result<()> {
+fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Instant) -> Result<(), Failed> {
     let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
     for id in candidates {
         record.id = id;
-        match acct.raw().utmp_put(record, deadline) {
+        match acct.raw().utmp_put_tracked(record, deadline) {
             Ok(()) => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => {
+            Err(f) if f.error.raw_os_error() == Some(libc::EADDRINUSE) => {
                 tracing::trace!(line, id = %id, "ut_id held by a live session on another line");
             }
-            Err(e) => {
-                // A daemon that got the whole request may still write it after a
-                // timeout or a broken connection: end that entry too.
-                if acct.backend().uses_daemons() && put_may_have_landed(&e) {
-                    take_back(acct, record, false);
-                }
-                return Err(e);
-            }
+            Err(f) => return Err(f),
         }
     }
-    Err(Error::new(
+    Err(Failed::not_written(Error::new(
         ErrorKind::Io,
         "login",
         format!(
             "every ut_id tried for line {line:?} ({} of them) is held by a live session on another line",
             ID_ATTEMPTS + 1
         ),
-    ))
+    )))
 }
 
 // A daemon opens a session in one task and ends it in another.

@@ -8,6 +8,12 @@ use std::time::Instant;
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
 
+#[cfg(any(feature = "native", feature = "xutmp"))]
+pub(crate) use access::daemons as daemon_access;
+pub use access::{WriteAccess, WriteCheck};
+
+mod access;
+
 /// The most entries a utmp read takes, on every backend: 65,536, about 25 MB
 /// in memory. A real utmp holds one entry per terminal line ever used, far
 /// fewer; a read that meets more (a daemon that never says end-of-file, a utmp
@@ -65,9 +71,83 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;
     /// Appends one record to wtmp. Never retried: a retry could duplicate it.
     fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()>;
-    /// Checks that both endpoints can be reached (and written, where that can be
-    /// told without writing).
-    fn probe(&self, deadline: Instant) -> Result<()>;
+    /// Checks that both endpoints can be reached, and tells what can be told
+    /// about writing to them without writing.
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck>;
+    /// As [`utmp_put`](Backend::utmp_put), and on failure whether the record may
+    /// still land. The default judges from the error alone.
+    fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+        self.utmp_put(rec, deadline).map_err(|error| {
+            // libxutmp's libc flavour writes under its lock or not at all; a
+            // timed-out put never got the lock. libutmps may have sent the record.
+            let landed = match self.kind().uses_daemons() && put_may_have_landed(&error) {
+                true => Landed::Maybe,
+                false => Landed::No,
+            };
+            Failed { error, landed }
+        })
+    }
+    /// As [`wtmp_append`](Backend::wtmp_append), and on failure whether the
+    /// record may still land.
+    fn wtmp_append_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+        self.wtmp_append(rec, deadline).map_err(|error| {
+            let landed = match error.kind() == ErrorKind::OutcomeUnknown {
+                true => Landed::Maybe,
+                false => Landed::No,
+            };
+            Failed { error, landed }
+        })
+    }
+}
+
+/// Whether a failed utmp put may still be applied by the daemon.
+fn put_may_have_landed(e: &Error) -> bool {
+    matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::Protocol | ErrorKind::OutcomeUnknown | ErrorKind::Io)
+}
+
+/// A write that failed, and what may still become of it.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    pub(crate) landed: Landed,
+}
+
+impl Failed {
+    /// A failure after which nothing was written.
+    pub(crate) fn not_written(error: Error) -> Failed {
+        Failed { error, landed: Landed::No }
+    }
+}
+
+/// Whether a failed write may have been (or may yet be) applied.
+#[derive(Debug)]
+pub(crate) enum Landed {
+    /// Certainly not written, now or later.
+    No,
+    /// Written, or perhaps written with nothing more to learn: undo it now.
+    Maybe,
+    /// The answer may still come: learn it before undoing anything, so that
+    /// the undo cannot overtake the write.
+    Later(Box<dyn Pending>),
+}
+
+impl Landed {
+    /// Waits (until `deadline` at most) for what can still be learnt: true
+    /// when the write happened or may have happened.
+    pub(crate) fn settle(self, deadline: Instant) -> bool {
+        match self {
+            Landed::No => false,
+            Landed::Maybe => true,
+            Landed::Later(pending) => pending.landed(deadline),
+        }
+    }
+}
+
+/// A request whose answer had not come by its deadline, kept open to wait for it.
+pub(crate) trait Pending: Send + fmt::Debug {
+    /// Waits until `deadline` for the answer: false only when it says that
+    /// nothing was written. No answer by then counts as written.
+    fn landed(self: Box<Self>, deadline: Instant) -> bool;
 }
 
 /// Connects to a daemon socket and closes the connection at once: proves that

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::ptr;
 use std::time::Instant;
 
-use super::{Backend, BackendKind, MAX_UTMP_ENTRIES};
+use super::{Backend, BackendKind, WriteCheck, MAX_UTMP_ENTRIES};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Exit, Field, Record, RecordType};
 
@@ -264,7 +264,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn probe(&self, deadline: Instant) -> Result<()> {
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
         match self.kind {
             BackendKind::XutmpLibc => {
                 for path in [&self.utmp, &self.wtmp] {
@@ -274,11 +274,12 @@ impl Backend for XutmpBackend {
                         .open(path)
                         .map_err(|e| Error::from_io("probe", path, e, PermissionRule::File))?;
                 }
-                Ok(())
+                Ok(WriteCheck::granted())
             }
             _ => {
                 self.utmp_records(deadline)?;
-                crate::backend::probe_socket(&self.wtmp, deadline)
+                crate::backend::probe_socket(&self.wtmp, deadline)?;
+                crate::backend::daemon_access(&self.utmp)
             }
         }
     }

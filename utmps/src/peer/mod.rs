@@ -29,7 +29,7 @@ mod wtmpd;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -57,6 +57,15 @@ pub struct PeerBuilder {
     wtmpd_idle_timeout: Duration,
     max_connections: usize,
     silent: bool,
+    put_delay: Delay,
+    append_delay: Delay,
+}
+
+/// A pause before the first `count` writes of one kind.
+#[derive(Clone, Copy, Debug, Default)]
+struct Delay {
+    count: usize,
+    pause: Duration,
 }
 
 impl Default for PeerBuilder {
@@ -68,6 +77,8 @@ impl Default for PeerBuilder {
             wtmpd_idle_timeout: Duration::from_secs(30),
             max_connections: 40,
             silent: false,
+            put_delay: Delay::default(),
+            append_delay: Delay::default(),
         }
     }
 }
@@ -81,6 +92,8 @@ impl PeerBuilder {
 
     /// The daemon's effective gid: utmpd accepts puts from root and from
     /// clients whose EFFECTIVE gid is this one (default: this process's egid).
+    /// The sockets are given this group where this process may do so (root,
+    /// or a member of the group), as the real ones show the daemon's group.
     pub fn daemon_gid(mut self, gid: u32) -> PeerBuilder {
         self.daemon_gid = gid;
         self
@@ -115,6 +128,23 @@ impl PeerBuilder {
         self
     }
 
+    /// Makes the first `count` permitted utmpd puts (`E`) of this peer wait
+    /// `pause` before they take the file lock, write and answer: a daemon
+    /// process stalled behind a lock, whose write lands late. Puts after
+    /// those `count` are not delayed, so a later connection can overtake a
+    /// delayed one, as with the real daemons. Default: no delay.
+    pub fn delay_puts(mut self, count: usize, pause: Duration) -> PeerBuilder {
+        self.put_delay = Delay { count, pause };
+        self
+    }
+
+    /// As [`delay_puts`](Self::delay_puts), for the first `count` permitted
+    /// wtmpd appends.
+    pub fn delay_appends(mut self, count: usize, pause: Duration) -> PeerBuilder {
+        self.append_delay = Delay { count, pause };
+        self
+    }
+
     /// Starts a peer in `dir` (created if missing).
     ///
     /// # Errors
@@ -129,9 +159,18 @@ impl PeerBuilder {
             wtmp_path: dir.join("wtmp"),
             utmp_lock: RwLock::new(()),
             wtmp_lock: Mutex::new(()),
+            puts_seen: AtomicUsize::new(0),
+            appends_seen: AtomicUsize::new(0),
+            delayed_in_flight: AtomicUsize::new(0),
         });
         let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, utmpd::serve))?;
         let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, wtmpd::serve))?;
+        // The real sockets are bound by the daemons' user, so they show the
+        // daemon's group, which clients look at to judge write permission.
+        // Only root (or a member of that group) can give them another group.
+        for socket in [utmpd.path(), wtmpd.path()] {
+            let _ = std::os::unix::fs::chown(socket, None, Some(self.daemon_gid));
+        }
         Ok(Peer { dir: dir.to_path_buf(), shared, utmpd, wtmpd })
     }
 }
@@ -145,6 +184,52 @@ struct Shared {
     /// Keeps the peer's own threads apart where file locks cannot.
     utmp_lock: RwLock<()>,
     wtmp_lock: Mutex<()>,
+    /// Permitted writes so far, for the delays.
+    puts_seen: AtomicUsize,
+    appends_seen: AtomicUsize,
+    /// Delayed writes not yet answered.
+    delayed_in_flight: AtomicUsize,
+}
+
+impl Shared {
+    /// Waits as the builder's delays say before a permitted write; a stopping
+    /// peer stops waiting. The delayed write counts as in flight until the
+    /// returned guard is dropped, after its answer.
+    fn delay(&self, append: bool, stop: &AtomicBool) -> Option<InFlight<'_>> {
+        let (delay, seen) = match append {
+            true => (self.config.append_delay, &self.appends_seen),
+            false => (self.config.put_delay, &self.puts_seen),
+        };
+        if seen.fetch_add(1, Ordering::SeqCst) >= delay.count {
+            return None;
+        }
+        let guard = InFlight::new(&self.delayed_in_flight);
+        let until = crate::deadline::after(delay.pause);
+        while !stop.load(Ordering::SeqCst) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(10)));
+        }
+        Some(guard)
+    }
+}
+
+/// A delayed write not yet answered.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a AtomicUsize) -> InFlight<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 type Serve = fn(Wire, ids::Creds, &Shared, &AtomicBool);
@@ -257,6 +342,13 @@ impl Peer {
     pub fn wtmp_records(&self) -> Vec<Record> {
         let _threads = self.shared.wtmp_lock.lock().unwrap_or_else(|p| p.into_inner());
         files::records(&self.shared.wtmp_path)
+    }
+
+    /// How many writes delayed by [`PeerBuilder::delay_puts`] or
+    /// [`PeerBuilder::delay_appends`] have begun and not been answered yet
+    /// (written or failed, then answered).
+    pub fn delayed_writes_in_flight(&self) -> usize {
+        self.shared.delayed_in_flight.load(Ordering::SeqCst)
     }
 
     /// Stops the peer: no new connections, current ones closed, every thread

@@ -132,6 +132,7 @@ impl Conversation<'_> {
         }
         let shared = self.shared;
         let stop = self.stop;
+        let _in_flight = shared.delay(false, stop);
         let mut file = self.file()?;
         let outcome = {
             let _threads = shared.utmp_lock.write().unwrap_or_else(|p| p.into_inner());

@@ -24,13 +24,18 @@ pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &Atomic
     if wire.read_exact(&mut rec, deadline).is_err() {
         return;
     }
+    let mut in_flight = None;
     let status = match permitted(&rec, creds) {
-        Ok(()) => append(shared, &rec, stop),
+        Ok(()) => {
+            in_flight = shared.delay(true, stop);
+            append(shared, &rec, stop)
+        }
         Err(status) => status,
     };
     // Anything sent after the record is left unread: dropping the connection
     // then may reset it, as with the real daemon.
     let _ = wire.send(&[status]);
+    drop(in_flight);
 }
 
 /// Root may append anything; anyone else only records whose user (cut to 31

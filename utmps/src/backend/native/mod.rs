@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Backend, BackendKind};
+use super::{Backend, BackendKind, Failed, Pending, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::socket::Conn;
@@ -53,16 +53,25 @@ impl Backend for NativeBackend {
     }
 
     fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
-        utmpd::put(&self.utmpd, rec, deadline)
+        utmpd::put(&self.utmpd, rec, deadline).map_err(|f| f.error)
     }
 
     fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+        wtmpd::append(&self.wtmpd, rec, deadline).map_err(|f| f.error)
+    }
+
+    fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+        utmpd::put(&self.utmpd, rec, deadline)
+    }
+
+    fn wtmp_append_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
         wtmpd::append(&self.wtmpd, rec, deadline)
     }
 
-    fn probe(&self, deadline: Instant) -> Result<()> {
+    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
         utmpd::probe(&self.utmpd, deadline)?;
-        super::probe_socket(&self.wtmpd, deadline)
+        super::probe_socket(&self.wtmpd, deadline)?;
+        super::daemon_access(&self.utmpd)
     }
 }
 
@@ -74,6 +83,37 @@ impl Backend for NativeBackend {
 /// As any utmp read of the native backend.
 pub fn read_utmp_windowed(utmpd: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
     utmpd::read_all(utmpd, window, deadline)
+}
+
+/// A connection whose last `left` status bytes have not come yet; the last one
+/// is the answer that says whether the record was written.
+#[derive(Debug)]
+struct AwaitStatus {
+    conn: Conn,
+    left: usize,
+}
+
+impl AwaitStatus {
+    fn new(conn: Conn, left: usize) -> AwaitStatus {
+        AwaitStatus { conn, left: left.max(1) }
+    }
+}
+
+impl Pending for AwaitStatus {
+    fn landed(self: Box<Self>, deadline: Instant) -> bool {
+        let mut status = [0u8; 1];
+        for _ in 0..self.left {
+            // The end of the connection: that daemon process finished or died,
+            // and nothing it did can come after this point. No answer by the
+            // deadline: nothing more can be learnt. Either way it may be written.
+            if let Err(e) = self.conn.recv_exact(&mut status, deadline) {
+                tracing::trace!(error = %e, "no late status: counted as written");
+                return true;
+            }
+        }
+        tracing::trace!(status = status[0], "late status");
+        status[0] == 0
+    }
 }
 
 /// One operation on one endpoint: turns what goes wrong into this crate's errors.

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::answer::{parse_record_answer, Answer, ESRCH};
-use super::Call;
-use crate::backend::{too_many_entries, MAX_UTMP_ENTRIES};
-use crate::error::{PermissionRule, Result};
+use super::{AwaitStatus, Call};
+use crate::backend::{too_many_entries, Failed, Landed, MAX_UTMP_ENTRIES};
+use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
 use crate::socket::Conn;
@@ -121,18 +121,55 @@ pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Res
     }
 }
 
-/// Rewinds, then puts: utmpd overwrites the slot its matching rule finds.
-pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<()> {
+/// Rewinds, then puts: utmpd overwrites the slot its matching rule finds. On
+/// failure, says whether the record may still land: a put whose status has not
+/// come by the deadline keeps its connection, so that the caller can learn the
+/// outcome before undoing it (a second connection could be served first).
+pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
     let call = Call::new("utmp put", endpoint, PermissionRule::UtmpdGroup, deadline);
     let mut request = [0u8; 2 + UTMPS_RECORD_SIZE];
     request[0] = b'r';
     request[1] = b'E';
-    Layout::Utmps.encode_into(rec, &mut request[2..])?;
-    let conn = call.connect()?;
-    send(&call, &conn, &request)?;
-    let mut answers = Answers::new(&call, &conn);
-    call.ok(answers.status()?)?;
-    call.ok(answers.status()?)
+    Layout::Utmps.encode_into(rec, &mut request[2..]).map_err(Failed::not_written)?;
+    let conn = call.connect().map_err(Failed::not_written)?;
+    // A request not sent whole is a short payload, which utmpd drops unwritten.
+    send(&call, &conn, &request).map_err(Failed::not_written)?;
+    // The statuses of `r` and `E`, as far as they came.
+    let (rewind, stored) = {
+        let mut answers = Answers::new(&call, &conn);
+        let rewind = answers.status();
+        let stored = match rewind {
+            Ok(_) => Some(answers.status()),
+            Err(_) => None,
+        };
+        (rewind, stored)
+    };
+    let still_to_come = |error: &crate::error::Error, left: usize, conn: Conn| match error.kind() {
+        ErrorKind::TimedOut => Landed::Later(Box::new(AwaitStatus::new(conn, left))),
+        // The daemon ended the connection: it finished or died, nothing more will come.
+        _ => Landed::Maybe,
+    };
+    match (rewind, stored) {
+        (Err(error), _) => {
+            let landed = still_to_come(&error, 2, conn);
+            Err(Failed { error, landed })
+        }
+        (Ok(0), Some(Ok(0))) => Ok(()),
+        (Ok(0), Some(Ok(errno))) => Err(Failed::not_written(call.status(errno))),
+        (Ok(0), Some(Err(error))) => {
+            let landed = still_to_come(&error, 1, conn);
+            Err(Failed { error, landed })
+        }
+        (Ok(errno), stored) => {
+            let landed = match stored {
+                Some(Ok(0)) => Landed::Maybe,
+                Some(Ok(_)) => Landed::No,
+                Some(Err(e)) => still_to_come(&e, 1, conn),
+                None => Landed::Maybe,
+            };
+            Err(Failed { error: call.status(errno), landed })
+        }
+    }
 }
 
 /// Proves that utmpd answers and can read its file, without writing.

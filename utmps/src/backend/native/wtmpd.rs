@@ -3,28 +3,37 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::Call;
+use super::{AwaitStatus, Call};
+use crate::backend::{Failed, Landed};
 use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
 
-pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<()> {
+/// Appends one record. On failure, says whether it may still land: a request
+/// whose status has not come by the deadline keeps its connection, so that the
+/// caller can learn the outcome before appending anything that must follow it.
+pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
     let call = Call::new("wtmp append", endpoint, PermissionRule::WtmpdUser, deadline);
     let mut request = [0u8; 1 + UTMPS_RECORD_SIZE];
     request[0] = b'+';
-    Layout::Utmps.encode_into(rec, &mut request[1..])?;
-    let conn = call.connect()?;
+    Layout::Utmps.encode_into(rec, &mut request[1..]).map_err(Failed::not_written)?;
+    let conn = call.connect().map_err(Failed::not_written)?;
     // A request that was not sent whole is a short record, which wtmpd drops
     // without writing: failing here is an ordinary error.
-    conn.send_all(&request, deadline).map_err(|e| call.io(e))?;
+    conn.send_all(&request, deadline).map_err(|e| Failed::not_written(call.io(e)))?;
     let mut status = [0u8; 1];
-    match conn.recv_exact(&mut status, deadline) {
-        Ok(()) => call.ok(status[0]),
+    let got = conn.recv_exact(&mut status, deadline);
+    match got {
+        Ok(()) => call.ok(status[0]).map_err(Failed::not_written),
         Err(e) => {
             let detail = format!(
                 "the record was sent but no status came back ({e}); it may have been appended and is not sent again"
             );
-            Err(call.io(e).with_kind(ErrorKind::OutcomeUnknown).with_detail(detail))
+            let landed = match e.raw_os_error() == Some(libc::ETIMEDOUT) {
+                true => Landed::Later(Box::new(AwaitStatus::new(conn, 1))),
+                false => Landed::Maybe,
+            };
+            Err(Failed { error: call.io(e).with_kind(ErrorKind::OutcomeUnknown).with_detail(detail), landed })
         }
     }
 }

@@ -1,0 +1,98 @@
+//! What can be told, without writing, about whether the daemons will accept
+//! this process's writes.
+//!
+//! utmpd writes for root and for a client whose EFFECTIVE gid is the daemon's
+//! own egid, which a client cannot see. What it can see is the endpoint: the
+//! service scripts shipped with utmps (its s6, s6-rc and OpenRC examples) run
+//! the superserver as the `utmp` user from `/run/utmps`, a directory they
+//! create and give to `utmp:utmp`; the superserver binds the socket there, so
+//! the socket file belongs to the daemon's user and group. When the socket's
+//! group and its directory's group agree, that group is taken to be the
+//! daemon's; when they disagree, nothing is concluded.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
+
+/// What [`Accounting::check_writable`](crate::Accounting::check_writable)
+/// could tell about one endpoint's write permission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteAccess {
+    /// Writes will be accepted: this process is root, or the file was opened
+    /// for writing.
+    Granted,
+    /// Writes should be accepted: the caller's effective gid is the group the
+    /// utmpd socket and its directory show. The daemon's own gid cannot be
+    /// seen, so this is what the endpoint shows, not a proof.
+    Likely,
+    /// wtmpd accepts from non-root only records whose user is the caller's own
+    /// user name; the user is known only at login.
+    OwnUserOnly,
+    /// Write permission could not be checked; the reason says why.
+    Unknown(String),
+}
+
+/// Write permission of both endpoints, as far as it can be told without writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WriteCheck {
+    /// utmp: the utmpd socket or the utmp file.
+    pub utmp: WriteAccess,
+    /// wtmp: the wtmpd socket or the wtmp file.
+    pub wtmp: WriteAccess,
+}
+
+impl WriteCheck {
+    /// Both endpoints accept writes: the files were opened for writing, or root.
+    pub(crate) fn granted() -> WriteCheck {
+        WriteCheck { utmp: WriteAccess::Granted, wtmp: WriteAccess::Granted }
+    }
+}
+
+/// Judges write permission on the daemons from the utmpd socket's group.
+///
+/// # Errors
+/// `Permission` with rule `UtmpdGroup` when the endpoint shows that utmpd
+/// will refuse this process's puts.
+pub(crate) fn daemons(utmpd: &Path) -> Result<WriteCheck> {
+    // SAFETY: geteuid and getegid have no preconditions.
+    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if euid == 0 {
+        return Ok(WriteCheck::granted());
+    }
+    let utmp = utmpd_group(utmpd, egid)?;
+    Ok(WriteCheck { utmp, wtmp: WriteAccess::OwnUserOnly })
+}
+
+fn utmpd_group(utmpd: &Path, egid: u32) -> Result<WriteAccess> {
+    let socket = match std::fs::metadata(utmpd) {
+        Ok(meta) => meta.gid(),
+        Err(e) => return Ok(WriteAccess::Unknown(format!("the socket's group cannot be read: {e}"))),
+    };
+    if socket == egid {
+        return Ok(WriteAccess::Likely);
+    }
+    let dir = utmpd.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir_group = match std::fs::metadata(dir) {
+        Ok(meta) => meta.gid(),
+        Err(e) => return Ok(WriteAccess::Unknown(format!("the socket directory's group cannot be read: {e}"))),
+    };
+    if dir_group != socket {
+        return Ok(WriteAccess::Unknown(format!(
+            "the socket's group ({socket}) and its directory's group ({dir_group}) differ, so the daemon's group \
+             cannot be told; this process's effective gid is {egid}"
+        )));
+    }
+    Err(Error::new(
+        ErrorKind::Permission,
+        "check",
+        format!(
+            "the socket and its directory belong to group {socket}, the daemon's; this process's effective gid \
+             is {egid}, so utmpd will refuse its writes"
+        ),
+    )
+    .at(utmpd)
+    .with_rule(PermissionRule::UtmpdGroup))
+}

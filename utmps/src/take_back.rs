@@ -1,0 +1,193 @@
+//! Taking back a login that failed half way, off the caller's path.
+//!
+//! A failed open must return within its deadline, yet what it may have written
+//! must still be undone, and never before it lands. What can be undone at once
+//! is undone on the caller's path while the open's deadline lasts; the rest
+//! runs in the background: the utmps superserver runs
+//! one daemon process per connection, and two of them waiting on the same file
+//! lock may be served in either order, so an undo sent on a new connection at
+//! once could be applied before the write it undoes. A take-back therefore
+//! first waits (on the original connection, for at most [`WAIT_LIMIT`]) for the
+//! answer that says whether the write happened, and only then undoes it.
+//!
+//! One worker thread per process runs the queued take-backs in order; it starts
+//! when the first one is queued and ends when the queue is empty. Take-backs
+//! still queued when the process exits are lost: see
+//! [`Accounting::wait_for_take_backs`].
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::accounting::{dead_record, Accounting};
+use crate::backend::Landed;
+use crate::record::{Exit, Record};
+
+/// How long a take-back waits for the answer to the write it undoes. utmpd and
+/// wtmpd give up on a request whose payload is not complete within 30 s; a
+/// daemon stalled longer than this on a lock is taken to be gone.
+pub(crate) const WAIT_LIMIT: Duration = Duration::from_secs(35);
+
+/// Take-backs that may keep their connection open while they wait. Beyond
+/// this, a new one closes its connections and undoes at once, so that a hung
+/// daemon cannot make the process run out of descriptors.
+const MAX_WAITING: usize = 64;
+
+/// Take-backs queued at most; beyond this a new one is dropped (and traced).
+const MAX_QUEUED: usize = 4096;
+
+/// Undo of one failed open: the utmp entry becomes DEAD_PROCESS and, where the
+/// wtmp login record landed, a logout follows it.
+#[derive(Debug)]
+struct Job {
+    acct: Accounting,
+    login: Record,
+    utmp: Landed,
+    wtmp: Landed,
+    wait_until: Instant,
+}
+
+impl Job {
+    fn waits(&self) -> bool {
+        matches!(self.utmp, Landed::Later(_)) || matches!(self.wtmp, Landed::Later(_))
+    }
+
+    fn run(self) {
+        let undo = dead_record(&self.login, Exit::default());
+        if self.utmp.settle(self.wait_until) {
+            if let Err(e) = self.acct.raw().utmp_put(&undo, self.acct.deadline()) {
+                tracing::warn!(line = %self.login.line, error = %e, "could not take back the utmp entry of a failed login");
+            }
+        }
+        // A logout with no login before it is ignored by `last`; one before
+        // its login would leave the login dangling, hence the wait.
+        if self.wtmp.settle(self.wait_until) {
+            if let Err(e) = self.acct.raw().wtmp_append(&undo, self.acct.deadline()) {
+                tracing::warn!(line = %self.login.line, error = %e, "could not close the wtmp login of a failed login");
+            }
+        }
+        tracing::debug!(line = %self.login.line, "failed login taken back");
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    /// The process the queue belongs to: a forked child starts afresh, since
+    /// the worker thread did not follow it.
+    owner: libc::pid_t,
+    jobs: VecDeque<Job>,
+    /// Queued or running.
+    unfinished: usize,
+    worker: bool,
+}
+
+static QUEUE: Mutex<Queue> = Mutex::new(Queue { owner: 0, jobs: VecDeque::new(), unfinished: 0, worker: false });
+static FINISHED: Condvar = Condvar::new();
+
+fn queue() -> MutexGuard<'static, Queue> {
+    let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    if q.owner != me {
+        // The parent's take-backs are the parent's; our copies of their
+        // descriptors are closed.
+        *q = Queue { owner: me, ..Queue::default() };
+    }
+    q
+}
+
+/// Takes back a failed open of `login`: at once, on the caller's path, what
+/// needs no waiting and fits before `deadline` (the open's own); the rest is
+/// queued for the worker, and this returns by the deadline.
+pub(crate) fn undo(acct: &Accounting, login: &Record, mut utmp: Landed, mut wtmp: Landed, deadline: Instant) {
+    // Undone here, a process that exits right after the failed open (a forked
+    // child, say) loses nothing; only waiting must leave the caller's path.
+    if matches!(utmp, Landed::Maybe) && Instant::now() < deadline {
+        let dead = dead_record(login, Exit::default());
+        match acct.raw().utmp_put(&dead, deadline) {
+            Ok(()) => utmp = Landed::No,
+            Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
+        }
+    }
+    if matches!(utmp, Landed::No) && matches!(wtmp, Landed::Maybe) && Instant::now() < deadline {
+        let dead = dead_record(login, Exit::default());
+        match acct.raw().wtmp_append_tracked(&dead, deadline) {
+            Ok(()) => wtmp = Landed::No,
+            // A logout that may have been appended is not sent twice.
+            Err(f) if !matches!(f.landed, Landed::No) => wtmp = Landed::No,
+            Err(f) => tracing::debug!(line = %login.line, error = %f.error, "wtmp logout left to the background"),
+        }
+    }
+    schedule(acct, login, utmp, wtmp);
+}
+
+/// Queues the take-back of a failed open of `login`; returns at once.
+fn schedule(acct: &Accounting, login: &Record, utmp: Landed, wtmp: Landed) {
+    if matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
+        return;
+    }
+    let mut job = Job { acct: acct.clone(), login: *login, utmp, wtmp, wait_until: Instant::now() + WAIT_LIMIT };
+    let mut q = queue();
+    if q.unfinished >= MAX_QUEUED {
+        drop(q);
+        tracing::warn!(line = %login.line, "too many failed logins waiting to be taken back; this one is left as it is");
+        return;
+    }
+    if job.waits() && q.jobs.iter().filter(|j| j.waits()).count() >= MAX_WAITING {
+        tracing::debug!(line = %login.line, "too many take-backs waiting for answers; undoing without waiting");
+        job.utmp = give_up_waiting(job.utmp);
+        job.wtmp = give_up_waiting(job.wtmp);
+    }
+    q.jobs.push_back(job);
+    q.unfinished += 1;
+    if !q.worker {
+        let spawned = std::thread::Builder::new().name("utmps-take-back".into()).spawn(work);
+        match spawned {
+            Ok(_) => q.worker = true,
+            // The next take-back queued tries again.
+            Err(e) => tracing::warn!(error = %e, "could not start the take-back thread"),
+        }
+    }
+}
+
+fn give_up_waiting(landed: Landed) -> Landed {
+    match landed {
+        Landed::Later(_) => Landed::Maybe,
+        other => other,
+    }
+}
+
+fn work() {
+    loop {
+        let job = {
+            let mut q = queue();
+            match q.jobs.pop_front() {
+                Some(job) => job,
+                None => {
+                    q.worker = false;
+                    return;
+                }
+            }
+        };
+        job.run();
+        let mut q = queue();
+        q.unfinished = q.unfinished.saturating_sub(1);
+        drop(q);
+        FINISHED.notify_all();
+    }
+}
+
+/// Waits until every take-back of this process has finished, or `timeout`
+/// passed: true when none is left.
+pub(crate) fn wait_all(timeout: Duration) -> bool {
+    let deadline = crate::deadline::after(timeout);
+    let mut q = queue();
+    while q.unfinished > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        q = FINISHED.wait_timeout(q, left).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0);
+    }
+    true
+}
