@@ -46,6 +46,8 @@ mod filelock;
 pub mod files;
 pub mod last;
 pub mod lastlog;
+#[cfg(feature = "wtmpdb")]
+pub mod lastlog2;
 pub mod layout;
 mod login;
 #[cfg(feature = "test-peer")]
@@ -53,7 +55,11 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+#[cfg(feature = "wtmpdb")]
+mod sqlite;
 mod users;
+#[cfg(feature = "wtmpdb")]
+pub mod wtmpdb;
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]
