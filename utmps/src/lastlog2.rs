@@ -190,7 +190,14 @@ impl Lastlog2 {
     pub fn all(&self, deadline: Instant) -> Result<AllLogins> {
         const OP: &str = "lastlog2 read";
         let conn = sqlite::open(OP, &self.path, Mode::Read, deadline)?;
-        Ok(AllLogins { conn, path: self.path.clone(), deadline, batch: VecDeque::new(), after: String::new(), done: false })
+        Ok(AllLogins {
+            conn,
+            path: self.path.clone(),
+            deadline,
+            batch: VecDeque::new(),
+            after: String::new(),
+            done: false,
+        })
     }
 }
 

@@ -47,9 +47,11 @@ fn probe(op: &'static str, path: &Path, mode: Mode) -> Result<Option<u64>> {
         Ok(meta) if meta.is_dir() => {
             Err(Error::invalid(op, "the path is a directory, not a database").at(path).with_remedy(REMEDY_NOT_DB))
         }
-        Ok(meta) if !meta.is_file() => Err(Error::invalid(op, "the path is not a regular file (a FIFO, socket or device)")
-            .at(path)
-            .with_remedy(REMEDY_NOT_DB)),
+        Ok(meta) if !meta.is_file() => {
+            Err(Error::invalid(op, "the path is not a regular file (a FIFO, socket or device)")
+                .at(path)
+                .with_remedy(REMEDY_NOT_DB))
+        }
         Ok(meta) => Ok(Some(meta.len())),
         Err(e) if e.kind() == io::ErrorKind::NotFound && mode == Mode::Create => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::from_io(op, path, e, PermissionRule::File)

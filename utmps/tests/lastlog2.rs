@@ -48,7 +48,9 @@ fn schema_is_util_linuxs_and_one_row_per_user_in_seconds() {
     db.record(&Entry::new("root", "/dev/pts/1").host("old.example.org").time(secs(1_700_000_000)), soon()).unwrap();
     db.record(&Entry::new("alice", "tty2").service("login").time(secs(1_700_000_100)), soon()).unwrap();
     db.record(
-        &Entry::new("root", "pts/2").host("new.example.org").time(UNIX_EPOCH + Duration::from_millis(1_700_000_200_999)),
+        &Entry::new("root", "pts/2")
+            .host("new.example.org")
+            .time(UNIX_EPOCH + Duration::from_millis(1_700_000_200_999)),
         soon(),
     )
     .unwrap();
@@ -93,13 +95,18 @@ fn reads_one_user_and_all_users() {
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch("BEGIN").unwrap();
     for i in 0..600 {
-        conn.execute("REPLACE INTO Lastlog2 VALUES(?,?,'pts/0',NULL,NULL)", rusqlite::params![format!("u{i:04}"), i]).unwrap();
+        conn.execute("REPLACE INTO Lastlog2 VALUES(?,?,'pts/0',NULL,NULL)", rusqlite::params![format!("u{i:04}"), i])
+            .unwrap();
     }
     conn.execute_batch("COMMIT").unwrap();
     let all: Vec<_> = db.all(soon()).unwrap().map(Result::unwrap).collect();
     assert_eq!(all.len(), 601);
     assert!(all.windows(2).all(|w| w[0].user < w[1].user), "by name, each once");
-    assert_eq!((all[0].user.as_str(), all[1].user.as_str(), all[1].time), ("root", "u0000", None), "a zero time reads as none");
+    assert_eq!(
+        (all[0].user.as_str(), all[1].user.as_str(), all[1].time),
+        ("root", "u0000", None),
+        "a zero time reads as none"
+    );
 }
 
 #[test]

@@ -46,7 +46,9 @@ impl Db {
     }
 
     #[allow(clippy::type_complexity)]
-    fn rows(&self) -> Vec<(i64, i64, String, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>)> {
+    fn rows(
+        &self,
+    ) -> Vec<(i64, i64, String, Option<i64>, Option<i64>, Option<String>, Option<String>, Option<String>)> {
         let conn = self.sql();
         let mut stmt = conn.prepare("SELECT * FROM wtmp ORDER BY ID").unwrap();
         let rows = stmt
@@ -82,7 +84,8 @@ fn schema_is_upstreams_byte_for_byte_and_nothing_else_is_set() {
 fn login_writes_sshds_row_in_microseconds() {
     let db = Db::new();
     let login = at(1_700_000_000_123_456);
-    let id = db.store().login(&Entry::new("alice", "/dev/pts/3").host("client.example.org").time(login), soon()).unwrap();
+    let id =
+        db.store().login(&Entry::new("alice", "/dev/pts/3").host("client.example.org").time(login), soon()).unwrap();
     assert_eq!(id, RowId(1));
     let logout = at(1_700_003_600_654_321);
     assert_eq!(db.store().logout(id, logout, soon()).unwrap(), Logout::Recorded);
@@ -101,7 +104,10 @@ fn login_writes_sshds_row_in_microseconds() {
     );
     let id = db.store().login(&Entry::new("bob", "tty1").service("login"), soon()).unwrap();
     let row = db.rows().pop().unwrap();
-    assert_eq!((row.0, row.5.as_deref(), row.6.as_deref(), row.7.as_deref()), (id.0, Some("tty1"), None, Some("login")));
+    assert_eq!(
+        (row.0, row.5.as_deref(), row.6.as_deref(), row.7.as_deref()),
+        (id.0, Some("tty1"), None, Some("login"))
+    );
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
     assert!((now - row.3.unwrap()).abs() < 60_000_000, "default time is now, in microseconds: {row:?}");
 }
@@ -160,7 +166,8 @@ fn a_locked_database_times_out_within_the_deadline() {
     let wait = Duration::from_millis(300);
     let margin = Duration::from_millis(700);
     let store = db.store();
-    let checks: [(&str, Box<dyn Fn(Instant) -> utmps::Result<()>>); 4] = [
+    type Check<'a> = (&'static str, Box<dyn Fn(Instant) -> utmps::Result<()> + 'a>);
+    let checks: [Check<'_>; 4] = [
         ("login", Box::new(|d| store.login(&Entry::new("bob", "pts/2"), d).map(drop))),
         ("logout", Box::new(|d| store.logout(RowId(1), SystemTime::now(), d).map(drop))),
         ("find", Box::new(|d| store.find_open("pts/1", d).map(drop))),
@@ -349,7 +356,9 @@ fn debians_sqlite3_reads_what_was_written() {
     let Some(cli) = sqlite3_cli("debians_sqlite3_reads_what_was_written") else { return };
     let db = Db::new();
     let store = db.store();
-    let id = store.login(&Entry::new("alice", "/dev/pts/7").host("client.example.org").time(at(1_700_000_000_000_001)), soon()).unwrap();
+    let id = store
+        .login(&Entry::new("alice", "/dev/pts/7").host("client.example.org").time(at(1_700_000_000_000_001)), soon())
+        .unwrap();
     store.logout(id, at(1_700_000_060_000_002), soon()).unwrap();
     let out = Command::new(cli)
         .arg("-readonly")
