@@ -114,6 +114,7 @@ impl Error {
     }
 
     /// Sets the cause reported by `source()`; a permission error gets `rule`.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     pub(crate) fn with_source(mut self, source: io::Error, rule: PermissionRule) -> Error {
         if self.kind == ErrorKind::Permission {
             self.rule = Some(rule);
@@ -123,6 +124,7 @@ impl Error {
     }
 
     /// Replaces the kind's generic remedy, for stores the generic text does not fit.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     pub(crate) fn with_remedy(mut self, remedy: &'static str) -> Error {
         self.remedy = Some(remedy);
         self
