@@ -57,11 +57,12 @@ pub struct Error {
     detail: String,
     rule: Option<PermissionRule>,
     source: Option<io::Error>,
+    remedy: Option<&'static str>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, op: &'static str, detail: impl Into<String>) -> Error {
-        Error { kind, op, endpoint: None, detail: detail.into(), rule: None, source: None }
+        Error { kind, op, endpoint: None, detail: detail.into(), rule: None, source: None, remedy: None }
     }
 
     pub(crate) fn invalid(op: &'static str, detail: impl Into<String>) -> Error {
@@ -126,6 +127,23 @@ impl Error {
         self
     }
 
+    /// Sets the cause reported by `source()`; a permission error gets `rule`.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
+    pub(crate) fn with_source(mut self, source: io::Error, rule: PermissionRule) -> Error {
+        if self.kind == ErrorKind::Permission {
+            self.rule = Some(rule);
+        }
+        self.source = Some(source);
+        self
+    }
+
+    /// Replaces the kind's generic remedy, for stores the generic text does not fit.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
+    pub(crate) fn with_remedy(mut self, remedy: &'static str) -> Error {
+        self.remedy = Some(remedy);
+        self
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -152,6 +170,9 @@ impl Error {
     }
 
     fn remedy(&self) -> &'static str {
+        if let Some(remedy) = self.remedy {
+            return remedy;
+        }
         match (self.kind, self.rule) {
             (ErrorKind::Unavailable, _) => {
                 "is the utmps daemon running (s6-ipcserver on its socket), or does the utmp/wtmp file exist? \

@@ -50,6 +50,8 @@ mod filelock;
 pub mod files;
 pub mod last;
 pub mod lastlog;
+#[cfg(feature = "wtmpdb")]
+pub mod lastlog2;
 pub mod layout;
 mod login;
 #[cfg(feature = "test-peer")]
@@ -58,8 +60,12 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+#[cfg(feature = "wtmpdb")]
+mod sqlite;
 mod take_back;
 mod users;
+#[cfg(feature = "wtmpdb")]
+pub mod wtmpdb;
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]

@@ -1,0 +1,78 @@
+#!/bin/sh
+# The Debian 13 (trixie) leg: records sessions with utmps' wtmpdb and lastlog2
+# stores into a debootstrapped Debian 13 tree and checks what Debian 13's own
+# `last` (wtmpdb) and `lastlog2` print about them (tests/debian13.rs, run
+# inside the tree with `--ignored`).
+#
+# Needs root (debootstrap, chroot). Not root: prints SKIPPED and exits 0, or
+# fails when UTMPS_TEST_NO_SKIP=1. The tree is cached in target/debian13/ and
+# reused; DEBIAN13_REFRESH=1 builds it again. The mirror is the host's own
+# (its apt sources), so that the repository names no host.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+cache="$here/target/debian13"
+root="$cache/rootfs"
+
+if [ "$(id -u)" != 0 ]; then
+    if [ "${UTMPS_TEST_NO_SKIP:-}" = 1 ]; then
+        echo "debian13: needs root (and UTMPS_TEST_NO_SKIP=1 says this machine must run it)" >&2
+        exit 1
+    fi
+    echo "SKIPPED debian13: needs root for debootstrap and chroot"
+    exit 0
+fi
+
+# The first non-security Debian mirror the host uses.
+mirror() {
+    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
+        sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources | tr ' ' '\n' | grep -v -- '-security' | sed -n 1p
+    fi
+    if [ -r /etc/apt/sources.list ]; then
+        sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\2/p' /etc/apt/sources.list |
+            grep -v -- '-security' | sed -n 1p
+    fi
+}
+
+if [ "${DEBIAN13_REFRESH:-}" = 1 ]; then
+    rm -rf "$root"
+fi
+if [ ! -e "$cache/ready" ] || [ ! -x "$root/usr/bin/wtmpdb" ]; then
+    url=$(mirror | sed -n 1p)
+    if [ -z "$url" ]; then
+        echo "debian13: no Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list" >&2
+        exit 1
+    fi
+    if ! command -v debootstrap >/dev/null 2>&1; then
+        apt-get install -y debootstrap >/dev/null || { apt-get update >/dev/null && apt-get install -y debootstrap >/dev/null; }
+    fi
+    rm -rf "$root" "$cache/ready"
+    mkdir -p "$cache"
+    echo "debian13: debootstrap trixie from the host's mirror into $root"
+    debootstrap --variant=minbase --include=wtmpdb,lastlog2,util-linux,sqlite3 trixie "$root" "$url" \
+        >"$cache/debootstrap.log" 2>&1 || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+    touch "$cache/ready"
+fi
+
+# Built on the host: a binary linked against an older glibc (Debian 12) runs on trixie.
+exe=$(UTMPS_SYS_STATIC=1 cargo test -p utmps --test debian13 --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
+if [ -z "$exe" ] || [ ! -x "$exe" ]; then
+    echo "debian13: could not build the test binary (cargo test -p utmps --test debian13 --no-run)" >&2
+    exit 1
+fi
+
+# Each run starts from databases the tree had none of: nothing of a previous run.
+rm -f "$root/var/log/wtmp.db" "$root/var/log/wtmp.db-journal" \
+    "$root/var/lib/lastlog/lastlog2.db" "$root/var/lib/lastlog/lastlog2.db-journal"
+cp "$exe" "$root/tmp/utmps-debian13"
+
+echo "debian13: running the interop tests inside the tree"
+# A private mount namespace, so that /proc inside the tree goes away with it.
+unshare -m --propagation private sh -c '
+    mount -t proc proc "$1/proc"
+    chroot "$1" /tmp/utmps-debian13 --ignored --test-threads=1 --nocapture
+' sh "$root"
+rm -f "$root/tmp/utmps-debian13"
+echo "debian13: ok"

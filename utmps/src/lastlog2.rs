@@ -1,0 +1,259 @@
+//! lastlog2: the SQLite last-login database of util-linux >= 2.40, which
+//! `lastlog2` (and `lastlog` where it is a link to it) reads on Debian 13,
+//! Ubuntu 26.04 and openSUSE.
+//!
+//! One row per user, replaced at each login (`REPLACE INTO`), the time in
+//! seconds, the TTY without `/dev/`, as liblastlog2 and pam_lastlog2 write it.
+//! The table is created with util-linux's schema, byte for byte ([`SCHEMA`]);
+//! the journal mode is never touched (util-linux lets the administrator choose
+//! it); nothing is created on disk unless [`Lastlog2::create`] asks for it.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! use std::time::{Duration, Instant};
+//! use utmps::lastlog2::{Entry, Lastlog2};
+//!
+//! let db = Lastlog2::new(dir.path().join("lastlog2.db")).create(true);
+//! let deadline = Instant::now() + Duration::from_secs(2);
+//! db.record(&Entry::new("alice", "/dev/pts/3").host("client.example.org"), deadline)?;
+//! assert_eq!(db.get("alice", deadline)?.unwrap().tty.as_deref(), Some("pts/3"));
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+use crate::login::{check_line, check_user, cut_host};
+use crate::sqlite::{self, Mode};
+
+/// Where util-linux keeps the database (its directory comes from tmpfiles).
+pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";
+
+/// The table, as liblastlog2 creates it (util-linux `liblastlog2/src/lastlog2.c`).
+pub const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS Lastlog2(Name TEXT PRIMARY KEY, Time INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT);";
+
+const REPLACE: &str = "REPLACE INTO Lastlog2 VALUES(?,?,?,?,?)";
+const ONE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name = ?";
+// By name like `lastlog2`, paged on the primary key.
+const PAGE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name > ? ORDER BY Name ASC LIMIT ?";
+const SECOND: Duration = Duration::from_secs(1);
+
+/// A last login to record.
+///
+/// The user and TTY follow the crate's rules (never truncated; one leading
+/// `/dev/` stripped, as pam_lastlog2 does); the host is cut at 256 bytes on a
+/// character boundary; the service is NULL unless set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    user: String,
+    tty: String,
+    host: Option<String>,
+    service: Option<String>,
+    time: Option<SystemTime>,
+}
+
+impl Entry {
+    /// A login of `user` on `tty` (`pts/3` or `/dev/pts/3`).
+    pub fn new(user: impl Into<String>, tty: impl Into<String>) -> Entry {
+        Entry { user: user.into(), tty: tty.into(), host: None, service: None, time: None }
+    }
+
+    /// The remote host (`RemoteHost`; NULL when not given or empty).
+    pub fn host(mut self, host: impl Into<String>) -> Entry {
+        self.host = Some(host.into()).filter(|h| !h.is_empty());
+        self
+    }
+
+    /// The service name (`Service`), such as `sshd` (default: NULL).
+    pub fn service(mut self, service: impl Into<String>) -> Entry {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The login time (default: now); stored in whole seconds.
+    pub fn time(mut self, time: SystemTime) -> Entry {
+        self.time = Some(time);
+        self
+    }
+}
+
+/// A user's last login as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastLogin2 {
+    /// `Name`.
+    pub user: String,
+    /// `Time`; `None` when missing or not positive.
+    pub time: Option<SystemTime>,
+    /// `TTY` as stored.
+    pub tty: Option<String>,
+    /// `RemoteHost` as stored.
+    pub host: Option<String>,
+    /// `Service`.
+    pub service: Option<String>,
+}
+
+fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<LastLogin2> {
+    Ok(LastLogin2 {
+        user: sqlite::text(row, 0)?.unwrap_or_default(),
+        time: sqlite::time_from(sqlite::integer(row, 1)?, SECOND),
+        tty: sqlite::text(row, 2)?,
+        host: sqlite::text(row, 3)?,
+        service: sqlite::text(row, 4)?,
+    })
+}
+
+/// A lastlog2 database at a path; each operation opens and closes it.
+#[derive(Clone, Debug)]
+pub struct Lastlog2 {
+    path: PathBuf,
+    create: bool,
+}
+
+impl Lastlog2 {
+    /// The database at `path` (symlinks followed). Nothing is created.
+    pub fn new(path: impl Into<PathBuf>) -> Lastlog2 {
+        Lastlog2 { path: path.into(), create: false }
+    }
+
+    /// Whether [`record`](Self::record) may create the database and its
+    /// directory (0755) when missing (default: no, that is `Unavailable`).
+    pub fn create(mut self, create: bool) -> Lastlog2 {
+        self.create = create;
+        self
+    }
+
+    /// The path given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records `entry` as its user's last login, replacing the previous one.
+    /// An empty file at the path is initialised with [`SCHEMA`] first, as
+    /// liblastlog2 does.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad user, TTY, host or service or a time before 1970
+    /// (before any I/O), or when the file is not a database or is a directory
+    /// (left unchanged); `Unavailable` when there is no database and
+    /// [`create`](Self::create) was not asked; `TimedOut` when another
+    /// connection holds it locked past `deadline`; `Permission`.
+    pub fn record(&self, entry: &Entry, deadline: Instant) -> Result<()> {
+        const OP: &str = "lastlog2 write";
+        check_user(&entry.user)?;
+        let tty = check_line(&entry.tty)?;
+        let host = entry.host.as_deref().map(cut_host).transpose()?;
+        if let Some(service) = &entry.service {
+            sqlite::check_service(OP, service)?;
+        }
+        let time = sqlite::seconds(OP, entry.time.unwrap_or_else(SystemTime::now))?;
+        tracing::trace!(path = %self.path.display(), user = %entry.user, tty, "lastlog2 write");
+        let mode = if self.create { Mode::Create } else { Mode::Write };
+        let conn = sqlite::open(OP, &self.path, mode, deadline)?
+            .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(&self.path))?;
+        let fail = |e| sqlite::classify(OP, &self.path, e);
+        conn.execute_batch(SCHEMA).map_err(fail)?;
+        sqlite::bound(&conn, OP, &self.path, deadline)?;
+        conn.execute(REPLACE, params![entry.user, time, tty, host, entry.service]).map_err(fail)?;
+        Ok(())
+    }
+
+    /// `user`'s last login; `None` when the user has none (or the file is empty).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad user name or a file that is not a database;
+    /// `Unavailable` when there is no database; `TimedOut` past `deadline`.
+    pub fn get(&self, user: &str, deadline: Instant) -> Result<Option<LastLogin2>> {
+        const OP: &str = "lastlog2 read";
+        check_user(user)?;
+        let Some(conn) = sqlite::open(OP, &self.path, Mode::Read, deadline)? else {
+            return Ok(None);
+        };
+        match conn.query_row(ONE, [user], decode).optional() {
+            Ok(row) => Ok(row),
+            Err(e) if sqlite::no_table(&e) => Ok(None),
+            Err(e) => Err(sqlite::classify(OP, &self.path, e)),
+        }
+    }
+
+    /// Every user's last login, by name, read in batches with no lock held
+    /// between them. Every batch must finish before `deadline`; after it the
+    /// iterator yields `TimedOut` and ends.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn all(&self, deadline: Instant) -> Result<AllLogins> {
+        const OP: &str = "lastlog2 read";
+        let conn = sqlite::open(OP, &self.path, Mode::Read, deadline)?;
+        Ok(AllLogins {
+            conn,
+            path: self.path.clone(),
+            deadline,
+            batch: VecDeque::new(),
+            after: String::new(),
+            done: false,
+        })
+    }
+}
+
+/// The iterator [`Lastlog2::all`] returns.
+#[derive(Debug)]
+pub struct AllLogins {
+    conn: Option<Connection>,
+    path: PathBuf,
+    deadline: Instant,
+    batch: VecDeque<LastLogin2>,
+    after: String,
+    done: bool,
+}
+
+impl AllLogins {
+    fn fill(&mut self) -> Result<()> {
+        const OP: &str = "lastlog2 read";
+        let Some(conn) = &self.conn else {
+            self.done = true;
+            return Ok(());
+        };
+        sqlite::bound(conn, OP, &self.path, self.deadline)?;
+        let fail = |e| sqlite::classify(OP, &self.path, e);
+        let mut stmt = match conn.prepare_cached(PAGE) {
+            Ok(stmt) => stmt,
+            Err(e) if sqlite::no_table(&e) => {
+                self.done = true;
+                return Ok(());
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        let mut rows = stmt.query(params![self.after, sqlite::BATCH as i64]).map_err(fail)?;
+        let mut n = 0;
+        while let Some(row) = rows.next().map_err(fail)? {
+            n += 1;
+            let entry = decode(row).map_err(fail)?;
+            self.after.clone_from(&entry.user);
+            self.batch.push_back(entry);
+        }
+        if n < sqlite::BATCH {
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for AllLogins {
+    type Item = Result<LastLogin2>;
+
+    fn next(&mut self) -> Option<Result<LastLogin2>> {
+        if self.batch.is_empty() && !self.done {
+            if let Err(e) = self.fill() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.batch.pop_front().map(Ok)
+    }
+}

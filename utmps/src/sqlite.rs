@@ -1,0 +1,185 @@
+//! What the wtmpdb and lastlog2 stores share: opening a database under the
+//! creation rules, busy waits bounded by the caller's deadline, SQLite errors
+//! classified into the crate's kinds, and the checks on the text they store.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rusqlite::limits::Limit;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
+
+/// Cap on one stored value read back (bytes): a row holding more is an error,
+/// never an allocation the size of the file.
+pub(crate) const MAX_VALUE: i32 = 64 * 1024;
+
+/// Rows fetched per statement by the readers. Between batches no statement is
+/// open, so a slow consumer never holds the read lock that would stall logins.
+pub(crate) const BATCH: usize = 256;
+
+/// How a store opens its database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Read only; an empty file reads as a database without rows.
+    Read,
+    /// Read and write an existing file (an empty one becomes a fresh database,
+    /// as wtmpdb >= 0.75 and liblastlog2 treat it).
+    Write,
+    /// As `Write`, and create the directory (0755) and the file when missing.
+    Create,
+}
+
+const REMEDY_MISSING: &str =
+    "the database is created only when the caller asks for it (`create(true)`); not installed means not wanted";
+const REMEDY_BUSY: &str =
+    "another connection (a `sqlite3` shell, `wtmpdb rotate`, a stuck writer) holds the database locked; raise the deadline or find the holder";
+const REMEDY_NOT_DB: &str = "the file is not an SQLite database of this store; it was left unchanged";
+const REMEDY_PERMISSION: &str = "run as root: the database and its directory are writable only by root";
+
+/// What the file at `path` is, checked before SQLite sees it: SQLite would
+/// block on a FIFO and cannot tell a directory from a missing file.
+fn probe(op: &'static str, path: &Path, mode: Mode) -> Result<Option<u64>> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            Err(Error::invalid(op, "the path is a directory, not a database").at(path).with_remedy(REMEDY_NOT_DB))
+        }
+        Ok(meta) if !meta.is_file() => {
+            Err(Error::invalid(op, "the path is not a regular file (a FIFO, socket or device)")
+                .at(path)
+                .with_remedy(REMEDY_NOT_DB))
+        }
+        Ok(meta) => Ok(Some(meta.len())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && mode == Mode::Create => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::from_io(op, path, e, PermissionRule::File)
+            .with_detail("no database at this path (a dangling symlink counts as none)")
+            .with_remedy(REMEDY_MISSING)),
+        Err(e) => Err(Error::from_io(op, path, e, PermissionRule::File)),
+    }
+}
+
+/// Opens `path` under `mode`. `None`: the file is empty and `mode` is `Read`,
+/// so there is nothing to read (and nothing is written to find that out).
+///
+/// Opening runs no statement and takes no lock, so it is bounded by the file
+/// system; the busy timeout set here bounds the first statement's lock wait.
+pub(crate) fn open(op: &'static str, path: &Path, mode: Mode, deadline: Instant) -> Result<Option<Connection>> {
+    remaining(op, path, deadline)?;
+    let size = probe(op, path, mode)?;
+    if mode == Mode::Read && size == Some(0) {
+        return Ok(None);
+    }
+    if size.is_none() {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(dir)
+                .map_err(|e| Error::from_io(op, dir, e, PermissionRule::File))?;
+        }
+    }
+    let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | match mode {
+            Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+            Mode::Write => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            Mode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        };
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(op, path, e))?;
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE);
+    tracing::debug!(path = %path.display(), ?mode, "opened SQLite store");
+    bound(&conn, op, path, deadline)?;
+    Ok(Some(conn))
+}
+
+/// Time left before `deadline`, or `TimedOut` when none is.
+fn remaining(op: &'static str, path: &Path, deadline: Instant) -> Result<Duration> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::timed_out(op, path, Duration::ZERO).with_remedy(REMEDY_BUSY));
+    }
+    Ok(left)
+}
+
+/// Sets the busy timeout to what is left of `deadline`; call before each statement.
+pub(crate) fn bound(conn: &Connection, op: &'static str, path: &Path, deadline: Instant) -> Result<()> {
+    // rusqlite panics on a timeout beyond i32::MAX milliseconds (24 days).
+    let left = remaining(op, path, deadline)?.min(Duration::from_millis(i32::MAX as u64));
+    conn.busy_timeout(left).map_err(|e| classify(op, path, e))
+}
+
+/// Classifies an SQLite error into the crate's kinds.
+pub(crate) fn classify(op: &'static str, path: &Path, err: rusqlite::Error) -> Error {
+    let (kind, remedy) = match err.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => (ErrorKind::TimedOut, Some(REMEDY_BUSY)),
+        Some(ErrorCode::NotADatabase) => (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB)),
+        Some(ErrorCode::CannotOpen) => (ErrorKind::Unavailable, None),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => (ErrorKind::Permission, Some(REMEDY_PERMISSION)),
+        Some(ErrorCode::TooBig) => (ErrorKind::Io, None),
+        _ => (ErrorKind::Io, None),
+    };
+    let detail = match err.sqlite_error_code() {
+        Some(ErrorCode::TooBig) => format!("a stored value is larger than the {MAX_VALUE}-byte cap"),
+        _ => err.to_string(),
+    };
+    let e = Error::new(kind, op, detail).at(path).with_source(io::Error::other(err), PermissionRule::File);
+    match remedy {
+        Some(r) => e.with_remedy(r),
+        None => e,
+    }
+}
+
+/// Microseconds since the epoch, as wtmpdb stores times.
+pub(crate) fn micros(op: &'static str, time: SystemTime) -> Result<i64> {
+    let since = time.duration_since(UNIX_EPOCH).map_err(|_| Error::invalid(op, "the time is before 1970"))?;
+    i64::try_from(since.as_micros()).map_err(|_| Error::invalid(op, "the time does not fit 64-bit microseconds"))
+}
+
+/// Seconds since the epoch, as lastlog2 stores times.
+pub(crate) fn seconds(op: &'static str, time: SystemTime) -> Result<i64> {
+    let since = time.duration_since(UNIX_EPOCH).map_err(|_| Error::invalid(op, "the time is before 1970"))?;
+    i64::try_from(since.as_secs()).map_err(|_| Error::invalid(op, "the time does not fit 64-bit seconds"))
+}
+
+/// The time a stored count of `unit`s since the epoch means; `None` for 0,
+/// negative or unrepresentable values.
+pub(crate) fn time_from(value: Option<i64>, unit: Duration) -> Option<SystemTime> {
+    let v = u32::try_from(unit.as_micros()).ok().and_then(|u| value.filter(|&v| v > 0).map(|v| (v, u)))?;
+    let micros = u64::try_from(v.0).ok()?.checked_mul(u64::from(v.1))?;
+    UNIX_EPOCH.checked_add(Duration::from_micros(micros))
+}
+
+/// Checks a PAM-style service name: what the caller sets, stored as given.
+pub(crate) fn check_service(op: &'static str, service: &str) -> Result<()> {
+    if service.is_empty() || service.len() > 64 {
+        return Err(Error::invalid(op, "the service name must be 1 to 64 bytes"));
+    }
+    if service.chars().any(char::is_control) {
+        return Err(Error::invalid(op, "the service name contains a control character"));
+    }
+    Ok(())
+}
+
+/// A TEXT column as stored; SQLite may hold another type where the table is not
+/// STRICT, which reads as its text form.
+pub(crate) fn text(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    Ok(match row.get_ref(idx)? {
+        ValueRef::Null => None,
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(r) => Some(r.to_string()),
+    })
+}
+
+/// An INTEGER column; other types read as `None`.
+pub(crate) fn integer(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<i64>> {
+    Ok(row.get_ref(idx)?.as_i64_or_null().ok().flatten())
+}
+
+/// True for SQLite's "no such table": a database nobody has written to yet.
+pub(crate) fn no_table(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
+}

@@ -1,0 +1,419 @@
+//! wtmpdb: the SQLite login history that `last` reads on Debian 13, Ubuntu 26.04
+//! and openSUSE (`/usr/bin/last` is `wtmpdb`).
+//!
+//! A [`Wtmpdb`] writes exactly the rows libwtmpdb and OpenSSH's `--with-wtmpdb`
+//! code write: a login inserts a USER_PROCESS row (times in microseconds, the
+//! TTY without `/dev/`) and returns its [`RowId`]; the logout sets that row's
+//! `Logout`. The table is created with upstream's schema, byte for byte
+//! ([`SCHEMA`]); the journal mode is never touched; nothing is created on disk
+//! unless [`Wtmpdb::create`] asks for it.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! use std::time::{Duration, Instant, SystemTime};
+//! use utmps::wtmpdb::{Entry, Logout, Wtmpdb};
+//!
+//! let db = Wtmpdb::new(dir.path().join("wtmp.db")).create(true);
+//! let deadline = Instant::now() + Duration::from_secs(2);
+//! let id = db.login(&Entry::new("alice", "/dev/pts/3").host("client.example.org"), deadline)?;
+//! assert_eq!(db.logout(id, SystemTime::now(), deadline)?, Logout::Recorded);
+//! let newest = db.history(deadline)?.next().unwrap()?;
+//! assert_eq!((newest.user.as_str(), newest.tty.as_deref()), ("alice", Some("pts/3")));
+//! # Ok(()) }
+//! ```
+//!
+//! # Rotation
+//! `wtmpdb rotate` moves old rows, open sessions included, into another file. A
+//! logout whose row is gone returns [`Logout::RowGone`]: the session still ended,
+//! there is just no row left to close.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+use crate::login::{check_line, check_user, cut_host};
+use crate::sqlite::{self, Mode};
+
+/// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
+pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
+/// Upstream wtmpdb's default path (openSUSE, and Debian's symlink).
+pub const UPSTREAM_PATH: &str = "/var/lib/wtmpdb/wtmp.db";
+
+/// The table, as libwtmpdb creates it (thkukuk/wtmpdb `lib/sqlite.c`).
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;";
+
+/// `Type` of a boot row (user `reboot`, TTY `~`, host the kernel release).
+pub const BOOT_TIME: i64 = 1;
+/// `Type` of a login row.
+pub const USER_PROCESS: i64 = 3;
+
+const INSERT: &str = "INSERT INTO wtmp (Type,User,Login,TTY,RemoteHost,Service) VALUES(?,?,?,?,?,?)";
+const UPDATE: &str = "UPDATE wtmp SET Logout = ? WHERE ID = ?";
+const FIND_OPEN: &str = "SELECT ID FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
+// Newest first like `wtmpdb last`, paged on (Login, ID) so that no statement
+// stays open between batches.
+const PAGE: &str = "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service FROM wtmp \
+     WHERE IFNULL(Login, 0) < ?1 OR (IFNULL(Login, 0) = ?1 AND ID < ?2) \
+     ORDER BY IFNULL(Login, 0) DESC, ID DESC LIMIT ?3";
+const MICRO: Duration = Duration::from_micros(1);
+
+/// A row's id: what a login returns and its logout needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId(pub i64);
+
+/// What a logout did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Logout {
+    /// The session's row now has its logout time.
+    Recorded,
+    /// No row has that id any more (`wtmpdb rotate` moved it away), or no open
+    /// row has that TTY: nothing was changed. Not a failure of the session.
+    RowGone,
+}
+
+/// A login to record: user, terminal and where from.
+///
+/// The user and TTY follow the crate's rules (never truncated; one leading
+/// `/dev/` stripped, as sshd and pam_wtmpdb store it); the host is cut at 256
+/// bytes on a character boundary. The service is NULL unless set, as OpenSSH
+/// writes it; PAM-based writers store the PAM service name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    user: String,
+    tty: String,
+    host: Option<String>,
+    service: Option<String>,
+    time: Option<SystemTime>,
+}
+
+impl Entry {
+    /// A login of `user` on `tty` (`pts/3` or `/dev/pts/3`).
+    pub fn new(user: impl Into<String>, tty: impl Into<String>) -> Entry {
+        Entry { user: user.into(), tty: tty.into(), host: None, service: None, time: None }
+    }
+
+    /// The remote host (stored in `RemoteHost`; NULL when not given or empty).
+    pub fn host(mut self, host: impl Into<String>) -> Entry {
+        self.host = Some(host.into()).filter(|h| !h.is_empty());
+        self
+    }
+
+    /// The service name (`Service`), such as `sshd` (default: NULL).
+    pub fn service(mut self, service: impl Into<String>) -> Entry {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The login time (default: now).
+    pub fn time(mut self, time: SystemTime) -> Entry {
+        self.time = Some(time);
+        self
+    }
+}
+
+/// A wtmpdb database at a path. Each operation opens it, runs its statements
+/// and closes it again, as libwtmpdb does, so no lock outlives a call.
+#[derive(Clone, Debug)]
+pub struct Wtmpdb {
+    path: PathBuf,
+    create: bool,
+}
+
+impl Wtmpdb {
+    /// The database at `path`; symlinks are followed (Debian's
+    /// `/var/lib/wtmpdb/wtmp.db -> ../../log/wtmp.db`). Nothing is created.
+    pub fn new(path: impl Into<PathBuf>) -> Wtmpdb {
+        Wtmpdb { path: path.into(), create: false }
+    }
+
+    /// Whether a login may create the database and its directory (mode 0755)
+    /// when they are missing (default: no, a missing database is `Unavailable`).
+    /// The file gets SQLite's 0644 less the process umask.
+    pub fn create(mut self, create: bool) -> Wtmpdb {
+        self.create = create;
+        self
+    }
+
+    /// The path given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write(&self, op: &'static str, deadline: Instant) -> Result<Connection> {
+        let mode = if self.create { Mode::Create } else { Mode::Write };
+        let conn = sqlite::open(op, &self.path, mode, deadline)?
+            .ok_or_else(|| Error::invalid(op, "the database could not be opened for writing").at(&self.path))?;
+        // As libwtmpdb on every write: this is also what makes an empty file
+        // (logrotate's `create`) a fresh database.
+        conn.execute_batch(SCHEMA).map_err(|e| sqlite::classify(op, &self.path, e))?;
+        Ok(conn)
+    }
+
+    /// Records a login and returns its row id, for [`logout`](Self::logout).
+    ///
+    /// An empty file at the path is initialised with [`SCHEMA`] first, as
+    /// wtmpdb does (the administrator created it, usually logrotate).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad user, TTY, host or service or a time before 1970
+    /// (before any I/O), or when the file is not a database or is a directory
+    /// (it is left unchanged); `Unavailable` when there is no database and
+    /// [`create`](Self::create) was not asked; `TimedOut` when another
+    /// connection holds the database locked past `deadline`; `Permission`.
+    pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<RowId> {
+        const OP: &str = "wtmpdb login";
+        check_user(&entry.user)?;
+        let tty = check_line(&entry.tty)?;
+        let host = entry.host.as_deref().map(cut_host).transpose()?;
+        if let Some(service) = &entry.service {
+            sqlite::check_service(OP, service)?;
+        }
+        let login = sqlite::micros(OP, entry.time.unwrap_or_else(SystemTime::now))?;
+        tracing::trace!(path = %self.path.display(), user = %entry.user, tty, "wtmpdb login");
+        let conn = self.write(OP, deadline)?;
+        sqlite::bound(&conn, OP, &self.path, deadline)?;
+        conn.execute(INSERT, params![USER_PROCESS, entry.user, login, tty, host, entry.service])
+            .map_err(|e| sqlite::classify(OP, &self.path, e))?;
+        let id = RowId(conn.last_insert_rowid());
+        tracing::debug!(path = %self.path.display(), id = id.0, "wtmpdb session opened");
+        Ok(id)
+    }
+
+    /// Sets the logout time of row `id`.
+    ///
+    /// # Errors
+    /// As [`login`](Self::login). A row that no longer exists is not an error:
+    /// it returns [`Logout::RowGone`].
+    pub fn logout(&self, id: RowId, time: SystemTime, deadline: Instant) -> Result<Logout> {
+        const OP: &str = "wtmpdb logout";
+        let at = sqlite::micros(OP, time)?;
+        tracing::trace!(path = %self.path.display(), id = id.0, "wtmpdb logout");
+        let conn = self.write(OP, deadline)?;
+        update(&conn, &self.path, id, at, deadline)
+    }
+
+    /// The newest open row of `tty`, the way sshd finds a session whose id it
+    /// lost. `None` when there is none.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad TTY or a file that is not a database;
+    /// `Unavailable` when there is no database; `TimedOut` past `deadline`.
+    pub fn find_open(&self, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
+        const OP: &str = "wtmpdb find";
+        let tty = check_line(tty)?;
+        let Some(conn) = sqlite::open(OP, &self.path, Mode::Read, deadline)? else {
+            return Ok(None);
+        };
+        find_open(&conn, &self.path, OP, tty, deadline)
+    }
+
+    /// Logs out the newest open row of `tty`: the logout of a session whose row
+    /// id was lost. [`Logout::RowGone`] when no open row has that TTY.
+    ///
+    /// # Errors
+    /// As [`logout`](Self::logout), and `InvalidInput` for a bad TTY.
+    pub fn logout_tty(&self, tty: &str, time: SystemTime, deadline: Instant) -> Result<Logout> {
+        const OP: &str = "wtmpdb logout";
+        let tty = check_line(tty)?;
+        let at = sqlite::micros(OP, time)?;
+        let conn = self.write(OP, deadline)?;
+        match find_open(&conn, &self.path, OP, tty, deadline)? {
+            Some(id) => update(&conn, &self.path, id, at, deadline),
+            None => Ok(Logout::RowGone),
+        }
+    }
+
+    /// The rows, newest first (by login time, as `wtmpdb last`), each with how
+    /// it ended. Rows are read in batches; no lock is held between them, so a
+    /// slow reader never blocks logins. Every batch must finish before
+    /// `deadline`; after it the iterator yields `TimedOut` and ends. A stored
+    /// value larger than 64 KiB is an error, never a large allocation.
+    ///
+    /// An empty file reads as no rows.
+    ///
+    /// # Errors
+    /// `InvalidInput` when the file is not a database or is a directory;
+    /// `Unavailable` when there is none; `TimedOut`; per row, `Io` for a row
+    /// that cannot be read.
+    pub fn history(&self, deadline: Instant) -> Result<History> {
+        const OP: &str = "wtmpdb read";
+        let conn = sqlite::open(OP, &self.path, Mode::Read, deadline)?;
+        Ok(History {
+            conn,
+            path: self.path.clone(),
+            deadline,
+            batch: VecDeque::new(),
+            after: (i64::MAX, i64::MAX),
+            done: false,
+            newer_boot: None,
+        })
+    }
+}
+
+fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
+    sqlite::bound(conn, op, path, deadline)?;
+    match conn.query_row(FIND_OPEN, [tty], |row| row.get::<_, i64>(0)).optional() {
+        Ok(id) => Ok(id.map(RowId)),
+        // A database without the table has no open row.
+        Err(e) if sqlite::no_table(&e) => Ok(None),
+        Err(e) => Err(sqlite::classify(op, path, e)),
+    }
+}
+
+fn update(conn: &Connection, path: &Path, id: RowId, at: i64, deadline: Instant) -> Result<Logout> {
+    const OP: &str = "wtmpdb logout";
+    sqlite::bound(conn, OP, path, deadline)?;
+    let changed = conn.execute(UPDATE, params![at, id.0]).map_err(|e| sqlite::classify(OP, path, e))?;
+    match changed {
+        0 => {
+            tracing::debug!(path = %path.display(), id = id.0, "wtmpdb row gone (rotated away?)");
+            Ok(Logout::RowGone)
+        }
+        1 => {
+            tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session closed");
+            Ok(Logout::Recorded)
+        }
+        n => Err(Error::new(crate::error::ErrorKind::Io, OP, format!("{n} rows have id {}", id.0)).at(path)),
+    }
+}
+
+/// How a history row ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum End {
+    /// It has a logout (for a boot row: the shutdown) time.
+    LoggedOut(SystemTime),
+    /// An open login with no boot after it.
+    StillLoggedIn,
+    /// An open boot row, the current boot.
+    StillRunning,
+    /// An open row older than a later boot: the system went down first.
+    Crash {
+        /// The login time of the next boot row.
+        boot: SystemTime,
+    },
+    /// An open row of another type.
+    Open,
+}
+
+/// A wtmpdb row as stored, with how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The row id.
+    pub id: RowId,
+    /// `Type`: [`USER_PROCESS`], [`BOOT_TIME`], ...
+    pub kind: i64,
+    /// `User` (`reboot` on boot rows).
+    pub user: String,
+    /// `Login`; `None` when missing or not positive.
+    pub login: Option<SystemTime>,
+    /// `TTY` as stored (without `/dev/`; `~` on boot rows).
+    pub tty: Option<String>,
+    /// `RemoteHost` as stored, uncut (boot rows: the kernel release).
+    pub host: Option<String>,
+    /// `Service`.
+    pub service: Option<String>,
+    /// How it ended.
+    pub end: End,
+}
+
+impl HistoryEntry {
+    /// Login to logout, for a row that has both.
+    pub fn duration(&self) -> Option<Duration> {
+        match self.end {
+            End::LoggedOut(at) => at.duration_since(self.login?).ok(),
+            _ => None,
+        }
+    }
+}
+
+/// The iterator [`Wtmpdb::history`] returns.
+#[derive(Debug)]
+pub struct History {
+    conn: Option<Connection>,
+    path: PathBuf,
+    deadline: Instant,
+    batch: VecDeque<HistoryEntry>,
+    after: (i64, i64),
+    done: bool,
+    newer_boot: Option<SystemTime>,
+}
+
+impl History {
+    fn fill(&mut self) -> Result<()> {
+        const OP: &str = "wtmpdb read";
+        let Some(conn) = &self.conn else {
+            self.done = true;
+            return Ok(());
+        };
+        sqlite::bound(conn, OP, &self.path, self.deadline)?;
+        let fail = |e| sqlite::classify(OP, &self.path, e);
+        let mut stmt = match conn.prepare_cached(PAGE) {
+            Ok(stmt) => stmt,
+            // A database without the table (nothing logged yet) has no rows.
+            Err(e) if sqlite::no_table(&e) => {
+                self.done = true;
+                return Ok(());
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        let mut rows = stmt.query(params![self.after.0, self.after.1, sqlite::BATCH as i64]).map_err(fail)?;
+        let mut n = 0;
+        while let Some(row) = rows.next().map_err(fail)? {
+            n += 1;
+            let id: i64 = row.get(0).map_err(fail)?;
+            let login_raw = sqlite::integer(row, 3).map_err(fail)?;
+            self.after = (login_raw.unwrap_or(0), id);
+            let logout = sqlite::integer(row, 4).map_err(fail)?;
+            let kind = sqlite::integer(row, 1).map_err(fail)?.unwrap_or(0);
+            let login = sqlite::time_from(login_raw, MICRO);
+            let end = match sqlite::time_from(logout, MICRO) {
+                Some(at) => End::LoggedOut(at),
+                None => match self.newer_boot {
+                    Some(boot) => End::Crash { boot },
+                    None if kind == USER_PROCESS => End::StillLoggedIn,
+                    None if kind == BOOT_TIME => End::StillRunning,
+                    None => End::Open,
+                },
+            };
+            if kind == BOOT_TIME {
+                // Rows come newest first: this boot is the next one after every
+                // row still to come.
+                self.newer_boot = login.or(self.newer_boot);
+            }
+            self.batch.push_back(HistoryEntry {
+                id: RowId(id),
+                kind,
+                user: sqlite::text(row, 2).map_err(fail)?.unwrap_or_default(),
+                login,
+                tty: sqlite::text(row, 5).map_err(fail)?,
+                host: sqlite::text(row, 6).map_err(fail)?,
+                service: sqlite::text(row, 7).map_err(fail)?,
+                end,
+            });
+        }
+        if n < sqlite::BATCH {
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for History {
+    type Item = Result<HistoryEntry>;
+
+    fn next(&mut self) -> Option<Result<HistoryEntry>> {
+        if self.batch.is_empty() && !self.done {
+            if let Err(e) = self.fill() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.batch.pop_front().map(Ok)
+    }
+}
