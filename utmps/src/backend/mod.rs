@@ -127,7 +127,9 @@ pub(crate) enum Landed {
     /// Written, or perhaps written with nothing more to learn: undo it now.
     Maybe,
     /// The answer may still come: learn it before undoing anything, so that
-    /// the undo cannot overtake the write.
+    /// the undo cannot overtake the write. Only the native client can keep the
+    /// connection whose answer is awaited.
+    #[cfg_attr(not(feature = "native"), allow(dead_code))]
     Later(Box<dyn Pending>),
 }
 
