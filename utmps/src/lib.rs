@@ -53,6 +53,7 @@ pub mod peer;
 mod record;
 mod session;
 mod socket;
+pub mod stream;
 mod users;
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
