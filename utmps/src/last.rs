@@ -38,7 +38,7 @@
 //! login does not end an earlier one; an unended login is told apart by its
 //! pid alone ([`pid_alive`]).
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -241,17 +241,22 @@ where
         let key = self.key(&rec);
         let listed = match kind {
             Kind::Login => {
-                let end = match self.rules {
-                    Rules::Last => self.later.get(&key).copied(),
+                let later = match self.rules {
+                    // The login takes its line's place: it ends the login before it.
+                    Rules::Last if !rec.line.is_empty() => match self.later.entry(key) {
+                        Entry::Occupied(mut held) => Some(std::mem::replace(held.get_mut(), rec)),
+                        Entry::Vacant(free) => {
+                            free.insert(rec);
+                            None
+                        }
+                    },
+                    Rules::Last => None,
                     Rules::Types => self.later.remove(&key),
                 };
-                let end = match end {
+                let end = match later {
                     Some(logout) => End::LoggedOut { logout, exit: logout.exit },
                     None => self.unended(&rec),
                 };
-                if self.rules == Rules::Last && !rec.line.is_empty() {
-                    self.later.insert(key, rec);
-                }
                 Some(LastEntry { login: rec, end, boot: false })
             }
             Kind::Logout => {

@@ -175,6 +175,16 @@ impl Records {
         &self.path
     }
 
+    /// Record `i` of the file (counting whole records from the start), without
+    /// moving either end of the iteration; `None` past [`len`](Self::len).
+    ///
+    /// # Errors
+    /// As a block read: `TimedOut` when a writer holds its lock too long, `Io`
+    /// when the file shrank or could not be read.
+    pub fn get(&mut self, i: u64) -> Option<Result<Record>> {
+        (i < self.count).then(|| self.record(i, false))
+    }
+
     /// Record `i` from the buffer, refilled with the block that ends at (when
     /// reading backward) or starts from (forward) `i` if it is not there.
     fn record(&mut self, i: u64, backward: bool) -> Result<Record> {
@@ -183,17 +193,21 @@ impl Records {
         let held = (self.buf.len() / size) as u64;
         if !(self.buf_first..self.buf_first + held).contains(&i) {
             let (first, end) = if backward {
-                (i.saturating_sub(per_block - 1).max(self.front), i + 1)
+                // Records below the front end were yielded already.
+                (i.saturating_sub(per_block - 1).max(self.front.min(i)), i + 1)
             } else {
-                (i, (i + per_block).min(self.back))
+                (i, (i + per_block).min(self.count))
             };
-            self.fill(first, end).map_err(|e| {
-                self.failed = true;
-                e
-            })?;
+            self.fill(first, end)?;
         }
         let at = ((i - self.buf_first) as usize) * size;
         self.layout.decode(&self.buf[at..at + size])
+    }
+
+    /// Ends the iteration after an error, so that it is yielded once.
+    fn checked(&mut self, got: Result<Record>) -> Result<Record> {
+        self.failed = got.is_err();
+        got
     }
 
     /// Reads records `first..end` into the buffer under the shared lock.
@@ -230,7 +244,8 @@ impl Iterator for Records {
         }
         let i = self.front;
         self.front += 1;
-        Some(self.record(i, false))
+        let got = self.record(i, false);
+        Some(self.checked(got))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -246,7 +261,8 @@ impl DoubleEndedIterator for Records {
         }
         self.back -= 1;
         let i = self.back;
-        Some(self.record(i, true))
+        let got = self.record(i, true);
+        Some(self.checked(got))
     }
 }
 
@@ -292,7 +308,10 @@ mod tests {
                 let fwd: Vec<Record> = s.by_ref().map(Result::unwrap).collect();
                 assert_eq!(fwd, want.records);
                 assert_eq!(s.trailing(), want.trailing);
-                let mut back: Vec<Record> = open(&path, None, T).unwrap().rev().map(Result::unwrap).collect();
+                let mut s = open(&path, None, T).unwrap();
+                let mut back: Vec<Record> = s.by_ref().rev().map(Result::unwrap).collect();
+                assert_eq!(s.get(0).map(Result::unwrap), want.records.first().copied(), "get after the iteration");
+                assert!(s.get(s.len()).is_none());
                 back.reverse();
                 assert_eq!(back, want.records, "{layout:?} {n} {torn}");
             }
@@ -380,5 +399,7 @@ mod tests {
         let e = s.next_back().unwrap().unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Io);
         assert!(s.next().is_none() && s.next_back().is_none());
+        assert!(s.get(0).unwrap().is_err(), "no whole record is left");
+        assert!(s.get(1000).is_none());
     }
 }
