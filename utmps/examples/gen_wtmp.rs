@@ -57,15 +57,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(Some("utmps")) => Layout::Utmps,
         Some(other) => return Err(format!("--layout takes glibc or utmps, not {other:?}").into()),
     };
-    let plain: Vec<&String> = args.iter().filter(|a| !a.starts_with("--") && !matches!(a.as_str(), "glibc" | "utmps")).collect();
+    let plain: Vec<&String> =
+        args.iter().filter(|a| !a.starts_with("--") && !matches!(a.as_str(), "glibc" | "utmps")).collect();
     let (Some(n), Some(path)) = (plain.first(), plain.get(1)) else {
         return Err("usage: gen_wtmp N FILE [SEED] [--layout glibc|utmps] [--utmp]".into());
     };
     let n: u64 = n.parse()?;
-    let mut rng = Rng(plain.get(2).map_or(Ok(0x5eed), |s| s.parse())? | 1);
-    let mut w = Writer { out: std::io::BufWriter::new(std::fs::File::create(path)?), buf: vec![0u8; layout.record_size()], layout, written: 0 };
+    let seed = plain.get(2).map_or(Ok(0x5eed), |s| s.parse())?;
+    generate(std::path::Path::new(path.as_str()), n, seed, layout, args.iter().any(|a| a == "--utmp"))
+}
+
+/// Writes `n` records to `path`: a wtmp history, or with `utmp` a utmp file of
+/// live sessions. The same `seed` gives the same file.
+pub fn generate(
+    path: &std::path::Path,
+    n: u64,
+    seed: u64,
+    layout: Layout,
+    utmp: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut rng = Rng(seed | 1);
+    let mut w = Writer {
+        out: std::io::BufWriter::new(std::fs::File::create(path)?),
+        buf: vec![0u8; layout.record_size()],
+        layout,
+        written: 0,
+    };
     let mut t: i64 = 1_600_000_000;
-    if args.iter().any(|a| a == "--utmp") {
+    if utmp {
         for i in 0..n {
             let rec = Record {
                 record_type: RecordType::USER_PROCESS,

@@ -111,9 +111,13 @@ fn line(text: &mut Vec<u8>, entry: &LastEntry, opts: &Options, clock: &mut Clock
         text.truncate(at + 16);
     }
     pad(text, at, in_width);
+    // `last` also shows an end in the second it started as running.
+    let running = matches!(entry.end, End::Running)
+        || (end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))
+        || (entry.boot && end_time == clock.now);
     let (logout, length): (&str, &str) = match (entry.end, iso) {
-        (End::Running, true) => ("  still running", ""),
-        (End::Running, false) => ("  still", "running"),
+        (_, true) if running => ("  still running", ""),
+        (_, false) if running => ("  still", "running"),
         (End::Crash { .. }, _) if !entry.boot => ("- crash", "="),
         (End::Down { .. }, _) if !entry.boot => ("- down ", "="),
         (End::StillLoggedIn, true) => ("  still logged in", ""),

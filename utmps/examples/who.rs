@@ -49,5 +49,12 @@ fn minute(secs: i64) -> String {
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointers to a time and an out-struct; localtime_r is thread-safe.
     unsafe { libc::localtime_r(&t, &mut tm) };
-    format!("{}-{:02}-{:02} {:02}:{:02}", 1900 + i64::from(tm.tm_year), tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min)
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02}",
+        1900 + i64::from(tm.tm_year),
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min
+    )
 }

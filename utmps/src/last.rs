@@ -217,7 +217,15 @@ where
 
     /// Pairs `newest_first` under `rules`, listing sessions only.
     pub fn with_rules(newest_first: I, rules: Rules) -> Pairing<I> {
-        Pairing { records: newest_first, rules, boots: false, later: HashMap::new(), cut: None, down: None, booted: None }
+        Pairing {
+            records: newest_first,
+            rules,
+            boots: false,
+            later: HashMap::new(),
+            cut: None,
+            down: None,
+            booted: None,
+        }
     }
 
     /// Also lists each boot where it is reached, as `last` lists its `reboot`
