@@ -263,6 +263,8 @@ impl Clock {
         num(text, tm.tm_mday.into(), 2);
         text.push(b'T');
         self.clock(text, &tm);
+        // c_long is 32 bits wide on some targets.
+        #[allow(clippy::useless_conversion)]
         let off = i64::from(tm.tm_gmtoff) / 60;
         text.push(if off < 0 { b'-' } else { b'+' });
         num(text, off.abs() / 60, 2);

@@ -356,6 +356,8 @@ fn system_boot() -> Option<i64> {
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
     let now_us = i64::try_from(now.as_micros()).ok()?;
+    // time_t and c_long are 32 bits wide on some targets.
+    #[allow(clippy::useless_conversion)]
     let up_us = i64::from(up.tv_sec).checked_mul(1_000_000)?.checked_add(i64::from(up.tv_nsec) / 1000)?;
     Some((now_us - up_us).div_euclid(1_000_000))
 }
