@@ -62,6 +62,7 @@ mod session;
 mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
+pub mod stream;
 mod take_back;
 mod users;
 #[cfg(feature = "wtmpdb")]
