@@ -165,6 +165,12 @@ step_examples() {
 }
 
 step_package() {
+    # cargo unpacks the packaged crates from a temporary local registry into
+    # $CARGO_HOME/registry/src/-<hash>/ and reuses an unpacked copy of the same
+    # name and version: a change since the last run would be verified against
+    # the stale copy. Those directories (the ones starting with "-") hold only
+    # such local-registry crates.
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/utmps-*
     env -u UTMPS_SYS_STATIC cargo package --workspace --allow-dirty --target-dir "$target/package" >/dev/null
     echo "packaged: $(ls "$target/package/package/"*.crate | xargs -n1 basename | tr '\n' ' ')"
 }
