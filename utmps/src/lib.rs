@@ -32,6 +32,11 @@
 //!   records whose user is the caller's own user name.
 //! - In containers there is often neither a daemon nor a utmp file;
 //!   [`Accounting::check`] says so at start-up instead of failing at the first login.
+//!
+//! # Errors
+//! Every failure is an [`Error`]: its [`kind`](Error::kind), the operation and the
+//! endpoint, a one-line `Display`, the OS error as its `source()`, and what to do
+//! about it as [`Error::remedy`].
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms)]

@@ -21,9 +21,7 @@ pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result
     match conn.recv_exact(&mut status, deadline) {
         Ok(()) => call.ok(status[0]),
         Err(e) => {
-            let detail = format!(
-                "the record was sent but no status came back ({e}); it may have been appended and is not sent again"
-            );
+            let detail = "the record was sent but no status came back; it may have been appended and is not sent again";
             Err(call.io(e).with_kind(ErrorKind::OutcomeUnknown).with_detail(detail))
         }
     }
