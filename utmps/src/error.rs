@@ -115,6 +115,7 @@ impl Error {
         self
     }
 
+    #[cfg(any(feature = "xutmp", feature = "native"))]
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
         self.kind = kind;
         self

@@ -5,7 +5,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+#[cfg(any(feature = "xutmp", feature = "native"))]
+use crate::error::{Error, ErrorKind};
 use crate::record::Record;
 
 /// The most entries a utmp read takes, on every backend: 65,536, about 25 MB
@@ -16,6 +18,7 @@ use crate::record::Record;
 pub const MAX_UTMP_ENTRIES: usize = 65_536;
 
 /// The error of a utmp read that met more than [`MAX_UTMP_ENTRIES`] entries.
+#[cfg(any(feature = "xutmp", feature = "native"))]
 pub(crate) fn too_many_entries(endpoint: &Path) -> Error {
     Error::new(
         ErrorKind::Unsupported,
@@ -72,6 +75,7 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
 
 /// Connects to a daemon socket and closes the connection at once: proves that
 /// something listens without sending a request.
+#[cfg(any(feature = "xutmp", feature = "native"))]
 pub(crate) fn probe_socket(path: &Path, deadline: Instant) -> Result<()> {
     crate::socket::Conn::connect(path, deadline)
         .map(drop)
