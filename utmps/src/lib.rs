@@ -37,6 +37,10 @@
 //! Every failure is an [`Error`]: its [`kind`](Error::kind), the operation and the
 //! endpoint, a one-line `Display`, the OS error as its `source()`, and what to do
 //! about it as [`Error::remedy`].
+//!
+//! # Background
+//! [`notes::protocol`] is what this crate relies on in the utmps daemons' wire
+//! protocol; [`notes::reliability`] lists, by number, the promises the tests check.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms)]
@@ -63,6 +67,14 @@ mod session;
 #[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
 mod socket;
 mod users;
+
+/// Background that the code and the tests refer to, as prose: no items.
+pub mod notes {
+    #[doc = include_str!("../docs/protocol.md")]
+    pub mod protocol {}
+    #[doc = include_str!("../docs/reliability.md")]
+    pub mod reliability {}
+}
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]
