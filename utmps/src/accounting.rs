@@ -41,6 +41,7 @@ pub struct Accounting {
 }
 
 impl Accounting {
+    #[cfg(any(feature = "xutmp", feature = "native"))]
     fn with_backend(backend: Arc<dyn Backend>) -> Accounting {
         Accounting { backend, timeout: DEFAULT_TIMEOUT, lastlog: PathBuf::from(LASTLOG_FILE) }
     }

@@ -47,8 +47,15 @@ pub enum PermissionRule {
     File,
 }
 
-/// An error from an accounting operation, naming the operation, the endpoint and
-/// what to do about it.
+/// An error from an accounting operation.
+///
+/// Its `Display` is one line in this crate's words: the operation, the endpoint
+/// when there is one, the [kind](ErrorKind) and what this crate found, such as
+/// `wtmp append on /run/utmps/.wtmpd-socket: timed out: no answer within 1s`.
+/// The OS error behind it, if any, is [`source()`](std::error::Error::source)
+/// and is not repeated in the text, so that chain printers (`anyhow`'s `{:#}`,
+/// `tracing`'s error fields) show it once. What to do about it is
+/// [`remedy()`](Error::remedy), for a caller that wants to tell a person.
 #[derive(Debug)]
 pub struct Error {
     kind: ErrorKind,
@@ -94,7 +101,8 @@ impl Error {
                 _ => ErrorKind::Io,
             },
         };
-        let mut e = Error::new(kind, op, err.to_string()).at(endpoint);
+        // The OS error's own text is the source's Display: not repeated in ours.
+        let mut e = Error::new(kind, op, String::new()).at(endpoint);
         if kind == ErrorKind::Permission {
             e.rule = Some(permission);
         }
@@ -117,6 +125,7 @@ impl Error {
         self
     }
 
+    #[cfg(any(feature = "xutmp", feature = "native"))]
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Error {
         self.kind = kind;
         self
@@ -169,11 +178,27 @@ impl Error {
         self.source.as_ref().and_then(io::Error::raw_os_error)
     }
 
-    fn remedy(&self) -> &'static str {
+    /// What to do about this error, in a sentence meant for the person who runs
+    /// the program: start the daemon, fix a group, raise the deadline, and so on.
+    ///
+    /// It is kept out of `Display`, which says only what went wrong; show it
+    /// beside the message where a person reads it (a start-up check, a CLI).
+    /// `None` when there is no advice beyond the message itself.
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    /// use std::time::Duration;
+    ///
+    /// let e = utmps::files::read("/nonexistent/wtmp", None, Duration::from_secs(1)).unwrap_err();
+    /// assert_eq!(e.to_string(), "file read on /nonexistent/wtmp: unavailable");
+    /// assert!(e.source().is_some(), "the OS error: no such file or directory");
+    /// assert!(e.remedy().unwrap().contains("does the utmp/wtmp file exist"));
+    /// ```
+    pub fn remedy(&self) -> Option<&'static str> {
         if let Some(remedy) = self.remedy {
-            return remedy;
+            return Some(remedy);
         }
-        match (self.kind, self.rule) {
+        Some(match (self.kind, self.rule) {
             (ErrorKind::Unavailable, _) => {
                 "is the utmps daemon running (s6-ipcserver on its socket), or does the utmp/wtmp file exist? \
                  Containers often have neither"
@@ -197,7 +222,7 @@ impl Error {
                 "the request may have been applied; it was not retried to avoid a duplicate record"
             }
             (ErrorKind::Io, _) => "check the disk and the file",
-        }
+        })
     }
 }
 
@@ -243,7 +268,7 @@ impl fmt::Display for Error {
         if !self.detail.is_empty() {
             write!(f, ": {}", self.detail)?;
         }
-        write!(f, " ({})", self.remedy())
+        Ok(())
     }
 }
 
@@ -285,8 +310,9 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::Permission);
         assert_eq!(e.permission_rule(), Some(PermissionRule::UtmpdGroup));
         let text = e.to_string();
-        assert!(text.contains("utmp put on /run/utmps/.utmpd-socket"), "{text}");
-        assert!(text.contains("EFFECTIVE group"), "{text}");
+        assert_eq!(text, "utmp put on /run/utmps/.utmpd-socket: permission denied", "{text}");
+        assert!(e.remedy().is_some_and(|r| r.contains("EFFECTIVE group")), "{:?}", e.remedy());
+        assert_eq!(e.raw_os_error(), Some(libc::EPERM));
         let io: io::Error = e.into();
         assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
     }
@@ -312,5 +338,59 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("holds no wtmp file"), "{text}");
         assert!(text.contains("nothing was written"), "{text}");
+    }
+
+    /// Every message of a chain, outermost first, as `anyhow`'s `{:#}` joins them.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut parts = vec![e.to_string()];
+        let mut next = e.source();
+        while let Some(cause) = next {
+            parts.push(cause.to_string());
+            next = cause.source();
+        }
+        parts.join(": ")
+    }
+
+    #[test]
+    fn display_says_what_source_says_why_and_remedy_what_to_do() {
+        let endpoint = Path::new("/var/log/wtmp");
+        let os = io::Error::from_raw_os_error(libc::ENOSPC).to_string();
+        let detailed = Error::from_errno("utmp put", endpoint, libc::ETIMEDOUT, PermissionRule::File)
+            .with_detail("no answer or lock within 1s");
+        let errors = [
+            Error::from_errno("wtmp append", endpoint, libc::ENOSPC, PermissionRule::File),
+            Error::from_errno("utmp put", endpoint, libc::EPERM, PermissionRule::UtmpdGroup),
+            Error::from_errno("wtmp append", endpoint, libc::EACCES, PermissionRule::WtmpdUser),
+            Error::from_errno("file read", endpoint, libc::ENOENT, PermissionRule::File),
+            detailed,
+            Error::timed_out("wtmp append", endpoint, Duration::from_secs(1)),
+            Error::invalid("login", "the user name is empty"),
+            Error::new(ErrorKind::Unsupported, "accounting", "built without a backend"),
+            Error::new(ErrorKind::OutcomeUnknown, "wtmp append", "no status came back").at(endpoint),
+        ];
+        for e in &errors {
+            let text = e.to_string();
+            let remedy = e.remedy().unwrap_or_else(|| panic!("{text}: every kind has a remedy"));
+            assert!(!text.contains(remedy), "the remedy stays out of Display: {text}");
+            assert!(!text.contains('(') && !text.contains('\n'), "one plain line: {text}");
+            assert!(text.starts_with(e.operation()), "{text}");
+            if let Some(source) = std::error::Error::source(e) {
+                let cause = source.to_string();
+                assert!(!text.contains(&cause), "{text} repeats its source {cause}");
+                assert_eq!(chain(e).matches(&cause).count(), 1, "{}", chain(e));
+            }
+        }
+        // The crate's own words stay in Display; the OS error is the source.
+        assert_eq!(errors[4].to_string(), "utmp put on /var/log/wtmp: timed out: no answer or lock within 1s");
+        assert_eq!(errors[5].to_string(), "wtmp append on /var/log/wtmp: timed out: no answer within 1s");
+        assert_eq!(errors[6].to_string(), "login: invalid input: the user name is empty");
+        let full = errors[0].to_string();
+        assert_eq!(full, "wtmp append on /var/log/wtmp: I/O error");
+        assert_eq!(chain(&errors[0]), format!("{full}: {os}"));
+        assert!(errors[3].remedy().unwrap().contains("daemon running"));
+        assert!(errors[2].remedy().unwrap().contains("own user name"));
+        // Wrapped in an io::Error (the From impl), the chain still shows the OS error once.
+        let wrapped: io::Error = Error::from_errno("wtmp append", endpoint, libc::ENOSPC, PermissionRule::File).into();
+        assert_eq!(chain(&wrapped), format!("{full}: {os}"));
     }
 }

@@ -32,12 +32,18 @@
 //!   records whose user is the caller's own user name.
 //! - In containers there is often neither a daemon nor a utmp file;
 //!   [`Accounting::check`] says so at start-up instead of failing at the first login.
+//!
+//! # Errors
+//! Every failure is an [`Error`]: its [`kind`](Error::kind), the operation and the
+//! endpoint, a one-line `Display`, the OS error as its `source()`, and what to do
+//! about it as [`Error::remedy`].
+//!
+//! # Background
+//! [`notes::protocol`] is what this crate relies on in the utmps daemons' wire
+//! protocol; [`notes::reliability`] lists, by number, the promises the tests check.
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(rust_2018_idioms)]
-// Without a backend only the file readers are usable; the session code stays compiled
-// so that the API is the same in every build.
-#![cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 
 mod accounting;
 #[cfg(feature = "tokio")]
@@ -59,6 +65,8 @@ mod login;
 pub mod peer;
 mod record;
 mod session;
+// Daemon sockets: the backends connect, the test peer sends.
+#[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
 mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
@@ -67,6 +75,14 @@ mod take_back;
 mod users;
 #[cfg(feature = "wtmpdb")]
 pub mod wtmpdb;
+
+/// Background that the code and the tests refer to, as prose: no items.
+pub mod notes {
+    #[doc = include_str!("../docs/protocol.md")]
+    pub mod protocol {}
+    #[doc = include_str!("../docs/reliability.md")]
+    pub mod reliability {}
+}
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]

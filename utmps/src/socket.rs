@@ -4,14 +4,25 @@
 //! the process with SIGPIPE.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::time::{Duration, Instant};
+#[cfg(any(feature = "native", test))]
+use std::os::fd::AsRawFd;
+use std::os::fd::RawFd;
+use std::time::Instant;
+#[cfg(any(feature = "xutmp", feature = "native", test))]
+use std::{
+    os::fd::{FromRawFd, OwnedFd},
+    os::unix::ffi::OsStrExt,
+    path::Path,
+    time::Duration,
+};
 
 /// A connected, non-blocking Unix stream socket.
+#[cfg(any(feature = "xutmp", feature = "native", test))]
 #[derive(Debug)]
 pub(crate) struct Conn {
+    // With xutmp alone only the probe connects, and it reads nothing: the fd is
+    // held to be closed on drop.
+    #[cfg_attr(not(any(feature = "native", test)), allow(dead_code))]
     fd: OwnedFd,
 }
 
@@ -66,6 +77,7 @@ pub(crate) fn send_all(fd: RawFd, mut buf: &[u8], deadline: Instant) -> io::Resu
     Ok(())
 }
 
+#[cfg(any(feature = "xutmp", feature = "native", test))]
 impl Conn {
     /// Connects to a Unix socket. A listener whose backlog is full makes a
     /// non-blocking AF_UNIX connect fail with EAGAIN; that is retried until the deadline.
@@ -170,12 +182,6 @@ impl Conn {
             buf = &mut buf[n..];
         }
         Ok(())
-    }
-}
-
-impl AsRawFd for Conn {
-    fn as_raw_fd(&self) -> i32 {
-        self.fd.as_raw_fd()
     }
 }
 

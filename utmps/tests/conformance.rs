@@ -1,4 +1,5 @@
-//! The utmps protocol, point by point (`utmps-protocol.md`), checked on the wire.
+//! The utmps protocol, point by point (`utmps::notes::protocol`, in
+//! `utmps/docs/protocol.md`), checked on the wire.
 //!
 //! By default every test starts its own in-process peer (`utmps::peer`). With
 //! `UTMPS_TEST_UTMPD` and `UTMPS_TEST_WTMPD` naming the sockets of real

@@ -1,5 +1,6 @@
-//! No file-descriptor or memory growth over 10,000 sessions (RELIABILITY 21), on
-//! the libc flavour. A test binary of its own: tests running beside it in the same
+//! No file-descriptor or memory growth over 10,000 sessions (item 21 of
+//! `utmps::notes::reliability`, in `utmps/docs/reliability.md`), on the libc
+//! flavour. A test binary of its own: tests running beside it in the same
 //! process would open descriptors and allocate while it counts.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 

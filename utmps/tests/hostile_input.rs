@@ -1,7 +1,8 @@
-//! Hostile names, paths and peers (RELIABILITY.md items 4, 4a, 16b and the
-//! sweep of item 19): terminal escapes and forged lines never reach utmp, the
-//! special `~` line is refused, reads stop at their caps and deadlines, and a
-//! sweep of many stale entries is linear and bounded by one deadline.
+//! Hostile names, paths and peers (items 4, 4a, 16b and the sweep of item 19 of
+//! `utmps::notes::reliability`, in `utmps/docs/reliability.md`): terminal
+//! escapes and forged lines never reach utmp, the special `~` line is refused,
+//! reads stop at their caps and deadlines, and a sweep of many stale entries is
+//! linear and bounded by one deadline.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 mod peer_support;

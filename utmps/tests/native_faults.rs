@@ -1,7 +1,8 @@
 //! The native client when things go wrong: hung or missing daemons, full
 //! connection slots, locks held by another process, daemons that stop or
-//! answer nonsense (RELIABILITY.md items 9-15). Every test here holds one lock
-//! for its whole run, so that counting this process's descriptors is exact.
+//! answer nonsense (items 9-15 of `utmps::notes::reliability`, in
+//! `utmps/docs/reliability.md`). Every test here holds one lock for its whole
+//! run, so that counting this process's descriptors is exact.
 
 mod peer_support;
 

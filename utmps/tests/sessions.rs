@@ -136,7 +136,8 @@ fn missing_files_are_unavailable() {
     assert_eq!(acct.check().unwrap_err().kind(), ErrorKind::Unavailable);
     let e = acct.open(&Login::new(USER, "pts/12")).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
-    assert!(e.to_string().contains("wtmp"), "{e}");
+    assert_eq!(e.endpoint(), Some(f.wtmp.as_path()), "{e}");
+    assert!(e.to_string().contains(&*f.wtmp.to_string_lossy()), "{e}");
     assert!(acct.who(false).unwrap().is_empty(), "a failed open takes its utmp entry back");
     std::fs::remove_file(&f.utmp).unwrap();
     assert_eq!(acct.who(false).unwrap_err().kind(), ErrorKind::Unavailable);

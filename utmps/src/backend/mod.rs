@@ -5,7 +5,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
+#[cfg(any(feature = "xutmp", feature = "native"))]
+use crate::error::{Error, ErrorKind};
 use crate::record::Record;
 
 #[cfg(any(feature = "native", feature = "xutmp"))]
@@ -22,6 +24,7 @@ mod access;
 pub const MAX_UTMP_ENTRIES: usize = 65_536;
 
 /// The error of a utmp read that met more than [`MAX_UTMP_ENTRIES`] entries.
+#[cfg(any(feature = "xutmp", feature = "native"))]
 pub(crate) fn too_many_entries(endpoint: &Path) -> Error {
     Error::new(
         ErrorKind::Unsupported,
@@ -154,6 +157,7 @@ pub(crate) trait Pending: Send + fmt::Debug {
 
 /// Connects to a daemon socket and closes the connection at once: proves that
 /// something listens without sending a request.
+#[cfg(any(feature = "xutmp", feature = "native"))]
 pub(crate) fn probe_socket(path: &Path, deadline: Instant) -> Result<()> {
     crate::socket::Conn::connect(path, deadline)
         .map(drop)

@@ -26,9 +26,7 @@ pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result
     match got {
         Ok(()) => call.ok(status[0]).map_err(Failed::not_written),
         Err(e) => {
-            let detail = format!(
-                "the record was sent but no status came back ({e}); it may have been appended and is not sent again"
-            );
+            let detail = "the record was sent but no status came back; it may have been appended and is not sent again";
             let landed = match e.raw_os_error() == Some(libc::ETIMEDOUT) {
                 true => Landed::Later(Box::new(AwaitStatus::new(conn, 1))),
                 false => Landed::Maybe,
