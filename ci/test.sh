@@ -97,6 +97,8 @@ step_clippy() {
     cargo clippy -p utmps --lib --no-default-features --features native -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features test-peer -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features tokio -- -D warnings
+    cargo clippy -p utmps --lib --no-default-features --features wtmpdb -- -D warnings
+    UTMPS_SYS_STATIC=1 cargo clippy -p utmps --lib --no-default-features --features xutmp -- -D warnings
     cargo clippy -p utmps --lib --no-default-features -- -D warnings
 }
 

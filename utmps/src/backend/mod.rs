@@ -5,9 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Instant;
 
-use crate::error::Result;
-#[cfg(any(feature = "xutmp", feature = "native"))]
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
 
 #[cfg(any(feature = "native", feature = "xutmp"))]
