@@ -90,6 +90,51 @@ size_t xutmp_platform_record_size(void)
     return sizeof(struct utmpx);
 }
 
+#define CONSTANT(name) { #name, name }
+static const struct xutmp_constant constants[] = {
+    CONSTANT(XUTMP_ABI_VERSION),
+    CONSTANT(XUTMP_FLAVOUR_LIBC),
+    CONSTANT(XUTMP_FLAVOUR_UTMPS),
+    CONSTANT(XUTMP_LINE_SIZE),
+    CONSTANT(XUTMP_ID_SIZE),
+    CONSTANT(XUTMP_USER_SIZE),
+    CONSTANT(XUTMP_HOST_SIZE),
+    CONSTANT(XUTMP_EMPTY),
+    CONSTANT(XUTMP_RUN_LVL),
+    CONSTANT(XUTMP_BOOT_TIME),
+    CONSTANT(XUTMP_NEW_TIME),
+    CONSTANT(XUTMP_OLD_TIME),
+    CONSTANT(XUTMP_INIT_PROCESS),
+    CONSTANT(XUTMP_LOGIN_PROCESS),
+    CONSTANT(XUTMP_USER_PROCESS),
+    CONSTANT(XUTMP_DEAD_PROCESS),
+    CONSTANT(XUTMP_ACCOUNTING),
+    CONSTANT(XUTMP_ERR_END),
+    CONSTANT(XUTMP_ERR_ID_TAKEN),
+    CONSTANT(XUTMP_ERR_NOT_RECORDS),
+    CONSTANT(XUTMP_FIELD_TV_SEC),
+    CONSTANT(XUTMP_FIELD_TV_USEC),
+    CONSTANT(XUTMP_FIELD_TYPE),
+    CONSTANT(XUTMP_FIELD_PID),
+    CONSTANT(XUTMP_FIELD_SESSION),
+    CONSTANT(XUTMP_FIELD_EXIT_TERMINATION),
+    CONSTANT(XUTMP_FIELD_EXIT_STATUS),
+    CONSTANT(XUTMP_FIELD_ADDR_V6),
+    CONSTANT(XUTMP_FIELD_LINE),
+    CONSTANT(XUTMP_FIELD_ID),
+    CONSTANT(XUTMP_FIELD_USER),
+    CONSTANT(XUTMP_FIELD_HOST),
+    CONSTANT(XUTMP_FIELD_RESERVED),
+    CONSTANT(XUTMP_FIELD_COUNT),
+    { NULL, 0 },
+};
+#undef CONSTANT
+
+const struct xutmp_constant *xutmp_constants(void)
+{
+    return constants;
+}
+
 size_t xutmp_field_offset(int field)
 {
     switch (field) {
@@ -518,7 +563,7 @@ static int open_locked(const char *path, int flags, short type,
     if (fstat(fd, &st) != 0)
         err = failure_errno();
     else if (!S_ISREG(st.st_mode))
-        err = EMEDIUMTYPE;
+        err = XUTMP_ERR_NOT_RECORDS;
     if (err == 0)
         err = lock_file_until(fd, type, deadline);
     if (err != 0) {
@@ -646,7 +691,7 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
     if (err != 0)
         return err;
     if (!got)
-        return ESRCH;
+        return XUTMP_ERR_END;
     utmpx_to_record(&ut, out);
     return 0;
 }
@@ -697,7 +742,7 @@ static int check_tail(int fd, const struct stat *st, off_t whole)
         return 0;
     if ((err = pread_full(fd, &tail, (size_t)(st->st_size - whole), whole, &got)) != 0)
         return err;
-    return plausible_prefix(&tail, got) ? 0 : EMEDIUMTYPE;
+    return plausible_prefix(&tail, got) ? 0 : XUTMP_ERR_NOT_RECORDS;
 }
 
 #define SCAN_RECORDS 64
@@ -705,10 +750,10 @@ static int check_tail(int fd, const struct stat *st, off_t whole)
 /*
  * Finds where `want` goes: the first record that the slot rule matches, else
  * `*append` is set. A process record whose id is held by a live session on
- * another line is refused with EADDRINUSE: glibc matches by id alone, so the
+ * another line is refused with XUTMP_ERR_ID_TAKEN: glibc matches by id alone, so the
  * put, or a later logout of either session, would overwrite the other's entry.
  * Every record is read, and one that is not plausible (see plausible_prefix)
- * refuses the put with EMEDIUMTYPE: the file is not a utmp file.
+ * refuses the put with XUTMP_ERR_NOT_RECORDS: the file is not a utmp file.
  */
 static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot, int *append)
 {
@@ -733,10 +778,10 @@ static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot,
             const struct utmpx *ut = &buf[i];
 
             if (!plausible_prefix(ut, sizeof *ut))
-                return EMEDIUMTYPE;
+                return XUTMP_ERR_NOT_RECORDS;
             if (process && is_live(ut) && strncmp(ut->ut_id, want->ut_id, XUTMP_ID_SIZE) == 0
                 && strncmp(ut->ut_line, want->ut_line, XUTMP_LINE_SIZE) != 0)
-                return EADDRINUSE;
+                return XUTMP_ERR_ID_TAKEN;
             if (*append && slot_matches(want, ut)) {
                 *append = 0;
                 *slot = at + (off_t)(i * sizeof buf[0]);
@@ -845,7 +890,7 @@ static int check_wtmp(int fd, const struct stat *st)
             return err;
         /* Shrunk under the lock by a writer that ignores it: only the tail check is left. */
         if (got && !plausible_prefix(&ut, sizeof ut))
-            return EMEDIUMTYPE;
+            return XUTMP_ERR_NOT_RECORDS;
     }
     return check_tail(fd, st, whole);
 }

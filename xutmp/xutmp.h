@@ -12,6 +12,7 @@
 #ifndef XUTMP_H
 #define XUTMP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,11 @@ extern "C" {
 #define XUTMP_USER_PROCESS 7
 #define XUTMP_DEAD_PROCESS 8
 #define XUTMP_ACCOUNTING 9
+
+/* The errno values that mean something of their own here. */
+#define XUTMP_ERR_END ESRCH /* xutmp_next, xutmp_find_*: no further record */
+#define XUTMP_ERR_ID_TAKEN EADDRINUSE /* xutmp_put, libc flavour: see there */
+#define XUTMP_ERR_NOT_RECORDS EMEDIUMTYPE /* a write, libc flavour: see the end */
 
 /*
  * The record, fixed width on every platform. Character fields are not
@@ -97,6 +103,17 @@ size_t xutmp_field_offset(int field);
 /* Size of the platform record behind the flavour (struct utmpx), for diagnostics. */
 size_t xutmp_platform_record_size(void);
 
+/* One constant of this header, as the library was compiled with it. */
+struct xutmp_constant {
+    const char *name;
+    int64_t value;
+};
+/*
+ * Every constant of this header (the macros and enum xutmp_field), ending with
+ * an entry whose name is NULL: bindings check their own copies against it.
+ */
+const struct xutmp_constant *xutmp_constants(void);
+
 /*
  * Opens a handle. `utmp` and `wtmp` are file paths (libc flavour) or socket
  * paths (utmps flavour); NULL selects the platform default. `timeout_ms` bounds
@@ -109,17 +126,20 @@ void xutmp_close(xutmp_handle *h);
 
 /* Moves the handle's utmp cursor to the first record. */
 int xutmp_rewind(xutmp_handle *h);
-/* Reads the record at the cursor and advances; ESRCH at the end. */
+/* Reads the record at the cursor and advances; XUTMP_ERR_END at the end. */
 int xutmp_next(xutmp_handle *h, struct xutmp_record *out);
-/* Searches forward from the cursor for a LOGIN/USER_PROCESS record on `line`; ESRCH if none. */
+/*
+ * Searches forward from the cursor for a LOGIN/USER_PROCESS record on `line`;
+ * XUTMP_ERR_END if none.
+ */
 int xutmp_find_line(xutmp_handle *h, const char line[XUTMP_LINE_SIZE], struct xutmp_record *out);
-/* Searches forward from the cursor with the utmpx id rule; ESRCH if none. */
+/* Searches forward from the cursor with the utmpx id rule; XUTMP_ERR_END if none. */
 int xutmp_find_id(xutmp_handle *h, int type, const char id[XUTMP_ID_SIZE], struct xutmp_record *out);
 /*
  * Writes a record into utmp, searching from the first record: it replaces the
  * record the endpoint's slot rule picks (libc: the first with the same id;
  * utmps: the same id AND line) or is appended. The libc flavour answers
- * EADDRINUSE, writing nothing, when a live entry (INIT, LOGIN or USER_PROCESS)
+ * XUTMP_ERR_ID_TAKEN, writing nothing, when a live entry (INIT, LOGIN or USER_PROCESS)
  * on another line holds the id: glibc's rule would let the two overwrite each other.
  */
 int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec);
@@ -144,7 +164,7 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec);
  *   last whole record and the tail; it opens wtmp for reading as well, so the
  *   file must be readable by the caller.
  *
- * A file that fails is refused with EMEDIUMTYPE and left as it was.
+ * A file that fails is refused with XUTMP_ERR_NOT_RECORDS and left as it was.
  */
 
 #ifdef __cplusplus

@@ -53,6 +53,15 @@ pub const XUTMP_DEAD_PROCESS: xutmp_type = 8;
 /// Not used.
 pub const XUTMP_ACCOUNTING: xutmp_type = 9;
 
+/// [`xutmp_next`], `xutmp_find_*`: there is no further record (`ESRCH`).
+pub const XUTMP_ERR_END: c_int = libc::ESRCH;
+/// [`xutmp_put`], libc flavour: a live entry on another line holds the id, and
+/// nothing was written (`EADDRINUSE`).
+pub const XUTMP_ERR_ID_TAKEN: c_int = libc::EADDRINUSE;
+/// A write, libc flavour: the path holds something that is not accounting
+/// records, and it was left as it was (`EMEDIUMTYPE`).
+pub const XUTMP_ERR_NOT_RECORDS: c_int = libc::EMEDIUMTYPE;
+
 /// Field numbers for [`xutmp_field_offset`], in declaration order.
 pub type xutmp_field = c_int;
 /// `tv_sec`
@@ -117,6 +126,16 @@ pub struct xutmp_record {
     pub reserved: [c_char; 4],
 }
 
+/// One entry of [`xutmp_constants`]: a constant of xutmp.h by name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct xutmp_constant {
+    /// The macro or enumerator name, NUL-terminated; NULL in the last entry.
+    pub name: *const c_char,
+    /// Its value as the library was compiled.
+    pub value: i64,
+}
+
 /// An open xutmp handle (opaque).
 #[repr(C)]
 pub struct xutmp_handle {
@@ -143,6 +162,8 @@ extern "C" {
     pub fn xutmp_field_offset(field: xutmp_field) -> usize;
     /// `sizeof(struct utmpx)` of the platform behind the flavour.
     pub fn xutmp_platform_record_size() -> usize;
+    /// Every constant of xutmp.h, in a static table ending with a NULL name.
+    pub fn xutmp_constants() -> *const xutmp_constant;
 
     /// Opens a handle; NULL paths select the platform defaults.
     pub fn xutmp_open(out: *mut *mut xutmp_handle, utmp: *const c_char, wtmp: *const c_char, timeout_ms: i64) -> c_int;
@@ -152,7 +173,7 @@ extern "C" {
     pub fn xutmp_close(h: *mut xutmp_handle);
     /// Moves the utmp cursor to the first record.
     pub fn xutmp_rewind(h: *mut xutmp_handle) -> c_int;
-    /// Reads the record at the cursor; `ESRCH` at the end.
+    /// Reads the record at the cursor; [`XUTMP_ERR_END`] at the end.
     pub fn xutmp_next(h: *mut xutmp_handle, out: *mut xutmp_record) -> c_int;
     /// Searches forward for a LOGIN/USER_PROCESS record on a line.
     pub fn xutmp_find_line(h: *mut xutmp_handle, line: *const c_char, out: *mut xutmp_record) -> c_int;
@@ -160,7 +181,7 @@ extern "C" {
     pub fn xutmp_find_id(h: *mut xutmp_handle, type_: c_int, id: *const c_char, out: *mut xutmp_record) -> c_int;
     /// Writes a record into utmp: replaces the record the endpoint's slot rule picks
     /// (libc flavour: the first with the same id; utmps: the same id and line) or
-    /// appends one. The libc flavour answers `EADDRINUSE`, writing nothing, when a
+    /// appends one. The libc flavour answers [`XUTMP_ERR_ID_TAKEN`], writing nothing, when a
     /// live entry (INIT, LOGIN or USER_PROCESS) on another line holds the id.
     pub fn xutmp_put(h: *mut xutmp_handle, rec: *const xutmp_record) -> c_int;
     /// Appends one record to wtmp.

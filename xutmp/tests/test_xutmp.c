@@ -133,6 +133,48 @@ static void test_abi(void)
     CHECK(xutmp_field_offset(-1) == (size_t)-1, "negative field");
 }
 
+/* The table must name each constant once, with the value this test was compiled with. */
+static void test_constants(void)
+{
+#define C(name) { #name, name }
+    static const struct xutmp_constant want[] = {
+        C(XUTMP_ABI_VERSION), C(XUTMP_FLAVOUR_LIBC), C(XUTMP_FLAVOUR_UTMPS),
+        C(XUTMP_LINE_SIZE), C(XUTMP_ID_SIZE), C(XUTMP_USER_SIZE), C(XUTMP_HOST_SIZE),
+        C(XUTMP_EMPTY), C(XUTMP_RUN_LVL), C(XUTMP_BOOT_TIME), C(XUTMP_NEW_TIME),
+        C(XUTMP_OLD_TIME), C(XUTMP_INIT_PROCESS), C(XUTMP_LOGIN_PROCESS),
+        C(XUTMP_USER_PROCESS), C(XUTMP_DEAD_PROCESS), C(XUTMP_ACCOUNTING),
+        C(XUTMP_ERR_END), C(XUTMP_ERR_ID_TAKEN), C(XUTMP_ERR_NOT_RECORDS),
+        C(XUTMP_FIELD_TV_SEC), C(XUTMP_FIELD_TV_USEC), C(XUTMP_FIELD_TYPE),
+        C(XUTMP_FIELD_PID), C(XUTMP_FIELD_SESSION), C(XUTMP_FIELD_EXIT_TERMINATION),
+        C(XUTMP_FIELD_EXIT_STATUS), C(XUTMP_FIELD_ADDR_V6), C(XUTMP_FIELD_LINE),
+        C(XUTMP_FIELD_ID), C(XUTMP_FIELD_USER), C(XUTMP_FIELD_HOST),
+        C(XUTMP_FIELD_RESERVED), C(XUTMP_FIELD_COUNT),
+    };
+#undef C
+    const size_t nwant = sizeof want / sizeof want[0];
+    const struct xutmp_constant *got = xutmp_constants();
+    size_t n = 0;
+
+    CHECK(got != NULL, "table");
+    if (got == NULL)
+        return;
+    for (; got[n].name != NULL && n <= nwant; n++) {
+        size_t seen = 0;
+
+        for (size_t i = 0; i < nwant; i++) {
+            if (strcmp(want[i].name, got[n].name) == 0) {
+                seen++;
+                CHECK(got[n].value == want[i].value, "%s is %lld, want %lld", got[n].name,
+                      (long long)got[n].value, (long long)want[i].value);
+            }
+        }
+        for (size_t j = 0; j < n; j++)
+            seen += strcmp(got[j].name, got[n].name) == 0;
+        CHECK(seen == 1, "%s: %zu matches or repeats", got[n].name, seen);
+    }
+    CHECK(n == nwant, "%zu constants, want %zu", n, nwant);
+}
+
 static void test_arguments(void)
 {
     xutmp_handle *h = NULL;
@@ -1109,6 +1151,7 @@ int main(void)
         return 2;
     }
     test_abi();
+    test_constants();
     test_arguments();
     run_flavour_tests();
     printf("%d passed, %d failed\n", passed, failed);
