@@ -48,7 +48,7 @@ cp "$root/ci/new-project/main.rs" "$work/app/src/main.rs"
 cp "$root/Cargo.lock" "$work/app/Cargo.lock"
 
 # The default rule must pick an installed copy only if pkg-config finds one.
-if pkg-config --exists 'xutmp >= 0.1.0' 2>/dev/null; then expect=dynamic; else expect=static; fi
+if pkg-config --exists 'xutmp >= 0.1.1' 2>/dev/null; then expect=dynamic; else expect=static; fi
 echo "building a new project on the packaged crates (expect $expect linking)"
 cd "$work/app"
 cargo run --quiet -- "$expect"

@@ -111,7 +111,7 @@ fn summary(e: &pkg_config::Error) -> String {
         pkg_config::Error::EnvNoPkgConfig(var) => format!("{var} is set, so pkg-config was not asked"),
         pkg_config::Error::CrossCompilation => "pkg-config is not asked when cross-compiling".to_string(),
         pkg_config::Error::Command { cause, .. } => format!("pkg-config could not run ({cause})"),
-        _ => "pkg-config found no module `xutmp` >= 0.1.0".to_string(),
+        _ => "pkg-config found no module `xutmp` >= 0.1.1".to_string(),
     }
 }
 
@@ -207,7 +207,7 @@ fn link_installed() -> Result<(), pkg_config::Error> {
         note(&format!("linking the installed libxutmp in XUTMP_LIB_DIR={}", lib_dir.display()));
         return Ok(());
     }
-    let lib = pkg_config::Config::new().atleast_version("0.1.0").statik(false).probe("xutmp")?;
+    let lib = pkg_config::Config::new().atleast_version("0.1.1").statik(false).probe("xutmp")?;
     if let Some(include) = lib.include_paths.first() {
         println!("cargo:include={}", include.display());
     }
