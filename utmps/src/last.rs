@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::accounting::pid_alive;
+use crate::process::pid_alive;
 use crate::record::{Exit, Field, Record, RecordType};
 
 /// How a session from wtmp ended.

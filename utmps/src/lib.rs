@@ -57,11 +57,13 @@ mod login;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
+mod process;
 mod record;
 mod session;
 mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
+mod store;
 mod take_back;
 mod users;
 #[cfg(feature = "wtmpdb")]
@@ -74,11 +76,11 @@ pub mod __fuzz {
     pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
 }
 
-pub use accounting::{
-    pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,
-};
+pub use accounting::{Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE};
 pub use backend::{BackendKind, WriteAccess, WriteCheck, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
+pub use process::pid_alive;
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use session::Session;
+pub use store::{Role, StoreInfo, StoreKind};
