@@ -11,25 +11,12 @@ use crate::backend::Backend;
 use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
+use crate::paths::{DEFAULT_TIMEOUT, LASTLOG_FILE};
 use crate::process::pid_alive;
 use crate::record::{Exit, Record};
 #[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
 use crate::store::History;
 use crate::store::{LastLoginStore, StoreInfo, Stores};
-
-/// The deadline of each operation unless [`Accounting::timeout`] says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Default utmpd socket of utmps.
-pub const UTMPD_SOCKET: &str = "/run/utmps/.utmpd-socket";
-/// Default wtmpd socket of utmps.
-pub const WTMPD_SOCKET: &str = "/run/utmps/.wtmpd-socket";
-/// glibc's utmp file.
-pub const UTMP_FILE: &str = "/var/run/utmp";
-/// glibc's wtmp file.
-pub const WTMP_FILE: &str = "/var/log/wtmp";
-/// The lastlog file of glibc systems.
-pub const LASTLOG_FILE: &str = "/var/log/lastlog";
 
 /// Where and how sessions are recorded: a set of stores, each with a role
 /// (live sessions, history, last login, failed logins), and a deadline. Cheap
@@ -89,10 +76,10 @@ impl Accounting {
 
     /// Every store this host keeps, found at run time, all together:
     ///
-    /// - utmps's utmpd and wtmpd where both sockets are at [`UTMPD_SOCKET`] and
-    ///   [`WTMPD_SOCKET`] (through the native client when built with `native`,
+    /// - utmps's utmpd and wtmpd where both sockets are at [`UTMPD_SOCKET`](crate::UTMPD_SOCKET) and
+    ///   [`WTMPD_SOCKET`](crate::WTMPD_SOCKET) (through the native client when built with `native`,
     ///   else libxutmp's utmps flavour); else, when libxutmp's libc flavour is
-    ///   linked, glibc's [`UTMP_FILE`] (live) and [`WTMP_FILE`] (history), each
+    ///   linked, glibc's [`UTMP_FILE`](crate::UTMP_FILE) (live) and [`WTMP_FILE`](crate::WTMP_FILE) (history), each
     ///   where it exists;
     /// - wtmpdb (feature `wtmpdb`, on by default): Debian's `/var/log/wtmp.db`
     ///   where it exists, else upstream's `/var/lib/wtmpdb/wtmp.db`, following

@@ -54,11 +54,13 @@ pub mod lastlog;
 pub mod lastlog2;
 pub mod layout;
 mod login;
+mod paths;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
 mod process;
 mod record;
+mod role;
 mod session;
 mod socket;
 #[cfg(feature = "wtmpdb")]
@@ -76,11 +78,12 @@ pub mod __fuzz {
     pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
 }
 
-pub use accounting::{Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE};
+pub use accounting::Accounting;
 pub use backend::{BackendKind, WriteAccess, WriteCheck, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
+pub use paths::{DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE};
 pub use process::pid_alive;
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
+pub use role::{Role, StoreInfo, StoreKind};
 pub use session::Session;
-pub use store::{Role, StoreInfo, StoreKind};

@@ -45,7 +45,7 @@ pub struct WriteCheck {
     /// wtmp: the wtmpd socket or the wtmp file.
     pub wtmp: WriteAccess,
     /// The other history stores (wtmpdb), in the handle's order.
-    pub stores: Vec<(crate::store::StoreInfo, WriteAccess)>,
+    pub stores: Vec<(crate::role::StoreInfo, WriteAccess)>,
 }
 
 impl WriteCheck {

@@ -66,7 +66,7 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
         // may be created in it at the first login, as libwtmpdb does.
         stores.history.push(History::Wtmpdb(crate::wtmpdb::Wtmpdb::new(path).create(true)));
     }
-    let lastlog = under(root, crate::accounting::LASTLOG_FILE);
+    let lastlog = under(root, crate::paths::LASTLOG_FILE);
     if exists(&lastlog) {
         stores.last_login.push(LastLoginStore::File(lastlog));
     }
@@ -103,7 +103,7 @@ fn wtmpdb(root: &Path) -> Option<PathBuf> {
 /// when libxutmp's libc flavour is linked.
 #[cfg(any(feature = "xutmp", feature = "native"))]
 fn daemons_or_files(root: &Path, stores: &mut Stores) -> Result<()> {
-    let (utmpd, wtmpd) = (under(root, crate::accounting::UTMPD_SOCKET), under(root, crate::accounting::WTMPD_SOCKET));
+    let (utmpd, wtmpd) = (under(root, crate::paths::UTMPD_SOCKET), under(root, crate::paths::WTMPD_SOCKET));
     if is_socket(&utmpd) && is_socket(&wtmpd) {
         if let Some(backend) = daemon_client(&utmpd, &wtmpd)? {
             stores.live = Some(backend.clone());
@@ -143,7 +143,7 @@ fn daemon_client(utmpd: &Path, wtmpd: &Path) -> Result<Option<Arc<dyn Backend>>>
 fn files(root: &Path, stores: &mut Stores) -> Result<()> {
     #[cfg(feature = "xutmp")]
     if crate::backend::xutmp::linked_kind()? == crate::BackendKind::XutmpLibc {
-        let (utmp, wtmp) = (under(root, crate::accounting::UTMP_FILE), under(root, crate::accounting::WTMP_FILE));
+        let (utmp, wtmp) = (under(root, crate::paths::UTMP_FILE), under(root, crate::paths::WTMP_FILE));
         let (live, history) = (exists(&utmp), exists(&wtmp));
         if live || history {
             let backend: Arc<dyn Backend> = Arc::new(crate::backend::xutmp::XutmpBackend::new(&utmp, &wtmp)?);
