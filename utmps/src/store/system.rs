@@ -47,10 +47,29 @@ fn link_target(root: &Path, path: &Path) -> Option<PathBuf> {
         followed = true;
         at = match target.strip_prefix("/") {
             Ok(rel) => root.join(rel),
-            Err(_) => at.parent().unwrap_or(Path::new("/")).join(target),
+            Err(_) => lexical(&at.parent().unwrap_or(Path::new("/")).join(target)),
         };
     }
     followed.then_some(at)
+}
+
+/// `path` with `.` and `..` resolved by name: Debian's `../../log/wtmp.db`
+/// from `/var/lib/wtmpdb` is `/var/log/wtmp.db`, whose directory is then
+/// looked at (the link may dangle, so it cannot be canonicalized).
+#[cfg(feature = "wtmpdb")]
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The stores of the host under `root`.
