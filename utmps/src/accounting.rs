@@ -92,6 +92,11 @@ impl Accounting {
     /// - the lastlog file [`LASTLOG_FILE`] and the btmp file
     ///   [`BTMP_FILE`](crate::btmp::BTMP_FILE) where they exist.
     ///
+    /// Where wtmpdb is found and there is no utmp file (Debian 13: systemd
+    /// built without utmp), the glibc files (wtmp, lastlog, btmp) are
+    /// leftovers nothing reads, created empty by debootstrap: they are not
+    /// used, and such a host keeps no failed logins.
+    ///
     /// A Debian 12 host gets the glibc files (and wtmpdb too where it was
     /// installed); Debian 13, Ubuntu 26.04 and openSUSE, which keep no utmp,
     /// get wtmpdb and lastlog2; an Alpine host the daemons. What was chosen:

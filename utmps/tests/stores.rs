@@ -97,6 +97,21 @@ fn debian13_gets_wtmpdb_and_lastlog2_through_the_symlink_dangling_or_not() {
 }
 
 #[test]
+fn debian13_leaves_the_empty_glibc_files_debootstrap_made_alone() {
+    let root = debian13(true);
+    let r = root.path();
+    for f in ["var/log/wtmp", "var/log/lastlog", "var/log/btmp"] {
+        File::create(r.join(f)).unwrap();
+    }
+    let kinds: Vec<_> = chosen(&Accounting::system_at(r).unwrap()).into_iter().map(|(_, k, _)| k).collect();
+    assert_eq!(kinds, [StoreKind::Wtmpdb, StoreKind::Lastlog2]);
+    // Without wtmpdb they are what the host has.
+    let root = tree(&["var/log/wtmp", "var/log/btmp"], &[]);
+    let kinds: Vec<_> = chosen(&Accounting::system_at(root.path()).unwrap()).into_iter().map(|(_, k, _)| k).collect();
+    assert_eq!(kinds, [StoreKind::WtmpFile, StoreKind::Btmp]);
+}
+
+#[test]
 fn upstream_layout_without_symlink_uses_var_lib_wtmpdb() {
     let root = tree(&[], &["var/lib/wtmpdb"]);
     let r = root.path();

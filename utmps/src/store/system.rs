@@ -78,15 +78,24 @@ fn lexical(path: &Path) -> PathBuf {
 /// Those of reading which libxutmp flavour is linked.
 pub(crate) fn detect(root: &Path) -> Result<Stores> {
     let mut stores = Stores::default();
-    daemons_or_files(root, &mut stores)?;
     #[cfg(feature = "wtmpdb")]
-    if let Some(path) = wtmpdb(root) {
+    let wtmpdb = wtmpdb(root);
+    #[cfg(not(feature = "wtmpdb"))]
+    let wtmpdb: Option<PathBuf> = None;
+    // Where wtmpdb is installed and there is no utmp (Debian 13: systemd
+    // without utmp), the glibc files are leftovers that nothing reads any
+    // more (`last` is wtmpdb; there is no `lastb`); debootstrap, and so the
+    // installer, still creates them empty.
+    let glibc_files = exists(&under(root, crate::paths::UTMP_FILE)) || wtmpdb.is_none();
+    daemons_or_files(root, glibc_files, &mut stores)?;
+    #[cfg(feature = "wtmpdb")]
+    if let Some(path) = wtmpdb {
         // The package is installed: its directory exists, so the database
         // may be created in it at the first login, as libwtmpdb does.
         stores.history.push(History::Wtmpdb(crate::wtmpdb::Wtmpdb::new(path).create(true)));
     }
     let lastlog = under(root, crate::paths::LASTLOG_FILE);
-    if exists(&lastlog) {
+    if glibc_files && exists(&lastlog) {
         stores.last_login.push(LastLoginStore::File(lastlog));
     }
     #[cfg(feature = "wtmpdb")]
@@ -97,7 +106,7 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
         }
     }
     let btmp = under(root, crate::btmp::BTMP_FILE);
-    if exists(&btmp) {
+    if glibc_files && exists(&btmp) {
         stores.failed = Some(btmp);
     }
     tracing::debug!(root = %root.display(), stores = ?stores, "system stores");
@@ -121,7 +130,7 @@ fn wtmpdb(root: &Path) -> Option<PathBuf> {
 /// utmps's daemons where both sockets listen; else glibc's files that exist,
 /// when libxutmp's libc flavour is linked.
 #[cfg(any(feature = "xutmp", feature = "native"))]
-fn daemons_or_files(root: &Path, stores: &mut Stores) -> Result<()> {
+fn daemons_or_files(root: &Path, glibc_files: bool, stores: &mut Stores) -> Result<()> {
     let (utmpd, wtmpd) = (under(root, crate::paths::UTMPD_SOCKET), under(root, crate::paths::WTMPD_SOCKET));
     if is_socket(&utmpd) && is_socket(&wtmpd) {
         if let Some(backend) = daemon_client(&utmpd, &wtmpd)? {
@@ -130,11 +139,14 @@ fn daemons_or_files(root: &Path, stores: &mut Stores) -> Result<()> {
             return Ok(());
         }
     }
-    files(root, stores)
+    match glibc_files {
+        true => files(root, stores),
+        false => Ok(()),
+    }
 }
 
 #[cfg(not(any(feature = "xutmp", feature = "native")))]
-fn daemons_or_files(_: &Path, _: &mut Stores) -> Result<()> {
+fn daemons_or_files(_: &Path, _: bool, _: &mut Stores) -> Result<()> {
     Ok(())
 }
 
