@@ -34,6 +34,7 @@ steps=(
     "examples|gcc:gcc pkg-config:pkg-config|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client)"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
+    "debian13|gcc:gcc debootstrap:debootstrap|a default-features build records through Accounting::system() in a Debian 13 tree (cached under target/debian13); its last and lastlog2 read it back"
 )
 
 field() { # field N LINE: the Nth |-separated field of a steps entry
@@ -171,6 +172,10 @@ step_package() {
 
 step_new-project() {
     ci/new-project.sh "$target"
+}
+
+step_debian13() {
+    ci/debian13.sh
 }
 
 case "${1:-}" in
