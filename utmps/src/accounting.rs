@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
-use crate::paths::{DEFAULT_TIMEOUT, LASTLOG_FILE};
+use crate::paths::DEFAULT_TIMEOUT;
 use crate::process::pid_alive;
 use crate::record::{Exit, Record};
 #[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
@@ -58,14 +58,14 @@ impl Accounting {
         Accounting { stores: Arc::new(stores), timeout: DEFAULT_TIMEOUT, refused: None, from_system: false }
     }
 
-    /// utmp and wtmp through `backend`, lastlog at [`LASTLOG_FILE`]: what the
+    /// utmp and wtmp through `backend`, lastlog at [`LASTLOG_FILE`](crate::LASTLOG_FILE): what the
     /// constructors of one backend give.
     #[cfg(any(feature = "xutmp", feature = "native"))]
     fn with_backend(backend: Arc<dyn Backend>) -> Accounting {
         Accounting::with_stores(Stores {
             live: Some(backend.clone()),
             history: vec![History::Wtmp(backend)],
-            last_login: vec![LastLoginStore::File(PathBuf::from(LASTLOG_FILE))],
+            last_login: vec![LastLoginStore::File(PathBuf::from(crate::paths::LASTLOG_FILE))],
             failed: None,
         })
     }
@@ -89,7 +89,7 @@ impl Accounting {
     ///   directory is never created;
     /// - lastlog2 (feature `wtmpdb`): `/var/lib/lastlog/lastlog2.db` where it
     ///   or its directory exists (created as wtmpdb's);
-    /// - the lastlog file [`LASTLOG_FILE`] and the btmp file
+    /// - the lastlog file [`LASTLOG_FILE`](crate::LASTLOG_FILE) and the btmp file
     ///   [`BTMP_FILE`](crate::btmp::BTMP_FILE) where they exist.
     ///
     /// Where wtmpdb is found and there is no utmp file (Debian 13: systemd
@@ -177,7 +177,7 @@ impl Accounting {
     }
 
     /// glibc's file-based utmpx on the given utmp and wtmp files (libxutmp, libc
-    /// flavour), and the lastlog file [`LASTLOG_FILE`]. The files must exist:
+    /// flavour), and the lastlog file [`LASTLOG_FILE`](crate::LASTLOG_FILE). The files must exist:
     /// glibc does not create them.
     ///
     /// Relative paths are resolved against the current directory now, so that a
@@ -211,7 +211,7 @@ impl Accounting {
     }
 
     /// libxutmp on whatever endpoints its flavour uses: files (libc) or the utmpd
-    /// and wtmpd sockets (utmps); lastlog at [`LASTLOG_FILE`]. Relative paths
+    /// and wtmpd sockets (utmps); lastlog at [`LASTLOG_FILE`](crate::LASTLOG_FILE). Relative paths
     /// are resolved now, as for [`files`](Self::files).
     ///
     /// # Errors
@@ -226,7 +226,7 @@ impl Accounting {
     }
 
     /// The pure-Rust client of the utmps daemons on the given sockets; lastlog
-    /// at [`LASTLOG_FILE`]. Relative paths are resolved now, as for
+    /// at [`LASTLOG_FILE`](crate::LASTLOG_FILE). Relative paths are resolved now, as for
     /// [`files`](Self::files).
     ///
     /// This constructor cannot fail: when a relative path cannot be resolved
@@ -249,15 +249,16 @@ impl Accounting {
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
     /// steps of a session's open share one deadline (undoing a failed open runs
-    /// in the background, see [`open`](Self::open)); a logout gives its utmp and its wtmp
-    /// write one each, so it is bounded by twice this. A timeout too large for
+    /// in the background, see [`open`](Self::open)); a logout gives each store's write one
+    /// of its own, so it is bounded by this times the number of live and
+    /// history stores. A timeout too large for
     /// the clock is capped at a century rather than rejected.
     pub fn timeout(mut self, timeout: Duration) -> Accounting {
         self.timeout = timeout;
         self
     }
 
-    /// Sets the lastlog file (default [`LASTLOG_FILE`] for the constructors of
+    /// Sets the lastlog file (default [`LASTLOG_FILE`](crate::LASTLOG_FILE) for the constructors of
     /// one backend): it replaces the handle's lastlog file, or is added as a
     /// last-login store when the handle has none. A relative path is resolved
     /// now, as for [`files`](Self::files); when that fails (the current

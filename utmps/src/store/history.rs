@@ -22,10 +22,10 @@ pub(crate) enum History {
 }
 
 /// What a history store returned at login, which its logout needs.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Mark {
     /// wtmp: the login record, whose logout record keeps its line, id, pid and user.
-    Wtmp(Record),
+    Wtmp(Box<Record>),
     /// wtmpdb: the row, whose `Logout` is set.
     #[cfg(feature = "wtmpdb")]
     Wtmpdb(crate::wtmpdb::RowId),
@@ -63,7 +63,7 @@ impl History {
         #[cfg(not(feature = "wtmpdb"))]
         let _ = login;
         match self {
-            History::Wtmp(b) => b.wtmp_append_tracked(record, deadline).map(|()| Mark::Wtmp(*record)),
+            History::Wtmp(b) => b.wtmp_append_tracked(record, deadline).map(|()| Mark::Wtmp(Box::new(*record))),
             #[cfg(feature = "wtmpdb")]
             History::Wtmpdb(db) => {
                 let line = record.line.to_string_lossy();
