@@ -7,7 +7,13 @@
 //! - **utmps**, the secure utmpx of musl systems such as Alpine: two daemons behind
 //!   Unix sockets, reached through libxutmp's utmps flavour (feature `xutmp`) or the
 //!   pure-Rust client (feature `native`), with a deadline on every operation;
-//! - **glibc**'s file-based utmpx, through libxutmp's libc flavour (feature `xutmp`).
+//! - **glibc**'s file-based utmpx, through libxutmp's libc flavour (feature `xutmp`);
+//! - **wtmpdb** and **lastlog2**, the SQLite history and last-login databases of
+//!   Debian 13, Ubuntu 26.04 and openSUSE, which keep no utmp (feature `wtmpdb`).
+//!
+//! A handle combines the stores a host keeps, each with a role (live sessions,
+//! history, last login, failed logins); [`Accounting::system`] finds them at
+//! run time and [`Accounting::stores`] says which it took.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
