@@ -1,6 +1,7 @@
 #!/bin/sh
-# The Debian 13 (trixie) leg: records sessions with utmps' wtmpdb and lastlog2
-# stores into a debootstrapped Debian 13 tree and checks what Debian 13's own
+# The Debian 13 (trixie) leg: a default-features build records sessions through
+# Accounting::system() into a debootstrapped Debian 13 tree (wtmpdb, lastlog2,
+# no utmp) and checks what Debian 13's own
 # `last` (wtmpdb) and `lastlog2` print about them (tests/debian13.rs, run
 # inside the tree with `--ignored`).
 #

@@ -13,6 +13,8 @@ unset UTMPS_SYS_STATIC UTMPS_SYS_EXPECT_MODE XUTMP_FLAVOUR XUTMP_LIB_DIR XUTMP_I
     PKG_CONFIG_PATH LD_LIBRARY_PATH CARGO_TARGET_DIR
 
 # --no-verify: the package step verifies; the build below is the stronger test.
+# The .crate files of an earlier version would be unpacked beside the new ones.
+rm -rf "$work/package/package"
 (cd "$root" && cargo package --workspace --allow-dirty --no-verify --target-dir "$work/package" >/dev/null)
 rm -rf "$work/crates" "$work/app/src"
 mkdir -p "$work/crates" "$work/app/src"

@@ -34,6 +34,7 @@ steps=(
     "examples|gcc:gcc pkg-config:pkg-config|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client)"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
+    "debian13|gcc:gcc debootstrap:debootstrap|a default-features build records through Accounting::system() in a Debian 13 tree (cached under target/debian13); its last and lastlog2 read it back"
 )
 
 field() { # field N LINE: the Nth |-separated field of a steps entry
@@ -172,13 +173,17 @@ step_package() {
     # name and version: a change since the last run would be verified against
     # the stale copy. Those directories (the ones starting with "-") hold only
     # such local-registry crates.
-    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/utmps-*
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/utmps-* "$target/package/package"
     env -u UTMPS_SYS_STATIC cargo package --workspace --allow-dirty --target-dir "$target/package" >/dev/null
     echo "packaged: $(ls "$target/package/package/"*.crate | xargs -n1 basename | tr '\n' ' ')"
 }
 
 step_new-project() {
     ci/new-project.sh "$target"
+}
+
+step_debian13() {
+    ci/debian13.sh
 }
 
 case "${1:-}" in

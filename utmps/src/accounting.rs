@@ -1,77 +1,184 @@
-//! The accounting handle: which backend, which endpoints, which deadline.
+//! The accounting handle: which stores, by role, and which deadline.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BackendKind, WriteCheck};
+#[cfg(any(feature = "xutmp", feature = "native"))]
+use crate::backend::Backend;
+use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
-use crate::record::{Exit, Record, RecordType};
-use crate::session::Session;
+use crate::paths::DEFAULT_TIMEOUT;
+use crate::process::pid_alive;
+use crate::record::{Exit, Record};
+#[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
+use crate::store::History;
+use crate::store::{LastLoginStore, StoreInfo, Stores};
 
-/// The deadline of each operation unless [`Accounting::timeout`] says otherwise.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Default utmpd socket of utmps.
-pub const UTMPD_SOCKET: &str = "/run/utmps/.utmpd-socket";
-/// Default wtmpd socket of utmps.
-pub const WTMPD_SOCKET: &str = "/run/utmps/.wtmpd-socket";
-/// glibc's utmp file.
-pub const UTMP_FILE: &str = "/var/run/utmp";
-/// glibc's wtmp file.
-pub const WTMP_FILE: &str = "/var/log/wtmp";
-/// The lastlog file of glibc systems.
-pub const LASTLOG_FILE: &str = "/var/log/lastlog";
-
-/// Where and how sessions are recorded. Cheap to clone; share one per daemon.
+/// Where and how sessions are recorded: a set of stores, each with a role
+/// (live sessions, history, last login, failed logins), and a deadline. Cheap
+/// to clone; share one per daemon.
 ///
 /// ```no_run
 /// # fn main() -> utmps::Result<()> {
-/// let acct = utmps::Accounting::system()?;
+/// let acct = utmps::Accounting::system()?; // what this host keeps
+/// println!("{:?}", acct.stores());
 /// acct.check()?; // at start-up: is the daemon there, are the files writable?
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Accounting {
-    backend: Arc<dyn Backend>,
+    stores: Arc<Stores>,
     timeout: Duration,
-    lastlog: PathBuf,
+    /// Set by an infallible constructor whose relative path could not be
+    /// resolved: every operation fails with that reason, rather than act on
+    /// whatever the path names after the next `chdir`.
+    refused: Option<Arc<(PathBuf, std::io::Error)>>,
+    /// Built by [`Accounting::system`]: a host without stores gets a remedy
+    /// that fits it.
+    from_system: bool,
+}
+
+impl fmt::Debug for Accounting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Accounting");
+        d.field("stores", &self.stores).field("timeout", &self.timeout);
+        if let Some(r) = &self.refused {
+            d.field("unresolved", &r.0);
+        }
+        d.finish()
+    }
 }
 
 impl Accounting {
-    #[cfg(any(feature = "xutmp", feature = "native"))]
-    fn with_backend(backend: Arc<dyn Backend>) -> Accounting {
-        Accounting { backend, timeout: DEFAULT_TIMEOUT, lastlog: PathBuf::from(LASTLOG_FILE) }
+    fn with_stores(stores: Stores) -> Accounting {
+        Accounting { stores: Arc::new(stores), timeout: DEFAULT_TIMEOUT, refused: None, from_system: false }
     }
 
-    /// The standard locations of the backend this crate was built with: the utmps
-    /// sockets for libxutmp's utmps flavour or the native client, glibc's files for
-    /// the libc flavour.
+    /// utmp and wtmp through `backend`, lastlog at [`LASTLOG_FILE`](crate::LASTLOG_FILE): what the
+    /// constructors of one backend give.
+    #[cfg(any(feature = "xutmp", feature = "native"))]
+    fn with_backend(backend: Arc<dyn Backend>) -> Accounting {
+        Accounting::with_stores(Stores {
+            live: Some(backend.clone()),
+            history: vec![History::Wtmp(backend)],
+            last_login: vec![LastLoginStore::File(PathBuf::from(crate::paths::LASTLOG_FILE))],
+            failed: None,
+        })
+    }
+
+    fn stores_mut(&mut self) -> &mut Stores {
+        Arc::make_mut(&mut self.stores)
+    }
+
+    /// Every store this host keeps, found at run time, all together:
+    ///
+    /// - utmps's utmpd and wtmpd where both sockets are at [`UTMPD_SOCKET`](crate::UTMPD_SOCKET) and
+    ///   [`WTMPD_SOCKET`](crate::WTMPD_SOCKET) (through the native client when built with `native`,
+    ///   else libxutmp's utmps flavour); else, when libxutmp's libc flavour is
+    ///   linked, glibc's [`UTMP_FILE`](crate::UTMP_FILE) (live) and [`WTMP_FILE`](crate::WTMP_FILE) (history), each
+    ///   where it exists;
+    /// - wtmpdb (feature `wtmpdb`, on by default): Debian's `/var/log/wtmp.db`
+    ///   where it exists, else upstream's `/var/lib/wtmpdb/wtmp.db`, following
+    ///   Debian's symlink there (dangling until the first write), where the
+    ///   database or its directory exists. The database may be created at the
+    ///   first login in that directory (the package is installed); a
+    ///   directory is never created;
+    /// - lastlog2 (feature `wtmpdb`): `/var/lib/lastlog/lastlog2.db` where it
+    ///   or its directory exists (created as wtmpdb's);
+    /// - the lastlog file [`LASTLOG_FILE`](crate::LASTLOG_FILE) and the btmp file
+    ///   [`BTMP_FILE`](crate::btmp::BTMP_FILE) where they exist.
+    ///
+    /// Where wtmpdb is found and there is no utmp file (Debian 13: systemd
+    /// built without utmp), the glibc files (wtmp, lastlog, btmp) are
+    /// leftovers nothing reads, created empty by debootstrap: they are not
+    /// used, and such a host keeps no failed logins.
+    ///
+    /// A Debian 12 host gets the glibc files (and wtmpdb too where it was
+    /// installed); Debian 13, Ubuntu 26.04 and openSUSE, which keep no utmp,
+    /// get wtmpdb and lastlog2; an Alpine host the daemons. What was chosen:
+    /// [`stores`](Self::stores), and `Debug`. A host with none (a container)
+    /// gives a handle whose [`check`](Self::check) and [`open`](Self::open)
+    /// say so, with a remedy that fits the host.
     ///
     /// # Errors
-    /// `Unsupported` when no backend was compiled in.
+    /// `Unsupported` when the linked libxutmp has another ABI version.
     pub fn system() -> Result<Accounting> {
-        #[cfg(feature = "xutmp")]
-        {
-            match crate::backend::xutmp::linked_kind()? {
-                BackendKind::XutmpLibc => Accounting::files(UTMP_FILE, WTMP_FILE),
-                _ => Accounting::xutmp(UTMPD_SOCKET, WTMPD_SOCKET),
+        Accounting::system_at(Path::new("/"))
+    }
+
+    /// [`system`](Self::system) with every path taken under `root`: for tests
+    /// on temporary trees laid out like a host.
+    #[doc(hidden)]
+    pub fn system_at(root: &Path) -> Result<Accounting> {
+        let mut acct = Accounting::with_stores(crate::store::system::detect(root)?);
+        acct.from_system = true;
+        Ok(acct)
+    }
+
+    /// A handle with no store at all, to build on with
+    /// [`with_wtmpdb`](Self::with_wtmpdb), [`with_lastlog2`](Self::with_lastlog2),
+    /// [`lastlog_path`](Self::lastlog_path) and [`with_btmp`](Self::with_btmp):
+    /// a host without utmp, such as Debian 13:
+    ///
+    /// ```
+    /// # fn main() -> utmps::Result<()> {
+    /// let acct = utmps::Accounting::empty()
+    ///     .with_wtmpdb(utmps::wtmpdb::DEBIAN_PATH)
+    ///     .with_lastlog2(utmps::lastlog2::PATH);
+    /// assert_eq!(acct.stores().len(), 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn empty() -> Accounting {
+        Accounting::with_stores(Stores::default())
+    }
+
+    /// Adds a wtmpdb database as a history store, after those the handle has:
+    /// each login inserts its row there and the logout sets that row's logout
+    /// time. The database is never created: it must exist (an empty file is
+    /// made a fresh database at the first login, as wtmpdb does). A relative
+    /// path is resolved now, as for [`files`](Self::files); when that fails,
+    /// the handle refuses every operation with that error.
+    #[cfg(feature = "wtmpdb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
+    pub fn with_wtmpdb(self, path: impl AsRef<Path>) -> Accounting {
+        self.add(path.as_ref(), |stores, p| stores.history.push(History::Wtmpdb(crate::wtmpdb::Wtmpdb::new(p))))
+    }
+
+    /// Adds a lastlog2 database as a last-login store, written when a login
+    /// asks for it ([`Login::lastlog`]). Never created, as for
+    /// [`with_wtmpdb`](Self::with_wtmpdb); a relative path is resolved now.
+    #[cfg(feature = "wtmpdb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
+    pub fn with_lastlog2(self, path: impl AsRef<Path>) -> Accounting {
+        self.add(path.as_ref(), |stores, p| {
+            stores.last_login.push(LastLoginStore::Lastlog2(crate::lastlog2::Lastlog2::new(p)))
+        })
+    }
+
+    /// Sets the btmp file that [`record_failed_login`](Self::record_failed_login)
+    /// appends to. A relative path is resolved now.
+    pub fn with_btmp(self, path: impl AsRef<Path>) -> Accounting {
+        self.add(path.as_ref(), |stores, p| stores.failed = Some(p))
+    }
+
+    fn add(mut self, path: &Path, put: impl FnOnce(&mut Stores, PathBuf)) -> Accounting {
+        match absolute(path) {
+            Ok(p) => put(self.stores_mut(), p),
+            Err(e) => {
+                self.refused.get_or_insert_with(|| Arc::new((path.to_path_buf(), e)));
+                put(self.stores_mut(), path.to_path_buf());
             }
         }
-        #[cfg(all(not(feature = "xutmp"), feature = "native"))]
-        {
-            Ok(Accounting::native(UTMPD_SOCKET, WTMPD_SOCKET))
-        }
-        #[cfg(not(any(feature = "xutmp", feature = "native")))]
-        {
-            Err(Error::new(ErrorKind::Unsupported, "accounting", "built without the `xutmp` and `native` features"))
-        }
+        self
     }
 
     /// glibc's file-based utmpx on the given utmp and wtmp files (libxutmp, libc
-    /// flavour). The files must exist: glibc does not create them.
+    /// flavour), and the lastlog file [`LASTLOG_FILE`](crate::LASTLOG_FILE). The files must exist:
+    /// glibc does not create them.
     ///
     /// Relative paths are resolved against the current directory now, so that a
     /// later `chdir` cannot send the records elsewhere. They are not
@@ -104,8 +211,8 @@ impl Accounting {
     }
 
     /// libxutmp on whatever endpoints its flavour uses: files (libc) or the utmpd
-    /// and wtmpd sockets (utmps). Relative paths are resolved now, as for
-    /// [`files`](Self::files).
+    /// and wtmpd sockets (utmps); lastlog at [`LASTLOG_FILE`](crate::LASTLOG_FILE). Relative paths
+    /// are resolved now, as for [`files`](Self::files).
     ///
     /// # Errors
     /// `Unsupported` when the linked libxutmp has another ABI version;
@@ -118,8 +225,9 @@ impl Accounting {
         Ok(Accounting::with_backend(Arc::new(backend)))
     }
 
-    /// The pure-Rust client of the utmps daemons on the given sockets. Relative
-    /// paths are resolved now, as for [`files`](Self::files).
+    /// The pure-Rust client of the utmps daemons on the given sockets; lastlog
+    /// at [`LASTLOG_FILE`](crate::LASTLOG_FILE). Relative paths are resolved now, as for
+    /// [`files`](Self::files).
     ///
     /// This constructor cannot fail: when a relative path cannot be resolved
     /// (the current directory cannot be read), the handle it returns refuses
@@ -134,34 +242,34 @@ impl Accounting {
             (Err(e), _) => (utmpd, e),
             (_, Err(e)) => (wtmpd, e),
         };
-        let inner = crate::backend::native::NativeBackend::new(utmpd, wtmpd);
-        Accounting::with_backend(Arc::new(Unresolved { inner: Arc::new(inner), path: bad.to_path_buf(), err }))
+        let mut acct = Accounting::with_backend(Arc::new(crate::backend::native::NativeBackend::new(utmpd, wtmpd)));
+        acct.refused = Some(Arc::new((bad.to_path_buf(), err)));
+        acct
     }
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
     /// steps of a session's open share one deadline (undoing a failed open runs
-    /// in the background, see [`open`](Self::open)); a logout gives its utmp and its wtmp
-    /// write one each, so it is bounded by twice this. A timeout too large for
+    /// in the background, see [`open`](Self::open)); a logout gives each store's write one
+    /// of its own, so it is bounded by this times the number of live and
+    /// history stores. A timeout too large for
     /// the clock is capped at a century rather than rejected.
     pub fn timeout(mut self, timeout: Duration) -> Accounting {
         self.timeout = timeout;
         self
     }
 
-    /// Sets the lastlog file (default [`LASTLOG_FILE`]). A relative path is
-    /// resolved now, as for [`files`](Self::files); when that fails (the current
+    /// Sets the lastlog file (default [`LASTLOG_FILE`](crate::LASTLOG_FILE) for the constructors of
+    /// one backend): it replaces the handle's lastlog file, or is added as a
+    /// last-login store when the handle has none. A relative path is resolved
+    /// now, as for [`files`](Self::files); when that fails (the current
     /// directory cannot be read), the handle returned refuses every operation
     /// with that error.
-    pub fn lastlog_path(mut self, path: impl Into<PathBuf>) -> Accounting {
+    pub fn lastlog_path(self, path: impl Into<PathBuf>) -> Accounting {
         let path = path.into();
-        match absolute(&path) {
-            Ok(p) => self.lastlog = p,
-            Err(e) => {
-                self.backend = Arc::new(Unresolved { inner: self.backend, path: path.clone(), err: e });
-                self.lastlog = path;
-            }
-        }
-        self
+        self.add(&path, |stores, p| {
+            stores.last_login.retain(|s| !matches!(s, LastLoginStore::File(_)));
+            stores.last_login.insert(0, LastLoginStore::File(p));
+        })
     }
 
     /// The operation deadline in force.
@@ -169,44 +277,88 @@ impl Accounting {
         self.timeout
     }
 
-    /// Which backend this handle uses.
+    /// Which backend does this handle's utmp and wtmp I/O;
+    /// [`BackendKind::None`] when it has neither (wtmpdb and lastlog2 only).
     pub fn backend(&self) -> BackendKind {
-        self.backend.kind()
+        self.stores.backend().map_or(BackendKind::None, |b| b.kind())
     }
 
-    /// The utmp file or utmpd socket.
+    /// Every store of this handle: role, kind and path, in the order a login
+    /// writes them.
+    pub fn stores(&self) -> Vec<StoreInfo> {
+        self.stores.list()
+    }
+
+    /// The utmp file or utmpd socket; empty when the handle keeps no utmp.
     pub fn utmp_endpoint(&self) -> &Path {
-        self.backend.utmp_endpoint()
+        self.stores.live.as_ref().map_or(Path::new(""), |b| b.utmp_endpoint())
     }
 
-    /// The wtmp file or wtmpd socket.
+    /// The wtmp file or wtmpd socket; empty when the handle keeps no wtmp.
     pub fn wtmp_endpoint(&self) -> &Path {
-        self.backend.wtmp_endpoint()
+        self.stores.wtmp().map_or(Path::new(""), |b| b.wtmp_endpoint())
     }
 
-    /// The lastlog file.
+    /// The lastlog file; empty when the handle has none.
     pub fn lastlog_file(&self) -> &Path {
-        &self.lastlog
+        self.stores
+            .last_login
+            .iter()
+            .find(|s| matches!(s, LastLoginStore::File(_)))
+            .map_or(Path::new(""), LastLoginStore::path)
     }
 
     pub(crate) fn deadline(&self) -> Instant {
         crate::deadline::after(self.timeout)
     }
 
-    pub(crate) fn raw(&self) -> &dyn Backend {
-        &*self.backend
+    pub(crate) fn store_set(&self) -> &Stores {
+        &self.stores
     }
 
-    /// Checks, without writing anything, that the endpoints can be used: the daemons
-    /// answer, or the files exist and are writable. Run it at start-up.
+    /// `Ok` unless the handle refuses every operation (a relative path that
+    /// could not be resolved).
+    pub(crate) fn usable(&self) -> Result<()> {
+        match &self.refused {
+            Some(r) => Err(unresolved_error(&r.0, &r.1)),
+            None => Ok(()),
+        }
+    }
+
+    /// `Ok` when a login is recorded somewhere: a live or a history store.
+    pub(crate) fn records_something(&self) -> Result<()> {
+        self.usable()?;
+        if !self.stores.records_nothing() {
+            return Ok(());
+        }
+        let what = match self.stores.last_login.is_empty() {
+            true => "no utmp, wtmp, wtmpdb or lastlog2 found: a container?",
+            false => "no utmp, wtmp or wtmpdb found, only a last-login store: nothing would record the session",
+        };
+        let remedy = if !self.from_system {
+            "give the handle a store: a constructor of a backend, or `with_wtmpdb`"
+        } else if cfg!(target_env = "gnu") {
+            "nothing on this host records logins: on Debian 13 and later install wtmpdb (and lastlog2); on older \
+             glibc systems create /var/run/utmp and /var/log/wtmp (root:utmp, 0664)"
+        } else {
+            "nothing on this host records logins: start utmps's utmpd and wtmpd, which listen in /run/utmps"
+        };
+        Err(Error::new(ErrorKind::Unavailable, "accounting", what).with_remedy(remedy))
+    }
+
+    /// Checks, without writing anything, that the stores every login writes
+    /// can be used: the daemons answer, the files and databases exist (or may
+    /// be created) and are writable. Run it at start-up. Last-login and
+    /// failed-login stores are written only on request and are not checked.
     ///
     /// Write permission on the utmps daemons cannot be proven without writing:
     /// `Ok` may still mean "could not be checked". [`check_writable`](Self::check_writable)
     /// says which.
     ///
     /// # Errors
-    /// The reason the answer is no: `Unavailable` (no daemon, no file: a container?),
-    /// `Permission`, `TimedOut`. For utmpd, `Permission` with rule
+    /// The reason the answer is no: `Unavailable` (no daemon, no file, or no
+    /// store at all: a container?), `Permission`, `TimedOut`, `InvalidInput`
+    /// (a path that holds something else). For utmpd, `Permission` with rule
     /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is not
     /// root and its EFFECTIVE gid is not the group that the utmpd socket and its
     /// directory both belong to (the daemon's group, in the service scripts
@@ -219,59 +371,101 @@ impl Accounting {
     /// permission: granted (root, or files opened for writing), likely (the
     /// effective gid is the group the utmpd socket shows), wtmpd's per-user
     /// rule (for non-root, only records of the caller's own user name: the user
-    /// is known only at login), or unknown, with the reason.
+    /// is known only at login), unknown, with the reason, or no such store;
+    /// and the same for each wtmpdb store.
     ///
     /// # Errors
     /// As [`check`](Self::check).
     pub fn check_writable(&self) -> Result<WriteCheck> {
-        self.backend.probe(self.deadline())
+        self.records_something()?;
+        let deadline = self.deadline();
+        let check = self.check_backend(deadline)?;
+        #[cfg(feature = "wtmpdb")]
+        let check = self.check_databases(check)?;
+        Ok(check)
     }
 
-    /// Records a login: the utmp USER_PROCESS entry, the wtmp login record, and
-    /// lastlog when the login asks for it. The returned guard logs out when it is
-    /// closed or dropped.
-    ///
-    /// Returns within the handle's timeout, failed or not (plus scheduling noise).
+    #[cfg(feature = "wtmpdb")]
+    fn check_databases(&self, mut check: WriteCheck) -> Result<WriteCheck> {
+        for (store, info) in self.stores.history.iter().zip(self.stores.list().into_iter().filter(is_history)) {
+            if let History::Wtmpdb(db) = store {
+                check.stores.push((info, crate::store::sqlite_access("check", db.path(), db.creates())?));
+            }
+        }
+        Ok(check)
+    }
+
+    #[cfg(any(feature = "xutmp", feature = "native"))]
+    fn check_backend(&self, deadline: Instant) -> Result<WriteCheck> {
+        let (live, wtmp) = (self.stores.live.as_ref(), self.stores.wtmp());
+        match (live, wtmp) {
+            (Some(l), Some(w)) if same(l, w) => l.probe(deadline),
+            (Some(l), Some(w)) => {
+                let mut check = crate::backend::probe_half(&**l, true, deadline)?;
+                check.wtmp = crate::backend::probe_half(&**w, false, deadline)?.wtmp;
+                Ok(check)
+            }
+            (Some(l), None) => crate::backend::probe_half(&**l, true, deadline),
+            (None, Some(w)) => crate::backend::probe_half(&**w, false, deadline),
+            (None, None) => Ok(WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore)),
+        }
+    }
+
+    #[cfg(not(any(feature = "xutmp", feature = "native")))]
+    fn check_backend(&self, _: Instant) -> Result<WriteCheck> {
+        Ok(WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore))
+    }
+
+    /// Records a failed login (a wrong password, an unknown user) in the
+    /// handle's btmp file, under sshd's rules: see
+    /// [`btmp::record_failed_login`](crate::btmp::record_failed_login). Build
+    /// the login with [`NOTTY_LINE`](crate::btmp::NOTTY_LINE) as its line
+    /// unless it was tried on a terminal. Returns within the handle's timeout.
     ///
     /// # Errors
-    /// `InvalidInput` before any I/O for a bad user, line or host; otherwise the
-    /// first failure. What a failed open wrote, or may have written, is taken
-    /// back: the utmp entry is ended and a wtmp login that landed gets its
-    /// logout. That happens before the open returns when it needs no waiting
-    /// and fits in the deadline, otherwise in the background after it returned.
-    /// A write whose answer had not come by the deadline is undone only once
-    /// that answer came (the native backend waits for it on the original
-    /// connection, at most 35 s), so that the undo can never be applied before
-    /// the write; a write the daemon refused is not undone. Against libxutmp's
-    /// utmps flavour, which cannot keep a connection, a write whose outcome is
-    /// unknown is undone at once, and a daemon that applies it later than the
-    /// undo can still leave it live. Take-backs still pending when the process
-    /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
-    pub fn open(&self, login: &Login) -> Result<Session> {
-        Session::open(self.clone(), login)
+    /// `Unsupported` when the handle keeps no failed-login store: utmps hosts
+    /// and wtmpdb-only hosts (Debian 13) have none, and wtmpdb has no such
+    /// record; never a silent success. Otherwise those of
+    /// [`btmp::record_failed_login`](crate::btmp::record_failed_login).
+    pub fn record_failed_login(&self, login: &Login) -> Result<()> {
+        self.usable()?;
+        let Some(btmp) = &self.stores.failed else {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "failed login",
+                "this handle keeps no failed-login store (btmp): the host keeps none, or none was given",
+            )
+            .with_remedy("where the host keeps a btmp file, add it with `with_btmp`"));
+        };
+        tracing::trace!(path = %btmp.display(), "failed login");
+        crate::btmp::record_failed_login(btmp, login, self.deadline())
     }
 
-    /// Waits until the background take-backs of failed opens (see
-    /// [`open`](Self::open)) of this process have finished, or `timeout` has
-    /// passed; true when none is left. For an orderly exit, and for tests.
-    /// The take-backs belong to the process, not to one handle.
-    pub fn wait_for_take_backs(timeout: Duration) -> bool {
-        crate::take_back::wait_all(timeout)
+    fn live(&self, op: &'static str) -> Result<&dyn crate::backend::Backend> {
+        self.usable()?;
+        match &self.stores.live {
+            Some(b) => Ok(&**b),
+            None => Err(Error::new(
+                ErrorKind::Unsupported,
+                op,
+                "this handle keeps no live sessions (no utmp); on logind systems `who` lists logind's sessions",
+            )),
+        }
     }
 
     /// Every record in utmp, in file order.
     ///
     /// # Errors
-    /// As for any backend read.
+    /// As for any backend read; `Unsupported` when the handle keeps no utmp.
     pub fn entries(&self) -> Result<Vec<Record>> {
-        self.backend.utmp_records(self.deadline())
+        self.live("utmp read")?.utmp_records(self.deadline())
     }
 
     /// The live sessions, like `who`: USER_PROCESS entries. With `only_alive`,
     /// entries whose process is gone (see [`pid_alive`]) are dropped too.
     ///
     /// # Errors
-    /// As for any backend read.
+    /// As for any backend read; `Unsupported` when the handle keeps no utmp.
     pub fn who(&self, only_alive: bool) -> Result<Vec<Record>> {
         let mut live: Vec<Record> = self.entries()?.into_iter().filter(Record::is_user_process).collect();
         if only_alive {
@@ -281,10 +475,12 @@ impl Accounting {
     }
 
     /// Ends stale sessions: every USER_PROCESS entry whose pid is dead and that
-    /// `ours` accepts is marked DEAD_PROCESS in utmp, and a logout record is
-    /// appended to wtmp. Entries left by a daemon that was killed (SIGKILL, abort,
-    /// `process::exit`, `mem::forget` of a guard) are found this way; pass a
-    /// filter that picks this daemon's own entries (its lines, its users).
+    /// `ours` accepts is marked DEAD_PROCESS in utmp, a logout record is
+    /// appended to wtmp, and in each wtmpdb store the newest open row of its
+    /// line gets its logout (sshd's rule for a lost row id). Entries left by a
+    /// daemon that was killed (SIGKILL, abort, `process::exit`, `mem::forget`
+    /// of a guard) are found this way; pass a filter that picks this daemon's
+    /// own entries (its lines, its users).
     ///
     /// Returns the records written. The whole sweep shares one deadline, the
     /// handle's [`timeout`](Self::timeout), and reads utmp at most twice, however
@@ -298,28 +494,36 @@ impl Accounting {
     /// spans the k-1 writes before it: a brand-new login on such a line within
     /// it could still be ended. Sweep at start-up, before serving logins.
     ///
+    /// A handle without utmp has nothing to sweep and returns an empty list:
+    /// wtmpdb stores no pid, so a killed daemon's wtmpdb rows stay open.
+    ///
     /// # Errors
     /// The first failure, `TimedOut` included; entries before it were already
     /// swept.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
+        self.usable()?;
+        let Some(live) = &self.stores.live else {
+            return Ok(Vec::new());
+        };
         let deadline = self.deadline();
         let stale = |e: &Record| e.is_user_process() && pid_alive(e.pid) == Some(false);
-        let found: Vec<Record> =
-            self.backend.utmp_records(deadline)?.into_iter().filter(|e| stale(e) && ours(e)).collect();
+        let found: Vec<Record> = live.utmp_records(deadline)?.into_iter().filter(|e| stale(e) && ours(e)).collect();
         if found.is_empty() {
             return Ok(Vec::new());
         }
         // The very same records, login times included, as they are just before
         // the writes start.
-        let mut unchanged: HashSet<Record> = self.backend.utmp_records(deadline)?.into_iter().collect();
+        let mut unchanged: HashSet<Record> = live.utmp_records(deadline)?.into_iter().collect();
         let mut swept = Vec::new();
         for entry in found {
             if !unchanged.remove(&entry) || pid_alive(entry.pid) != Some(false) {
                 continue;
             }
-            let dead = dead_record(&entry, Exit::default());
-            self.backend.utmp_put(&dead, deadline)?;
-            self.backend.wtmp_append(&dead, deadline)?;
+            let dead = entry.dead(Exit::default());
+            live.utmp_put(&dead, deadline)?;
+            for history in &self.stores.history {
+                history.sweep(&dead, deadline)?;
+            }
             tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
             swept.push(dead);
         }
@@ -327,27 +531,15 @@ impl Accounting {
     }
 }
 
-/// The logout record of a login: same line, id, pid and user; DEAD_PROCESS, now.
-pub(crate) fn dead_record(login: &Record, exit: Exit) -> Record {
-    let mut dead = Record { record_type: RecordType::DEAD_PROCESS, exit, ..*login };
-    dead.set_time(std::time::SystemTime::now());
-    dead
+#[cfg(feature = "wtmpdb")]
+fn is_history(info: &StoreInfo) -> bool {
+    info.role == crate::store::Role::History
 }
 
-/// Whether a process exists: `Some(false)` only when the kernel says there is no
-/// such process; `None` when it cannot be told (pid 0 or negative).
-pub fn pid_alive(pid: i32) -> Option<bool> {
-    if pid <= 0 {
-        return None;
-    }
-    // SAFETY: signal 0 only checks for existence and permission.
-    if unsafe { libc::kill(pid, 0) } == 0 {
-        return Some(true);
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::ESRCH) => Some(false),
-        _ => Some(true), // EPERM: it exists, owned by someone else
-    }
+/// True when `a` and `b` are the same backend: its utmp and wtmp halves.
+#[cfg(any(feature = "xutmp", feature = "native"))]
+fn same(a: &Arc<dyn Backend>, b: &Arc<dyn Backend>) -> bool {
+    std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
 }
 
 /// `path` made absolute against the current directory, so that a later `chdir`
@@ -376,50 +568,4 @@ fn unresolved_error(path: &Path, err: &std::io::Error) -> Error {
 #[cfg(feature = "xutmp")]
 fn resolve(path: &Path) -> Result<PathBuf> {
     absolute(path).map_err(|e| unresolved_error(path, &e))
-}
-
-/// The backend of a handle built by an infallible constructor whose relative
-/// path could not be resolved: every operation fails with that reason, rather
-/// than act on whatever the path names after the next `chdir`.
-#[derive(Debug)]
-struct Unresolved {
-    inner: Arc<dyn Backend>,
-    path: PathBuf,
-    err: std::io::Error,
-}
-
-impl Unresolved {
-    fn refuse<T>(&self) -> Result<T> {
-        Err(unresolved_error(&self.path, &self.err))
-    }
-}
-
-impl Backend for Unresolved {
-    fn kind(&self) -> BackendKind {
-        self.inner.kind()
-    }
-
-    fn utmp_endpoint(&self) -> &Path {
-        self.inner.utmp_endpoint()
-    }
-
-    fn wtmp_endpoint(&self) -> &Path {
-        self.inner.wtmp_endpoint()
-    }
-
-    fn utmp_records(&self, _: Instant) -> Result<Vec<Record>> {
-        self.refuse()
-    }
-
-    fn utmp_put(&self, _: &Record, _: Instant) -> Result<()> {
-        self.refuse()
-    }
-
-    fn wtmp_append(&self, _: &Record, _: Instant) -> Result<()> {
-        self.refuse()
-    }
-
-    fn probe(&self, _: Instant) -> Result<crate::backend::WriteCheck> {
-        self.refuse()
-    }
 }

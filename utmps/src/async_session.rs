@@ -7,7 +7,6 @@
 //! bounded by its deadline, and one code path for all backends keeps the
 //! records identical whichever way a session was opened.
 
-use std::cell::Cell;
 use std::future::Future;
 
 use crate::accounting::Accounting;
@@ -15,13 +14,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
 use crate::record::Exit;
 use crate::session::Session;
-
-thread_local! {
-    /// Set while a session's teardown must run where it is, not be handed off
-    /// again: inside the blocking task, and while spawning it (a runtime that is
-    /// shutting down drops the task, and with it the session, on the spot).
-    static INLINE: Cell<bool> = const { Cell::new(false) };
-}
 
 fn join_error(op: &'static str, e: tokio::task::JoinError) -> Error {
     let why = if e.is_panic() { "panicked" } else { "was cancelled by the runtime's shutdown" };
@@ -87,25 +79,4 @@ impl Session {
     pub async fn logout_with_async(self, exit: Exit) -> Result<()> {
         tokio::task::spawn_blocking(move || self.logout_with(exit)).await.map_err(|e| join_error("logout", e))?
     }
-}
-
-/// Called by a session's Drop: inside a tokio runtime, moves the session to a
-/// blocking task that logs it out, and answers true; outside one (or when the
-/// teardown must run here) answers false and the caller tears down in place.
-pub(crate) fn hand_off(session: &mut Session) -> bool {
-    if !session.is_open() || INLINE.with(Cell::get) {
-        return false;
-    }
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return false;
-    };
-    let moved = session.take();
-    INLINE.with(|inline| inline.set(true));
-    drop(runtime.spawn_blocking(move || {
-        INLINE.with(|inline| inline.set(true));
-        drop(moved);
-        INLINE.with(|inline| inline.set(false));
-    }));
-    INLINE.with(|inline| inline.set(false));
-    true
 }

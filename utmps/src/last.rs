@@ -42,7 +42,7 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
-use crate::accounting::pid_alive;
+use crate::process::pid_alive;
 use crate::record::{Exit, Record, RecordType};
 
 /// How a session from wtmp ended.

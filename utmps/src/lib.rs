@@ -7,7 +7,13 @@
 //! - **utmps**, the secure utmpx of musl systems such as Alpine: two daemons behind
 //!   Unix sockets, reached through libxutmp's utmps flavour (feature `xutmp`) or the
 //!   pure-Rust client (feature `native`), with a deadline on every operation;
-//! - **glibc**'s file-based utmpx, through libxutmp's libc flavour (feature `xutmp`).
+//! - **glibc**'s file-based utmpx, through libxutmp's libc flavour (feature `xutmp`);
+//! - **wtmpdb** and **lastlog2**, the SQLite history and last-login databases of
+//!   Debian 13, Ubuntu 26.04 and openSUSE, which keep no utmp (feature `wtmpdb`).
+//!
+//! A handle combines the stores a host keeps, each with a role (live sessions,
+//! history, last login, failed logins); [`Accounting::system`] finds them at
+//! run time and [`Accounting::stores`] says which it took.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -60,10 +66,13 @@ pub mod lastlog;
 pub mod lastlog2;
 pub mod layout;
 mod login;
+mod paths;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
+mod process;
 mod record;
+mod role;
 mod session;
 // Daemon sockets: the backends connect, the test peer sends.
 #[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
@@ -71,6 +80,7 @@ mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
 pub mod stream;
+mod store;
 mod take_back;
 mod users;
 #[cfg(feature = "wtmpdb")]
@@ -91,11 +101,12 @@ pub mod __fuzz {
     pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
 }
 
-pub use accounting::{
-    pid_alive, Accounting, DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE,
-};
+pub use accounting::Accounting;
 pub use backend::{BackendKind, WriteAccess, WriteCheck, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
+pub use paths::{DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE};
+pub use process::pid_alive;
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
+pub use role::{Role, StoreInfo, StoreKind};
 pub use session::Session;

@@ -36,6 +36,7 @@ pub struct Login {
     session: Option<i32>,
     lastlog: bool,
     time: Option<SystemTime>,
+    service: Option<String>,
 }
 
 impl Login {
@@ -50,6 +51,7 @@ impl Login {
             session: None,
             lastlog: false,
             time: None,
+            service: None,
         }
     }
 
@@ -101,7 +103,8 @@ impl Login {
         self
     }
 
-    /// Also record the login in lastlog (off by default).
+    /// Also record the login in every last-login store of the handle: the
+    /// lastlog file, lastlog2 (off by default).
     pub fn lastlog(mut self, on: bool) -> Login {
         self.lastlog = on;
         self
@@ -111,6 +114,20 @@ impl Login {
     pub fn time(mut self, time: SystemTime) -> Login {
         self.time = Some(time);
         self
+    }
+
+    /// The service name stored by wtmpdb and lastlog2 (their `Service`
+    /// column), such as `sshd`; utmp and wtmp have no place for it. Default:
+    /// none, stored as NULL, as OpenSSH writes it. 1 to 64 bytes without
+    /// control characters, or the open fails with `InvalidInput` before any I/O.
+    pub fn service(mut self, service: impl Into<String>) -> Login {
+        self.service = Some(service.into());
+        self
+    }
+
+    #[cfg(feature = "wtmpdb")]
+    pub(crate) fn service_name(&self) -> Option<&str> {
+        self.service.as_deref()
     }
 
     pub(crate) fn wants_lastlog(&self) -> bool {

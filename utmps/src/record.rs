@@ -176,8 +176,8 @@ pub struct Exit {
     pub status: i16,
 }
 
-/// One utmp/wtmp record, in a layout of its own: the codecs in [`crate::layout`]
-/// and the backends convert it to what each endpoint stores.
+/// One utmp/wtmp record, in a layout of its own: the codecs of the `layout`
+/// module and the backends convert it to what each endpoint stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Record {
     /// `ut_type`.
@@ -211,6 +211,14 @@ impl Default for RecordType {
 }
 
 impl Record {
+    /// The logout record of this login: same line, id, pid and user;
+    /// DEAD_PROCESS, `exit`, now. What a logout, a take-back and a sweep write.
+    pub fn dead(&self, exit: Exit) -> Record {
+        let mut dead = Record { record_type: RecordType::DEAD_PROCESS, exit, ..*self };
+        dead.set_time(SystemTime::now());
+        dead
+    }
+
     /// The record's time, or `None` when it cannot be represented.
     pub fn time(&self) -> Option<SystemTime> {
         let usec = Duration::from_micros(u64::try_from(self.tv_usec.clamp(0, 999_999)).unwrap_or(0));

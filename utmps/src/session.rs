@@ -1,24 +1,64 @@
-//! The session guard: a login that is logged out when the guard goes away.
+//! The session guard: a login that is logged out when the guard goes away, and
+//! the constructor of the guard, [`Accounting::open`].
 
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::accounting::{dead_record, Accounting};
-use crate::backend::{Failed, Landed};
+use crate::accounting::Accounting;
+use crate::backend::{Backend, Failed, Landed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::{alternate_id, cut_host, default_id, Login};
 use crate::record::{Exit, Field, Record};
+use crate::store::{History, Mark};
 use crate::take_back;
 
 /// How many alternate ids are tried when a line's default id is taken.
 const ID_ATTEMPTS: u32 = 16;
 
+impl Accounting {
+    /// Records a login in every store of the handle, in this order: the utmp
+    /// USER_PROCESS entry (live), the login in each history store (the wtmp
+    /// login record; a wtmpdb row, whose id the session keeps), then, when the
+    /// login asks for it, each last-login store (lastlog, lastlog2). The
+    /// returned guard logs out when it is closed or dropped.
+    ///
+    /// Returns within the handle's timeout, failed or not (plus scheduling noise).
+    ///
+    /// # Errors
+    /// `InvalidInput` before any I/O for a bad user, line, host or service;
+    /// `Unsupported` before any I/O when the login asks for lastlog and the
+    /// handle has no last-login store; `Unavailable` when the handle has no
+    /// live and no history store (see [`check`](Self::check)); otherwise the
+    /// first failure. What a failed open wrote, or may have written, is taken
+    /// back, the latest first: a wtmpdb row is deleted (so that `last` shows
+    /// nothing of the failed login, where a logout would show it with a
+    /// zero duration), the utmp entry is ended and a wtmp login that landed
+    /// gets its logout. A last-login write is not undone: lastlog keeps no
+    /// previous value. That happens before the open returns when it needs no
+    /// waiting and fits in the deadline, otherwise in the background after it
+    /// returned.
+    /// A write whose answer had not come by the deadline is undone only once
+    /// that answer came (the native backend waits for it on the original
+    /// connection, at most 35 s), so that the undo can never be applied before
+    /// the write; a write the daemon refused is not undone. Against libxutmp's
+    /// utmps flavour, which cannot keep a connection, a write whose outcome is
+    /// unknown is undone at once, and a daemon that applies it later than the
+    /// undo can still leave it live. Take-backs still pending when the process
+    /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
+    pub fn open(&self, login: &Login) -> Result<Session> {
+        Session::open(self.clone(), login)
+    }
+}
+
 /// A recorded login. Dropping it logs out (best effort, failures traced);
 /// [`logout`](Session::logout) does the same and returns the error.
 ///
-/// The logout writes the utmp DEAD_PROCESS entry into the login's slot (same line,
-/// id and pid) and a wtmp logout record that keeps the user name, because utmps's
-/// wtmpd refuses a non-root logout record with an empty user.
+/// The guard keeps what each store returned at login, and the logout ends
+/// each with it: the utmp DEAD_PROCESS entry goes into the login's slot (same
+/// line, id and pid); wtmp gets a logout record that keeps the user name,
+/// because utmps's wtmpd refuses a non-root logout record with an empty user;
+/// the session's wtmpdb row gets its logout time (a row that `wtmpdb rotate`
+/// moved away meanwhile is not an error: nothing is left to close).
 ///
 /// Log out BEFORE releasing the pty: once the pty is closed the kernel may hand
 /// the same line to another login, whose entry this logout would then end.
@@ -32,43 +72,71 @@ const ID_ATTEMPTS: u32 = 16;
 pub struct Session {
     acct: Accounting,
     record: Record,
+    /// Per history store of `acct`, in its order.
+    marks: Vec<Mark>,
     owner: libc::pid_t,
     open: bool,
 }
 
 impl Session {
-    pub(crate) fn open(acct: Accounting, login: &Login) -> Result<Session> {
+    fn open(acct: Accounting, login: &Login) -> Result<Session> {
+        acct.records_something()?;
         let mut record = login.to_record()?;
         let line = login.line_name()?;
+        check_for_databases(&acct, login, &record)?;
         // One deadline for every step of the open, undoing a failed one
         // included: what does not fit runs in the background (see `take_back`).
         let deadline = acct.deadline();
-        // Everything lastlog needs is checked before anything is written.
-        let lastlog = match login.wants_lastlog() {
-            true => Some(crate::lastlog::PendingLogin::prepare(acct.lastlog_file(), login.user_name(), &record)?),
-            false => None,
+        let stores = acct.store_set();
+        // Everything the last-login stores need is checked before anything is written.
+        let last_login = match login.wants_lastlog() {
+            true if stores.last_login.is_empty() => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "login",
+                    "the login asks for lastlog, but this handle has no last-login store (lastlog, lastlog2)",
+                ))
+            }
+            true => stores.last_login.iter().map(|s| s.prepare(login, &record)).collect::<Result<Vec<_>>>()?,
+            false => Vec::new(),
         };
-        if let Err(failed) = put_with_free_id(&acct, &mut record, line, deadline) {
-            take_back::undo(&acct, &record, failed.landed, Landed::No, deadline);
-            return Err(failed.error);
+        if let Some(live) = &stores.live {
+            if let Err(failed) = put_with_free_id(&**live, &mut record, line, deadline) {
+                take_back::undo(&acct, &record, failed.landed, Landed::No, &[], deadline);
+                return Err(failed.error);
+            }
         }
-        if let Err(failed) = acct.raw().wtmp_append_tracked(&record, deadline) {
-            take_back::undo(&acct, &record, Landed::Maybe, failed.landed, deadline);
-            return Err(failed.error);
+        let utmp_written = || match stores.live.is_some() {
+            true => Landed::Maybe,
+            false => Landed::No,
+        };
+        let mut marks = Vec::with_capacity(stores.history.len());
+        for history in &stores.history {
+            match history.login(&record, login, deadline) {
+                Ok(mark) => marks.push(mark),
+                Err(failed) => {
+                    let wtmp = match history {
+                        History::Wtmp(_) => failed.landed,
+                        #[cfg(feature = "wtmpdb")]
+                        _ => wtmp_written(&marks),
+                    };
+                    take_back::undo(&acct, &record, utmp_written(), wtmp, &marks, deadline);
+                    return Err(failed.error);
+                }
+            }
         }
-        if let Some(lastlog) = lastlog {
-            if let Err(e) = lastlog.write(acct.lastlog_file(), deadline) {
-                take_back::undo(&acct, &record, Landed::Maybe, Landed::Maybe, deadline);
+        for (store, pending) in stores.last_login.iter().zip(&last_login) {
+            if let Err(e) = store.write(pending, deadline) {
+                take_back::undo(&acct, &record, utmp_written(), wtmp_written(&marks), &marks, deadline);
                 return Err(e);
             }
         }
-        tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, backend = ?acct.backend(), "session opened");
-        // SAFETY: getpid has no preconditions.
-        let owner = unsafe { libc::getpid() };
-        Ok(Session { acct, record, owner, open: true })
+        tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, stores = ?stores, "session opened");
+        Ok(Session { acct, record, marks, owner: std::process::id() as libc::pid_t, open: true })
     }
 
-    /// The USER_PROCESS record that was written at login.
+    /// The USER_PROCESS record of the login: the one written to utmp and
+    /// wtmp, or, on a handle without them, the one they would have got.
     pub fn record(&self) -> &Record {
         &self.record
     }
@@ -78,22 +146,41 @@ impl Session {
         &self.record.line
     }
 
+    /// The wtmpdb row of this session in the handle's first wtmpdb store.
+    #[cfg(feature = "wtmpdb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
+    pub fn wtmpdb_row(&self) -> Option<crate::wtmpdb::RowId> {
+        self.marks.iter().find_map(|m| match m {
+            Mark::Wtmpdb(id) => Some(*id),
+            _ => None,
+        })
+    }
+
     /// Changes the remote host and address of the live session (a roaming
-    /// client) by rewriting its utmp entry in place. Nothing is written to wtmp.
+    /// client) by rewriting its utmp entry in place. Nothing is written to
+    /// wtmp or wtmpdb, which keep the host of the login.
     ///
     /// The host is checked as [`Login::host`] checks it: one with an
     /// [unsafe character](crate::is_unsafe_char) is refused, never stored.
     ///
     /// # Errors
     /// `InvalidInput`, before any I/O, for a host with an unsafe character (NUL
-    /// included); otherwise the utmp write's error, in which case the session
+    /// included); `Unsupported` when the handle keeps no utmp (nothing is
+    /// changed); otherwise the utmp write's error, in which case the session
     /// keeps its old host.
     pub fn update_host(&mut self, host: &str, addr: Option<IpAddr>) -> Result<()> {
         let host = cut_host(host)?;
+        let Some(live) = &self.acct.store_set().live else {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "update host",
+                "this handle keeps no utmp, the only store where a session's host can change",
+            ));
+        };
         let mut updated = self.record;
         updated.host = Field::from_slice_unchecked(host.as_bytes());
         updated.set_addr(addr);
-        self.acct.raw().utmp_put(&updated, self.acct.deadline())?;
+        live.utmp_put(&updated, self.acct.deadline())?;
         self.record = updated;
         Ok(())
     }
@@ -106,8 +193,10 @@ impl Session {
         self.logout_with(Exit::default())
     }
 
-    /// Logs out: the utmp DEAD_PROCESS entry in the login's slot, then the wtmp
-    /// logout record. Both are attempted even when the first fails.
+    /// Logs out: the utmp DEAD_PROCESS entry in the login's slot, then each
+    /// history store's logout (the wtmp logout record; the wtmpdb row's
+    /// logout time). Each is attempted even when one before it fails, each
+    /// with a deadline of its own (the handle's timeout).
     ///
     /// # Errors
     /// The first failure. `Unsupported` in a forked child, which does not own the session.
@@ -120,44 +209,82 @@ impl Session {
             return Ok(());
         }
         self.open = false;
-        // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != self.owner {
+        if std::process::id() as libc::pid_t != self.owner {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "logout",
                 format!("the session belongs to process {}, not to this forked child", self.owner),
             ));
         }
-        let dead = dead_record(&self.record, exit);
-        let utmp = self.acct.raw().utmp_put(&dead, self.acct.deadline());
-        let wtmp = self.acct.raw().wtmp_append(&dead, self.acct.deadline());
-        tracing::debug!(line = %self.record.line, ok = utmp.is_ok() && wtmp.is_ok(), "session closed");
-        utmp.and(wtmp)
+        let stores = self.acct.store_set();
+        let dead = self.record.dead(exit);
+        let mut result = match &stores.live {
+            Some(live) => live.utmp_put(&dead, self.acct.deadline()),
+            None => Ok(()),
+        };
+        for (history, mark) in stores.history.iter().zip(&self.marks) {
+            let ended = history.logout(mark, exit, self.acct.deadline());
+            result = result.and(ended);
+        }
+        tracing::debug!(line = %self.record.line, ok = result.is_ok(), "session closed");
+        result
     }
+}
+
+/// A wtmp login record among `marks` landed, so its take-back needs a logout.
+fn wtmp_written(marks: &[Mark]) -> Landed {
+    match marks.iter().any(|m| matches!(m, Mark::Wtmp(_))) {
+        true => Landed::Maybe,
+        false => Landed::No,
+    }
+}
+
+/// What the SQLite stores need and the utmp checks do not cover, checked
+/// before any I/O: the service name, a time after 1970.
+fn check_for_databases(acct: &Accounting, login: &Login, record: &Record) -> Result<()> {
+    #[cfg(feature = "wtmpdb")]
+    {
+        use crate::store::LastLoginStore;
+        let stores = acct.store_set();
+        let sqlite = stores.history.iter().any(|h| matches!(h, History::Wtmpdb(_)))
+            || stores.last_login.iter().any(|l| matches!(l, LastLoginStore::Lastlog2(_)));
+        if !sqlite {
+            return Ok(());
+        }
+        if let Some(service) = login.service_name() {
+            crate::sqlite::check_service("login", service)?;
+        }
+        if record.tv_sec < 0 {
+            return Err(Error::invalid("login", "wtmpdb and lastlog2 cannot store a login time before 1970"));
+        }
+    }
+    #[cfg(not(feature = "wtmpdb"))]
+    let _ = (acct, login, record);
+    Ok(())
 }
 
 impl Session {
     /// Moves the live session out, leaving behind a closed guard whose Drop does nothing.
     #[cfg(feature = "tokio")]
-    pub(crate) fn take(&mut self) -> Session {
+    fn take(&mut self) -> Session {
         let open = std::mem::replace(&mut self.open, false);
-        Session { acct: self.acct.clone(), record: self.record, owner: self.owner, open }
-    }
-
-    #[cfg(feature = "tokio")]
-    pub(crate) fn is_open(&self) -> bool {
-        self.open
+        Session {
+            acct: self.acct.clone(),
+            record: self.record,
+            marks: std::mem::take(&mut self.marks),
+            owner: self.owner,
+            open,
+        }
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // SAFETY: getpid has no preconditions.
-        if self.open && unsafe { libc::getpid() } != self.owner {
+        if self.open && std::process::id() as libc::pid_t != self.owner {
             return; // a forked child's copy: the parent still owns the session
         }
         #[cfg(feature = "tokio")]
-        if crate::async_session::hand_off(self) {
+        if hand_off(self) {
             return; // a blocking thread of the runtime logs it out
         }
         if let Err(e) = self.teardown(Exit::default()) {
@@ -166,17 +293,47 @@ impl Drop for Session {
     }
 }
 
+#[cfg(feature = "tokio")]
+thread_local! {
+    /// Set while a session's teardown must run where it is, not be handed off
+    /// again: inside the blocking task, and while spawning it (a runtime that is
+    /// shutting down drops the task, and with it the session, on the spot).
+    static INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Called by a session's Drop: inside a tokio runtime, moves the session to a
+/// blocking task that logs it out, and answers true; outside one (or when the
+/// teardown must run here) answers false and the caller tears down in place.
+#[cfg(feature = "tokio")]
+fn hand_off(session: &mut Session) -> bool {
+    if !session.open || INLINE.with(std::cell::Cell::get) {
+        return false;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return false;
+    };
+    let moved = session.take();
+    INLINE.with(|inline| inline.set(true));
+    drop(runtime.spawn_blocking(move || {
+        INLINE.with(|inline| inline.set(true));
+        drop(moved);
+        INLINE.with(|inline| inline.set(false));
+    }));
+    INLINE.with(|inline| inline.set(false));
+    true
+}
+
 /// Writes the login's utmp entry under the line's default ut_id (its last four
 /// bytes), or, when a live session on another line holds that id (`pts/1012` and
 /// `pts/11012`), under the first derived alternate that is free. The libc flavour
 /// refuses such a put with EADDRINUSE under its file lock, so two logins racing
 /// for one id cannot both take it. The utmps daemons match by id AND line, so
 /// there the default id never collides.
-fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Instant) -> Result<(), Failed> {
+fn put_with_free_id(live: &dyn Backend, record: &mut Record, line: &str, deadline: Instant) -> Result<(), Failed> {
     let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
     for id in candidates {
         record.id = id;
-        match acct.raw().utmp_put_tracked(record, deadline) {
+        match live.utmp_put_tracked(record, deadline) {
             Ok(()) => return Ok(()),
             Err(f) if f.error.raw_os_error() == Some(libc::EADDRINUSE) => {
                 tracing::trace!(line, id = %id, "ut_id held by a live session on another line");

@@ -1,5 +1,9 @@
 //! Taking back a login that failed half way, off the caller's path.
 //!
+//! Undone, latest first: the wtmpdb rows of the login are deleted (an
+//! insert either committed or did not, so there is nothing to wait for);
+//! then the utmp entry is ended and the wtmp login gets its logout, as below.
+//!
 //! A failed open must return within its deadline, yet what it may have written
 //! must still be undone, and never before it lands. What can be undone at once
 //! is undone on the caller's path while the open's deadline lasts; the rest
@@ -19,9 +23,26 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::accounting::{dead_record, Accounting};
+use crate::accounting::Accounting;
 use crate::backend::Landed;
 use crate::record::{Exit, Record};
+use crate::store::Mark;
+
+/// A wtmpdb login row to delete.
+#[cfg(feature = "wtmpdb")]
+type Row = (crate::wtmpdb::Wtmpdb, crate::wtmpdb::RowId);
+#[cfg(not(feature = "wtmpdb"))]
+type Row = std::convert::Infallible;
+
+impl Accounting {
+    /// Waits until the background take-backs of failed opens (see
+    /// [`open`](Self::open)) of this process have finished, or `timeout` has
+    /// passed; true when none is left. For an orderly exit, and for tests.
+    /// The take-backs belong to the process, not to one handle.
+    pub fn wait_for_take_backs(timeout: Duration) -> bool {
+        wait_all(timeout)
+    }
+}
 
 /// How long a take-back waits for the answer to the write it undoes. utmpd and
 /// wtmpd give up on a request whose payload is not complete within 30 s; a
@@ -36,12 +57,14 @@ const MAX_WAITING: usize = 64;
 /// Take-backs queued at most; beyond this a new one is dropped (and traced).
 const MAX_QUEUED: usize = 4096;
 
-/// Undo of one failed open: the utmp entry becomes DEAD_PROCESS and, where the
-/// wtmp login record landed, a logout follows it.
+/// Undo of one failed open: its wtmpdb rows are deleted, the utmp entry
+/// becomes DEAD_PROCESS and, where the wtmp login record landed, a logout
+/// follows it.
 #[derive(Debug)]
 struct Job {
     acct: Accounting,
     login: Record,
+    rows: Vec<Row>,
     utmp: Landed,
     wtmp: Landed,
     wait_until: Instant,
@@ -53,16 +76,22 @@ impl Job {
     }
 
     fn run(self) {
-        let undo = dead_record(&self.login, Exit::default());
+        for row in &self.rows {
+            if let Err(e) = delete(row, self.acct.deadline()) {
+                tracing::warn!(line = %self.login.line, error = %e, "could not delete the wtmpdb row of a failed login");
+            }
+        }
+        let undo = self.login.dead(Exit::default());
+        let stores = self.acct.store_set();
         if self.utmp.settle(self.wait_until) {
-            if let Err(e) = self.acct.raw().utmp_put(&undo, self.acct.deadline()) {
+            if let Some(Err(e)) = stores.live.as_ref().map(|b| b.utmp_put(&undo, self.acct.deadline())) {
                 tracing::warn!(line = %self.login.line, error = %e, "could not take back the utmp entry of a failed login");
             }
         }
         // A logout with no login before it is ignored by `last`; one before
         // its login would leave the login dangling, hence the wait.
         if self.wtmp.settle(self.wait_until) {
-            if let Err(e) = self.acct.raw().wtmp_append(&undo, self.acct.deadline()) {
+            if let Some(Err(e)) = stores.wtmp().map(|b| b.wtmp_append(&undo, self.acct.deadline())) {
                 tracing::warn!(line = %self.login.line, error = %e, "could not close the wtmp login of a failed login");
             }
         }
@@ -86,8 +115,7 @@ static FINISHED: Condvar = Condvar::new();
 
 fn queue() -> MutexGuard<'static, Queue> {
     let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
+    let me = std::process::id() as libc::pid_t;
     if q.owner != me {
         // The parent's take-backs are the parent's; our copies of their
         // descriptors are closed.
@@ -96,37 +124,91 @@ fn queue() -> MutexGuard<'static, Queue> {
     q
 }
 
-/// Takes back a failed open of `login`: at once, on the caller's path, what
-/// needs no waiting and fits before `deadline` (the open's own); the rest is
-/// queued for the worker, and this returns by the deadline.
-pub(crate) fn undo(acct: &Accounting, login: &Record, mut utmp: Landed, mut wtmp: Landed, deadline: Instant) {
+/// Deletes one wtmpdb login row; a row already gone is no error.
+#[cfg(feature = "wtmpdb")]
+fn delete(row: &Row, deadline: Instant) -> crate::Result<()> {
+    row.0.delete(row.1, deadline).map(drop)
+}
+
+#[cfg(not(feature = "wtmpdb"))]
+fn delete(row: &Row, _: Instant) -> crate::Result<()> {
+    match *row {}
+}
+
+/// The wtmpdb rows among `marks` (per history store of `acct`), latest first.
+fn rows(acct: &Accounting, marks: &[Mark]) -> Vec<Row> {
+    #[cfg(feature = "wtmpdb")]
+    {
+        use crate::store::History;
+        let history = &acct.store_set().history;
+        let mut rows: Vec<Row> = history
+            .iter()
+            .zip(marks)
+            .filter_map(|pair| match pair {
+                (History::Wtmpdb(db), Mark::Wtmpdb(id)) => Some((db.clone(), *id)),
+                _ => None,
+            })
+            .collect();
+        rows.reverse();
+        rows
+    }
+    #[cfg(not(feature = "wtmpdb"))]
+    {
+        let _ = (acct, marks);
+        Vec::new()
+    }
+}
+
+/// Takes back a failed open of `login`, whose history stores returned
+/// `marks` so far: at once, on the caller's path, what needs no waiting and
+/// fits before `deadline` (the open's own); the rest is queued for the
+/// worker, and this returns by the deadline.
+pub(crate) fn undo(
+    acct: &Accounting,
+    login: &Record,
+    mut utmp: Landed,
+    mut wtmp: Landed,
+    marks: &[Mark],
+    deadline: Instant,
+) {
+    let mut left = Vec::new();
+    for row in rows(acct, marks) {
+        let done = Instant::now() < deadline && delete(&row, deadline).is_ok();
+        if !done {
+            tracing::debug!(line = %login.line, "wtmpdb take-back left to the background");
+            left.push(row);
+        }
+    }
+    let stores = acct.store_set();
     // Undone here, a process that exits right after the failed open (a forked
     // child, say) loses nothing; only waiting must leave the caller's path.
-    if matches!(utmp, Landed::Maybe) && Instant::now() < deadline {
-        let dead = dead_record(login, Exit::default());
-        match acct.raw().utmp_put(&dead, deadline) {
-            Ok(()) => utmp = Landed::No,
-            Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
+    if let (Some(live), Landed::Maybe) = (&stores.live, &utmp) {
+        if Instant::now() < deadline {
+            match live.utmp_put(&login.dead(Exit::default()), deadline) {
+                Ok(()) => utmp = Landed::No,
+                Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
+            }
         }
     }
-    if matches!(utmp, Landed::No) && matches!(wtmp, Landed::Maybe) && Instant::now() < deadline {
-        let dead = dead_record(login, Exit::default());
-        match acct.raw().wtmp_append_tracked(&dead, deadline) {
-            Ok(()) => wtmp = Landed::No,
-            // A logout that may have been appended is not sent twice.
-            Err(f) if !matches!(f.landed, Landed::No) => wtmp = Landed::No,
-            Err(f) => tracing::debug!(line = %login.line, error = %f.error, "wtmp logout left to the background"),
+    if let (Some(backend), Landed::No, Landed::Maybe) = (stores.wtmp(), &utmp, &wtmp) {
+        if Instant::now() < deadline {
+            match backend.wtmp_append_tracked(&login.dead(Exit::default()), deadline) {
+                Ok(()) => wtmp = Landed::No,
+                // A logout that may have been appended is not sent twice.
+                Err(f) if !matches!(f.landed, Landed::No) => wtmp = Landed::No,
+                Err(f) => tracing::debug!(line = %login.line, error = %f.error, "wtmp logout left to the background"),
+            }
         }
     }
-    schedule(acct, login, utmp, wtmp);
+    schedule(acct, login, left, utmp, wtmp);
 }
 
 /// Queues the take-back of a failed open of `login`; returns at once.
-fn schedule(acct: &Accounting, login: &Record, utmp: Landed, wtmp: Landed) {
-    if matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
+fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtmp: Landed) {
+    if rows.is_empty() && matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
         return;
     }
-    let mut job = Job { acct: acct.clone(), login: *login, utmp, wtmp, wait_until: Instant::now() + WAIT_LIMIT };
+    let mut job = Job { acct: acct.clone(), login: *login, rows, utmp, wtmp, wait_until: Instant::now() + WAIT_LIMIT };
     let mut q = queue();
     if q.unfinished >= MAX_QUEUED {
         drop(q);

@@ -53,6 +53,7 @@ pub const USER_PROCESS: i64 = 3;
 
 const INSERT: &str = "INSERT INTO wtmp (Type,User,Login,TTY,RemoteHost,Service) VALUES(?,?,?,?,?,?)";
 const UPDATE: &str = "UPDATE wtmp SET Logout = ? WHERE ID = ?";
+const DELETE: &str = "DELETE FROM wtmp WHERE ID = ?";
 const FIND_OPEN: &str = "SELECT ID FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
 // Newest first like `wtmpdb last`, paged on (Login, ID) so that no statement
 // stays open between batches.
@@ -144,6 +145,10 @@ impl Wtmpdb {
         &self.path
     }
 
+    pub(crate) fn creates(&self) -> bool {
+        self.create
+    }
+
     fn write(&self, op: &'static str, deadline: Instant) -> Result<Connection> {
         let mode = if self.create { Mode::Create } else { Mode::Write };
         let conn = sqlite::open(op, &self.path, mode, deadline)?
@@ -195,6 +200,22 @@ impl Wtmpdb {
         tracing::trace!(path = %self.path.display(), id = id.0, "wtmpdb logout");
         let conn = self.write(OP, deadline)?;
         update(&conn, &self.path, id, at, deadline)
+    }
+
+    /// Removes row `id`: the take-back of a login whose session failed to
+    /// open, so that `last` shows nothing of it. True when a row was removed.
+    ///
+    /// # Errors
+    /// As [`logout`](Self::logout).
+    pub(crate) fn delete(&self, id: RowId, deadline: Instant) -> Result<bool> {
+        const OP: &str = "wtmpdb take-back";
+        let Some(conn) = sqlite::open(OP, &self.path, Mode::Write, deadline)? else {
+            return Ok(false);
+        };
+        sqlite::bound(&conn, OP, &self.path, deadline)?;
+        let n = conn.execute(DELETE, params![id.0]).map_err(|e| sqlite::classify(OP, &self.path, e))?;
+        tracing::debug!(path = %self.path.display(), id = id.0, removed = n, "wtmpdb login taken back");
+        Ok(n > 0)
     }
 
     /// The newest open row of `tty`, the way sshd finds a session whose id it

@@ -1,18 +1,14 @@
 //! Interop with Debian 13's own tools, run INSIDE a Debian 13 tree by
-//! ci/debian13.sh (`--ignored`): sessions recorded through the wtmpdb and
-//! lastlog2 stores into the system paths, then read back with Debian's `last`
-//! (wtmpdb) and `lastlog2`. Ignored in ordinary runs: it writes the system's
+//! ci/debian13.sh (`--ignored`): a build with the crate's default features
+//! records sessions through `Accounting::system()`, which must find wtmpdb and
+//! lastlog2 there (and no utmp), then Debian's `last` (wtmpdb) and `lastlog2`
+//! read them back. Ignored in ordinary runs: it writes the system's
 //! databases, so it also refuses to run anywhere but Debian 13.
 
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use utmps::lastlog2::{self, Lastlog2};
-use utmps::wtmpdb::{self, Logout, Wtmpdb};
-
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(10)
-}
+use utmps::{btmp, Accounting, BackendKind, ErrorKind, Login, Role, StoreKind};
 
 fn on_debian13() {
     let release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
@@ -34,23 +30,31 @@ fn run(cmd: &str, args: &[&str]) -> String {
 #[ignore = "writes /var/log/wtmp.db and lastlog2.db; run inside Debian 13 by ci/debian13.sh"]
 fn debian13_last_and_lastlog2_show_our_sessions() {
     on_debian13();
-    let now = SystemTime::now();
-    // Debian's path, reached through the upstream path's symlink where it exists.
-    let db = Wtmpdb::new(wtmpdb::DEBIAN_PATH).create(true);
-    let start = now - Duration::from_secs(3 * 3600);
-    let ended =
-        db.login(&wtmpdb::Entry::new("alice", "/dev/pts/1").host("client.example").time(start), deadline()).unwrap();
-    let end = start + Duration::from_secs(3600 + 23 * 60);
-    assert_eq!(db.logout(ended, end, deadline()).unwrap(), Logout::Recorded);
-    db.login(&wtmpdb::Entry::new("bob", "pts/2").host("192.0.2.7").time(now - Duration::from_secs(600)), deadline())
-        .unwrap();
-    Lastlog2::new(lastlog2::PATH)
-        .create(true)
-        .record(
-            &lastlog2::Entry::new("root", "/dev/pts/3").host("admin.example").time(now - Duration::from_secs(300)),
-            deadline(),
-        )
-        .unwrap();
+    let acct = Accounting::system().unwrap();
+    println!("{acct:?}");
+    let stores: Vec<_> = acct.stores().into_iter().map(|s| (s.role, s.kind, s.path)).collect();
+    assert_eq!(
+        stores,
+        [
+            (Role::History, StoreKind::Wtmpdb, utmps::wtmpdb::DEBIAN_PATH.into()),
+            (Role::LastLogin, StoreKind::Lastlog2, utmps::lastlog2::PATH.into()),
+        ],
+        "wtmpdb and lastlog2, no utmp"
+    );
+    assert_eq!(acct.backend(), BackendKind::None);
+    acct.check().unwrap();
+    let e = acct.record_failed_login(&Login::new("mallory", btmp::NOTTY_LINE)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "Debian 13 keeps no failed logins: {e}");
+
+    // An ended session of 1 h 23 min: logged in 83 minutes ago, out now.
+    let start = SystemTime::now() - Duration::from_secs(83 * 60);
+    let ended = acct.open(&Login::new("alice", "/dev/pts/1").host("client.example").time(start)).unwrap();
+    assert!(ended.wtmpdb_row().is_some());
+    ended.logout().unwrap();
+    // A live one, and root's last login.
+    let live = acct.open(&Login::new("bob", "pts/2").host("192.0.2.7")).unwrap();
+    let root = acct.open(&Login::new("root", "/dev/pts/3").host("admin.example").lastlog(true)).unwrap();
+    root.logout().unwrap();
 
     let last = run("/usr/bin/last", &[]);
     let alice = last.lines().find(|l| l.starts_with("alice")).expect("alice's session in `last`");
@@ -62,10 +66,11 @@ fn debian13_last_and_lastlog2_show_our_sessions() {
     assert!(words.windows(3).any(|w| w == ["still", "logged", "in"]), "the live session: {bob}");
 
     // The upstream path is Debian's symlink to the same database.
-    let via_link = run("/usr/bin/last", &["-f", wtmpdb::UPSTREAM_PATH]);
+    let via_link = run("/usr/bin/last", &["-f", utmps::wtmpdb::UPSTREAM_PATH]);
     assert!(via_link.lines().any(|l| l.starts_with("alice")), "{via_link}");
 
     let ll = run("/usr/bin/lastlog2", &["-u", "root"]);
     let root = ll.lines().find(|l| l.starts_with("root")).expect("root's last login in `lastlog2`");
     assert!(root.contains("pts/3") && root.contains("admin.example"), "{root}");
+    drop(live);
 }

@@ -35,6 +35,8 @@ pub enum WriteAccess {
     OwnUserOnly,
     /// Write permission could not be checked; the reason says why.
     Unknown(String),
+    /// The handle keeps no store of this kind (no utmp on Debian 13, say).
+    NoStore,
 }
 
 /// Write permission of both endpoints, as far as it can be told without writing.
@@ -45,12 +47,18 @@ pub struct WriteCheck {
     pub utmp: WriteAccess,
     /// wtmp: the wtmpd socket or the wtmp file.
     pub wtmp: WriteAccess,
+    /// The other history stores (wtmpdb), in the handle's order.
+    pub stores: Vec<(crate::role::StoreInfo, WriteAccess)>,
 }
 
 impl WriteCheck {
     /// Both endpoints accept writes: the files were opened for writing, or root.
     pub(crate) fn granted() -> WriteCheck {
-        WriteCheck { utmp: WriteAccess::Granted, wtmp: WriteAccess::Granted }
+        WriteCheck::of(WriteAccess::Granted, WriteAccess::Granted)
+    }
+
+    pub(crate) fn of(utmp: WriteAccess, wtmp: WriteAccess) -> WriteCheck {
+        WriteCheck { utmp, wtmp, stores: Vec::new() }
     }
 }
 
@@ -66,7 +74,7 @@ pub(crate) fn daemons(utmpd: &Path) -> Result<WriteCheck> {
         return Ok(WriteCheck::granted());
     }
     let utmp = utmpd_group(utmpd, egid)?;
-    Ok(WriteCheck { utmp, wtmp: WriteAccess::OwnUserOnly })
+    Ok(WriteCheck::of(utmp, WriteAccess::OwnUserOnly))
 }
 
 fn utmpd_group(utmpd: &Path, egid: u32) -> Result<WriteAccess> {

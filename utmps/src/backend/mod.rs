@@ -51,12 +51,15 @@ pub enum BackendKind {
     XutmpUtmps,
     /// The pure-Rust utmps protocol client.
     Native,
+    /// No utmp or wtmp backend: the handle's stores are wtmpdb, lastlog2,
+    /// lastlog or btmp only (Debian 13 and later keep no utmp).
+    None,
 }
 
 impl BackendKind {
     /// True when the endpoints are daemon sockets rather than files.
     pub fn uses_daemons(self) -> bool {
-        !matches!(self, BackendKind::XutmpLibc)
+        matches!(self, BackendKind::XutmpUtmps | BackendKind::Native)
     }
 }
 
@@ -151,6 +154,39 @@ pub(crate) trait Pending: Send + fmt::Debug {
     /// Waits until `deadline` for the answer: false only when it says that
     /// nothing was written. No answer by then counts as written.
     fn landed(self: Box<Self>, deadline: Instant) -> bool;
+}
+
+/// As [`Backend::probe`], for a handle that uses only one half of `backend`
+/// (a host with a wtmp file but no utmp file, say): the other half is
+/// [`WriteAccess::NoStore`] and is not looked at.
+#[cfg(any(feature = "native", feature = "xutmp"))]
+pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Instant) -> Result<WriteCheck> {
+    let (endpoint, op) = match live {
+        true => (backend.utmp_endpoint(), "probe utmp"),
+        false => (backend.wtmp_endpoint(), "probe wtmp"),
+    };
+    let access = if !backend.kind().uses_daemons() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(endpoint)
+            .map_err(|e| Error::from_io(op, endpoint, e, crate::error::PermissionRule::File))?;
+        WriteAccess::Granted
+    } else if live {
+        backend.utmp_records(deadline)?;
+        daemon_access(endpoint)?.utmp
+    } else {
+        probe_socket(endpoint, deadline)?;
+        match crate::users::is_root() {
+            true => WriteAccess::Granted,
+            false => WriteAccess::OwnUserOnly,
+        }
+    };
+    Ok(match live {
+        true => WriteCheck::of(access, WriteAccess::NoStore),
+        false => WriteCheck::of(WriteAccess::NoStore, access),
+    })
 }
 
 /// Connects to a daemon socket and closes the connection at once: proves that

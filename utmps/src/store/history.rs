@@ -1,0 +1,114 @@
+//! History stores: the wtmp half of a backend (wtmp file, wtmpd) or a wtmpdb
+//! database. A login returns a [`Mark`] that its logout ends the entry with.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::StoreKind;
+use crate::backend::{Backend, Failed};
+use crate::error::Result;
+use crate::login::Login;
+use crate::record::{Exit, Record};
+
+/// One history store.
+#[derive(Clone, Debug)]
+pub(crate) enum History {
+    /// wtmp through the backend: the wtmp file or wtmpd.
+    Wtmp(Arc<dyn Backend>),
+    /// A wtmpdb database.
+    #[cfg(feature = "wtmpdb")]
+    Wtmpdb(crate::wtmpdb::Wtmpdb),
+}
+
+/// What a history store returned at login, which its logout needs.
+#[derive(Clone, Debug)]
+pub(crate) enum Mark {
+    /// wtmp: the login record, whose logout record keeps its line, id, pid and user.
+    Wtmp(Box<Record>),
+    /// wtmpdb: the row, whose `Logout` is set.
+    #[cfg(feature = "wtmpdb")]
+    Wtmpdb(crate::wtmpdb::RowId),
+}
+
+impl History {
+    pub(crate) fn kind(&self) -> StoreKind {
+        match self {
+            History::Wtmp(b) if b.kind().uses_daemons() => StoreKind::Wtmpd,
+            History::Wtmp(_) => StoreKind::WtmpFile,
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(_) => StoreKind::Wtmpdb,
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            History::Wtmp(b) => b.wtmp_endpoint(),
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(db) => db.path(),
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Option<&Arc<dyn Backend>> {
+        match self {
+            History::Wtmp(b) => Some(b),
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(_) => None,
+        }
+    }
+
+    /// Records the login `record` (built from `login`). A wtmpdb insert either
+    /// committed or did not, so its failure never leaves a row behind.
+    pub(crate) fn login(&self, record: &Record, login: &Login, deadline: Instant) -> Result<Mark, Failed> {
+        #[cfg(not(feature = "wtmpdb"))]
+        let _ = login;
+        match self {
+            History::Wtmp(b) => b.wtmp_append_tracked(record, deadline).map(|()| Mark::Wtmp(Box::new(*record))),
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(db) => {
+                let line = record.line.to_string_lossy();
+                let mut entry = crate::wtmpdb::Entry::new(login.user_name(), line.as_ref()).host(login.host_name());
+                if let Some(t) = record.time() {
+                    entry = entry.time(t);
+                }
+                if let Some(service) = login.service_name() {
+                    entry = entry.service(service);
+                }
+                db.login(&entry, deadline).map(Mark::Wtmpdb).map_err(Failed::not_written)
+            }
+        }
+    }
+
+    /// Ends the login marked `mark`, with `exit`, now: wtmp gets the logout
+    /// record of the login record; wtmpdb sets the row's logout time. A wtmpdb
+    /// row rotated away (`wtmpdb rotate`) is not an error: the session did end.
+    pub(crate) fn logout(&self, mark: &Mark, exit: Exit, deadline: Instant) -> Result<()> {
+        match (self, mark) {
+            (History::Wtmp(b), Mark::Wtmp(login)) => b.wtmp_append(&login.dead(exit), deadline),
+            #[cfg(feature = "wtmpdb")]
+            (History::Wtmpdb(db), Mark::Wtmpdb(id)) => {
+                if db.logout(*id, std::time::SystemTime::now(), deadline)? == crate::wtmpdb::Logout::RowGone {
+                    tracing::debug!(path = %db.path().display(), id = id.0, "wtmpdb row gone at logout (rotated away)");
+                }
+                Ok(())
+            }
+            #[cfg(feature = "wtmpdb")]
+            _ => Ok(()), // a mark always comes from its own store
+        }
+    }
+
+    /// Ends, for [`Accounting::sweep`](crate::Accounting::sweep), the login
+    /// whose logout record is `dead`: wtmp gets that record; wtmpdb, which
+    /// stores no pid, closes the newest open row of the line, as sshd does
+    /// for a session whose row id it lost.
+    pub(crate) fn sweep(&self, dead: &Record, deadline: Instant) -> Result<()> {
+        match self {
+            History::Wtmp(b) => b.wtmp_append(dead, deadline),
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(db) => {
+                let at = dead.time().unwrap_or_else(std::time::SystemTime::now);
+                db.logout_tty(&dead.line.to_string_lossy(), at, deadline).map(drop)
+            }
+        }
+    }
+}
