@@ -189,7 +189,7 @@ impl Accounting {
     }
 
     pub(crate) fn deadline(&self) -> Instant {
-        crate::deadline::after(self.timeout)
+        crate::sys::deadline::Deadline::after(self.timeout).instant()
     }
 
     pub(crate) fn raw(&self) -> &dyn Backend {

@@ -13,11 +13,12 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 /// The records of a file, and what could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +61,7 @@ const CHUNK: usize = 1024 * 1024;
 pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -> Result<FileRecords> {
     let path = path.as_ref();
     let op = "file read";
-    let deadline = crate::deadline::after(timeout);
+    let deadline = Deadline::after(timeout);
     let io_err = |e| Error::from_io(op, path, e, PermissionRule::File);
     // O_NONBLOCK: a FIFO at the path must not block the open; O_NOCTTY: a
     // terminal at the path must not become this process's controlling terminal.
@@ -78,18 +79,18 @@ pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -
     if meta.len() > MAX_FILE_SIZE {
         return Err(too_large(path, meta.len()));
     }
-    let _locked = crate::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
+    let _locked = crate::sys::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
     let bytes = read_bounded(&file, meta.len(), path, deadline, timeout)?;
     Ok(parse(&bytes, layout))
 }
 
 /// Reads to the end, or fails once the file passes [`MAX_FILE_SIZE`] (it may
 /// have grown since it was measured) or the deadline passes.
-fn read_bounded(file: &File, size_hint: u64, path: &Path, deadline: Instant, timeout: Duration) -> Result<Vec<u8>> {
+fn read_bounded(file: &File, size_hint: u64, path: &Path, deadline: Deadline, timeout: Duration) -> Result<Vec<u8>> {
     let op = "file read";
     let mut bytes = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0));
     loop {
-        if Instant::now() >= deadline {
+        if deadline.expired() {
             return Err(Error::timed_out(op, path, timeout)
                 .with_detail(format!("the file was not read within {timeout:?} ({} bytes so far)", bytes.len())));
         }
@@ -138,6 +139,7 @@ fn describe(t: std::fs::FileType) -> &'static str {
 mod tests {
     use super::*;
     use crate::record::{Field, RecordType};
+    use std::time::Instant;
 
     fn rec(n: i32) -> Record {
         Record {

@@ -188,7 +188,7 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
         // Refused before the lock: a device or a FIFO needs no waiting for.
         return Err(not_lastlog(op, path, why));
     }
-    let _locked = crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
+    let _locked = crate::sys::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline.into())
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     // Again under the lock: the target record may have changed while it was awaited.
     check_file(&file, uid).map_err(|r| r.into_error(op, path))?;
@@ -206,7 +206,7 @@ pub(crate) struct PendingLogin {
 impl PendingLogin {
     pub(crate) fn prepare(path: &Path, user: &str, login: &Record) -> Result<PendingLogin> {
         check_platform("lastlog")?;
-        let uid = match crate::users::uid_of(user.as_bytes()) {
+        let uid = match crate::sys::users::uid_of(user.as_bytes()) {
             Ok(Some(uid)) => uid,
             Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
             Err(errno) => {

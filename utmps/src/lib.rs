@@ -44,9 +44,7 @@ mod accounting;
 mod async_session;
 mod backend;
 pub mod btmp;
-mod deadline;
 mod error;
-mod filelock;
 pub mod files;
 pub mod last;
 pub mod lastlog;
@@ -59,11 +57,10 @@ mod login;
 pub mod peer;
 mod record;
 mod session;
-mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
+mod sys;
 mod take_back;
-mod users;
 #[cfg(feature = "wtmpdb")]
 pub mod wtmpdb;
 

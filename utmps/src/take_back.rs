@@ -74,7 +74,7 @@ impl Job {
 struct Queue {
     /// The process the queue belongs to: a forked child starts afresh, since
     /// the worker thread did not follow it.
-    owner: libc::pid_t,
+    owner: u32,
     jobs: VecDeque<Job>,
     /// Queued or running.
     unfinished: usize,
@@ -86,8 +86,7 @@ static FINISHED: Condvar = Condvar::new();
 
 fn queue() -> MutexGuard<'static, Queue> {
     let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
+    let me = std::process::id();
     if q.owner != me {
         // The parent's take-backs are the parent's; our copies of their
         // descriptors are closed.
@@ -180,10 +179,10 @@ fn work() {
 /// Waits until every take-back of this process has finished, or `timeout`
 /// passed: true when none is left.
 pub(crate) fn wait_all(timeout: Duration) -> bool {
-    let deadline = crate::deadline::after(timeout);
+    let deadline = crate::sys::deadline::Deadline::after(timeout);
     let mut q = queue();
     while q.unfinished > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.remaining();
         if left.is_zero() {
             return false;
         }

@@ -153,7 +153,7 @@ pub(crate) trait Pending: Send + fmt::Debug {
 /// Connects to a daemon socket and closes the connection at once: proves that
 /// something listens without sending a request.
 pub(crate) fn probe_socket(path: &Path, deadline: Instant) -> Result<()> {
-    crate::socket::Conn::connect(path, deadline)
+    crate::sys::socket::Conn::connect(path, deadline.into())
         .map(drop)
         .map_err(|e| crate::error::Error::from_io("probe", path, e, crate::error::PermissionRule::File))
 }

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::filelock::Locked;
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
+use crate::sys::filelock::Locked;
 
 /// One record as stored.
 pub(super) type Raw = [u8; UTMPS_RECORD_SIZE];
@@ -45,10 +45,10 @@ pub(super) fn open_0644(path: &Path, append: bool) -> io::Result<File> {
 
 /// Takes a whole-file shared or exclusive lock, waiting with no time limit as
 /// the daemons do (they use F_SETLKW), except that a stopping peer gives up.
-/// Open-file-description locks (see [`crate::filelock`]) keep the peer's own
+/// Open-file-description locks (see [`crate::sys::filelock`]) keep the peer's own
 /// connection threads apart, which classic per-process locks would not.
 pub(super) fn lock<'f>(file: &'f File, write: bool, stop: &AtomicBool) -> io::Result<Locked<'f>> {
-    crate::filelock::lock_while(file, write, 0, 0, |pause| {
+    crate::sys::filelock::lock_while(file, write, 0, 0, |pause| {
         if stop.load(Ordering::SeqCst) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "the peer is stopping"));
         }

@@ -10,6 +10,7 @@ use super::ids::Creds;
 use super::wire::{errno_byte, Wire};
 use super::Shared;
 use crate::layout::UTMPS_RECORD_SIZE;
+use crate::sys::deadline::Deadline;
 
 const ESRCH: u8 = libc::ESRCH as u8;
 const EPERM: u8 = libc::EPERM as u8;
@@ -38,7 +39,7 @@ impl Conversation<'_> {
     fn run(&mut self) -> io::Result<()> {
         // No idle timeout between requests: utmpd has none.
         while let Some(command) = self.wire.next_byte(None)? {
-            let deadline = crate::deadline::after(self.shared.config.payload_timeout);
+            let deadline = Deadline::after(self.shared.config.payload_timeout);
             match command {
                 b'r' => self.rewind()?,
                 b'e' => self.find(|_| true)?,

@@ -9,14 +9,15 @@ use super::ids::Creds;
 use super::wire::{errno_byte, Wire};
 use super::Shared;
 use crate::layout::UTMPS_RECORD_SIZE;
-use crate::users::uid_of;
+use crate::sys::deadline::Deadline;
+use crate::sys::users::uid_of;
 
 const EPERM: u8 = libc::EPERM as u8;
 
 /// Serves the one request of a connection. A first byte other than `+`, a short
 /// record, or nothing within the idle timeout: closed without an answer.
 pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &AtomicBool) {
-    let deadline = crate::deadline::after(shared.config.wtmpd_idle_timeout);
+    let deadline = Deadline::after(shared.config.wtmpd_idle_timeout);
     if !matches!(wire.next_byte(Some(deadline)), Ok(Some(b'+'))) {
         return;
     }

@@ -1,7 +1,7 @@
 //! The pure-Rust client of skarnet's utmps daemons. Each operation opens its own
 //! connection and closes it when done: the superserver serves only 40 clients at
 //! once and utmpd has no idle timeout, so a held connection could starve others.
-//! Every step is bounded by the operation's deadline (see [`crate::socket`]).
+//! Every step is bounded by the operation's deadline (see [`crate::sys::socket`]).
 
 mod answer;
 mod utmpd;
@@ -14,7 +14,8 @@ use std::time::Instant;
 use super::{Backend, BackendKind, Failed, Pending, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
-use crate::socket::Conn;
+use crate::sys::deadline::Deadline;
+use crate::sys::socket::Conn;
 
 pub use answer::{decode_answers, Answer, Decoded};
 
@@ -106,7 +107,7 @@ impl Pending for AwaitStatus {
             // The end of the connection: that daemon process finished or died,
             // and nothing it did can come after this point. No answer by the
             // deadline: nothing more can be learnt. Either way it may be written.
-            if let Err(e) = self.conn.recv_exact(&mut status, deadline) {
+            if let Err(e) = self.conn.recv_exact(&mut status, deadline.into()) {
                 tracing::trace!(error = %e, "no late status: counted as written");
                 return true;
             }
@@ -123,13 +124,13 @@ struct Call<'a> {
     /// The rule behind an EPERM status from this daemon.
     rule: PermissionRule,
     started: Instant,
-    deadline: Instant,
+    deadline: Deadline,
 }
 
 impl<'a> Call<'a> {
     fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Instant) -> Call<'a> {
         tracing::trace!(op, endpoint = %endpoint.display(), "utmps request");
-        Call { op, endpoint, rule, started: Instant::now(), deadline }
+        Call { op, endpoint, rule, started: Instant::now(), deadline: deadline.into() }
     }
 
     fn connect(&self) -> Result<Conn> {
@@ -140,7 +141,11 @@ impl<'a> Call<'a> {
     /// from a daemon rule.
     fn io(&self, err: io::Error) -> Error {
         if err.raw_os_error() == Some(libc::ETIMEDOUT) {
-            return Error::timed_out(self.op, self.endpoint, self.deadline.saturating_duration_since(self.started));
+            return Error::timed_out(
+                self.op,
+                self.endpoint,
+                self.deadline.instant().saturating_duration_since(self.started),
+            );
         }
         // A daemon that exits with requests unread resets the connection
         // instead of closing it: the same early end as an EOF.

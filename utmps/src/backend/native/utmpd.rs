@@ -11,7 +11,7 @@ use crate::backend::{too_many_entries, Failed, Landed, MAX_UTMP_ENTRIES};
 use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
-use crate::socket::Conn;
+use crate::sys::socket::Conn;
 
 /// Answers as they arrive on one connection, parsed strictly in order.
 struct Answers<'c> {

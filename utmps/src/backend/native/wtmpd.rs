@@ -20,9 +20,9 @@ pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result
     let conn = call.connect().map_err(Failed::not_written)?;
     // A request that was not sent whole is a short record, which wtmpd drops
     // without writing: failing here is an ordinary error.
-    conn.send_all(&request, deadline).map_err(|e| Failed::not_written(call.io(e)))?;
+    conn.send_all(&request, call.deadline).map_err(|e| Failed::not_written(call.io(e)))?;
     let mut status = [0u8; 1];
-    let got = conn.recv_exact(&mut status, deadline);
+    let got = conn.recv_exact(&mut status, call.deadline);
     match got {
         Ok(()) => call.ok(status[0]).map_err(Failed::not_written),
         Err(e) => {

@@ -1,0 +1,21 @@
+//! Facts about processes.
+
+/// The session id of process `pid`; 0 when it cannot be told (no such process,
+/// or one in another session that the system does not disclose).
+pub(crate) fn session_of(pid: i32) -> i32 {
+    // SAFETY: getsid has no memory-safety preconditions; -1 means unknown.
+    unsafe { libc::getsid(pid) }.max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_a_session_and_none_has_no_pid() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        // SAFETY: getsid(0) asks about the calling process.
+        assert_eq!(session_of(me), unsafe { libc::getsid(0) }.max(0));
+        assert_eq!(session_of(-1), 0);
+    }
+}
