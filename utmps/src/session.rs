@@ -32,7 +32,7 @@ const ID_ATTEMPTS: u32 = 16;
 pub struct Session {
     acct: Accounting,
     record: Record,
-    owner: libc::pid_t,
+    owner: u32,
     open: bool,
 }
 
@@ -63,8 +63,7 @@ impl Session {
             }
         }
         tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, backend = ?acct.backend(), "session opened");
-        // SAFETY: getpid has no preconditions.
-        let owner = unsafe { libc::getpid() };
+        let owner = std::process::id();
         Ok(Session { acct, record, owner, open: true })
     }
 
@@ -120,8 +119,7 @@ impl Session {
             return Ok(());
         }
         self.open = false;
-        // SAFETY: getpid has no preconditions.
-        if unsafe { libc::getpid() } != self.owner {
+        if std::process::id() != self.owner {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "logout",
@@ -152,8 +150,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        // SAFETY: getpid has no preconditions.
-        if self.open && unsafe { libc::getpid() } != self.owner {
+        if self.open && std::process::id() != self.owner {
             return; // a forked child's copy: the parent still owns the session
         }
         #[cfg(feature = "tokio")]
