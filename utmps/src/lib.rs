@@ -55,6 +55,8 @@ mod login;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
+#[doc(hidden)]
+pub mod protocol;
 mod record;
 mod session;
 #[cfg(feature = "wtmpdb")]
@@ -68,7 +70,8 @@ pub mod wtmpdb;
 #[cfg(feature = "native")]
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
+    pub use crate::backend::native::{read_utmp_windowed, READ_WINDOW};
+    pub use crate::protocol::{decode_answers, Answer, Decoded};
 }
 
 pub use accounting::{

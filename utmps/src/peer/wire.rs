@@ -6,6 +6,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use crate::protocol::status_of;
 use crate::sys::deadline::{timed_out, Deadline};
 use crate::sys::socket::send_all;
 
@@ -87,12 +88,8 @@ impl Wire {
         send_all(self.stream.as_raw_fd(), bytes, Deadline::after(self.write_timeout))
     }
 
-    /// Sends a status byte for an errno, as the daemons do (`(unsigned char)errno`).
+    /// Sends the status byte of an error, as the daemons do (`(unsigned char)errno`).
     pub(super) fn send_errno(&self, err: &io::Error) -> io::Result<()> {
-        self.send(&[errno_byte(err)])
+        self.send(&[status_of(err)])
     }
-}
-
-pub(super) fn errno_byte(err: &io::Error) -> u8 {
-    err.raw_os_error().unwrap_or(libc::EIO) as u8
 }

@@ -3,7 +3,6 @@
 //! once and utmpd has no idle timeout, so a held connection could starve others.
 //! Every step is bounded by the operation's deadline (see [`crate::sys::socket`]).
 
-mod answer;
 mod utmpd;
 mod wtmpd;
 
@@ -16,8 +15,6 @@ use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
 use crate::sys::socket::Conn;
-
-pub use answer::{decode_answers, Answer, Decoded};
 
 /// How many `e` requests a utmp read keeps in flight. The answers to them (at
 /// most 128 x 401 bytes) fit the socket buffers, so the daemon never blocks on
@@ -163,7 +160,7 @@ impl<'a> Call<'a> {
     /// A non-zero status byte from the daemon.
     fn status(&self, errno: u8) -> Error {
         let e = Error::from_errno(self.op, self.endpoint, i32::from(errno), self.rule);
-        if i32::from(errno) == libc::EPIPE && self.rule == PermissionRule::UtmpdGroup {
+        if errno == crate::protocol::EPIPE && self.rule == PermissionRule::UtmpdGroup {
             // utmpd answers EPIPE when it meets a utmp file whose size is not a
             // whole number of records, after deleting that file.
             return e.with_detail("utmpd found a torn utmp file (size not a multiple of 400 bytes) and deleted it");

@@ -6,7 +6,8 @@ use std::time::Instant;
 use super::{AwaitStatus, Call};
 use crate::backend::{Failed, Landed};
 use crate::error::{ErrorKind, PermissionRule, Result};
-use crate::layout::{Layout, UTMPS_RECORD_SIZE};
+use crate::layout::Layout;
+use crate::protocol::{APPEND, RECORD_SIZE};
 use crate::record::Record;
 
 /// Appends one record. On failure, says whether it may still land: a request
@@ -14,8 +15,8 @@ use crate::record::Record;
 /// caller can learn the outcome before appending anything that must follow it.
 pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
     let call = Call::new("wtmp append", endpoint, PermissionRule::WtmpdUser, deadline);
-    let mut request = [0u8; 1 + UTMPS_RECORD_SIZE];
-    request[0] = b'+';
+    let mut request = [0u8; 1 + RECORD_SIZE];
+    request[0] = APPEND;
     Layout::Utmps.encode_into(rec, &mut request[1..]).map_err(Failed::not_written)?;
     let conn = call.connect().map_err(Failed::not_written)?;
     // A request that was not sent whole is a short record, which wtmpd drops
