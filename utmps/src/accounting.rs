@@ -3,13 +3,14 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backend::{Backend, BackendKind, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
 use crate::record::{Exit, Record, RecordType};
 use crate::session::Session;
+use crate::sys::deadline::Deadline;
 
 /// The deadline of each operation unless [`Accounting::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -188,8 +189,8 @@ impl Accounting {
         &self.lastlog
     }
 
-    pub(crate) fn deadline(&self) -> Instant {
-        crate::sys::deadline::Deadline::after(self.timeout).instant()
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.timeout)
     }
 
     pub(crate) fn raw(&self) -> &dyn Backend {
@@ -406,19 +407,19 @@ impl Backend for Unresolved {
         self.inner.wtmp_endpoint()
     }
 
-    fn utmp_records(&self, _: Instant) -> Result<Vec<Record>> {
+    fn utmp_records(&self, _: Deadline) -> Result<Vec<Record>> {
         self.refuse()
     }
 
-    fn utmp_put(&self, _: &Record, _: Instant) -> Result<()> {
+    fn utmp_put(&self, _: &Record, _: Deadline) -> Result<()> {
         self.refuse()
     }
 
-    fn wtmp_append(&self, _: &Record, _: Instant) -> Result<()> {
+    fn wtmp_append(&self, _: &Record, _: Deadline) -> Result<()> {
         self.refuse()
     }
 
-    fn probe(&self, _: Instant) -> Result<crate::backend::WriteCheck> {
+    fn probe(&self, _: Deadline) -> Result<crate::backend::WriteCheck> {
         self.refuse()
     }
 }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Field, Record};
+use crate::sys::deadline::Deadline;
 
 /// Bytes per lastlog record.
 pub const LASTLOG_RECORD_SIZE: usize = 292;
@@ -235,8 +236,8 @@ impl PendingLogin {
         Ok(PendingLogin { uid, entry })
     }
 
-    pub(crate) fn write(&self, path: &Path, deadline: Instant) -> Result<()> {
-        write(path, self.uid, &self.entry, deadline)
+    pub(crate) fn write(&self, path: &Path, deadline: Deadline) -> Result<()> {
+        write(path, self.uid, &self.entry, deadline.instant())
     }
 }
 
@@ -292,7 +293,7 @@ mod tests {
         let pending = PendingLogin::prepare(&path, "root", &login).unwrap();
         assert!(pending.entry.is_plausible());
         assert_eq!(pending.entry.host.as_bytes(), &two_byte_chars[..254]);
-        pending.write(&path, Instant::now() + Duration::from_secs(1)).unwrap();
+        pending.write(&path, Deadline::after(Duration::from_secs(1))).unwrap();
         assert_eq!(read(&path, 0).unwrap(), Some(pending.entry));
     }
 

@@ -1,13 +1,13 @@
 //! The session guard: a login that is logged out when the guard goes away.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use crate::accounting::{dead_record, Accounting};
 use crate::backend::{Failed, Landed};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::{alternate_id, cut_host, default_id, Login};
 use crate::record::{Exit, Field, Record};
+use crate::sys::deadline::Deadline;
 use crate::take_back;
 
 /// How many alternate ids are tried when a line's default id is taken.
@@ -169,7 +169,7 @@ impl Drop for Session {
 /// refuses such a put with EADDRINUSE under its file lock, so two logins racing
 /// for one id cannot both take it. The utmps daemons match by id AND line, so
 /// there the default id never collides.
-fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Instant) -> Result<(), Failed> {
+fn put_with_free_id(acct: &Accounting, record: &mut Record, line: &str, deadline: Deadline) -> Result<(), Failed> {
     let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
     for id in candidates {
         record.id = id;

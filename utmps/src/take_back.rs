@@ -17,11 +17,12 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::accounting::{dead_record, Accounting};
 use crate::backend::Landed;
 use crate::record::{Exit, Record};
+use crate::sys::deadline::Deadline;
 
 /// How long a take-back waits for the answer to the write it undoes. utmpd and
 /// wtmpd give up on a request whose payload is not complete within 30 s; a
@@ -44,7 +45,7 @@ struct Job {
     login: Record,
     utmp: Landed,
     wtmp: Landed,
-    wait_until: Instant,
+    wait_until: Deadline,
 }
 
 impl Job {
@@ -98,17 +99,17 @@ fn queue() -> MutexGuard<'static, Queue> {
 /// Takes back a failed open of `login`: at once, on the caller's path, what
 /// needs no waiting and fits before `deadline` (the open's own); the rest is
 /// queued for the worker, and this returns by the deadline.
-pub(crate) fn undo(acct: &Accounting, login: &Record, mut utmp: Landed, mut wtmp: Landed, deadline: Instant) {
+pub(crate) fn undo(acct: &Accounting, login: &Record, mut utmp: Landed, mut wtmp: Landed, deadline: Deadline) {
     // Undone here, a process that exits right after the failed open (a forked
     // child, say) loses nothing; only waiting must leave the caller's path.
-    if matches!(utmp, Landed::Maybe) && Instant::now() < deadline {
+    if matches!(utmp, Landed::Maybe) && !deadline.expired() {
         let dead = dead_record(login, Exit::default());
         match acct.raw().utmp_put(&dead, deadline) {
             Ok(()) => utmp = Landed::No,
             Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
         }
     }
-    if matches!(utmp, Landed::No) && matches!(wtmp, Landed::Maybe) && Instant::now() < deadline {
+    if matches!(utmp, Landed::No) && matches!(wtmp, Landed::Maybe) && !deadline.expired() {
         let dead = dead_record(login, Exit::default());
         match acct.raw().wtmp_append_tracked(&dead, deadline) {
             Ok(()) => wtmp = Landed::No,
@@ -125,7 +126,7 @@ fn schedule(acct: &Accounting, login: &Record, utmp: Landed, wtmp: Landed) {
     if matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
         return;
     }
-    let mut job = Job { acct: acct.clone(), login: *login, utmp, wtmp, wait_until: Instant::now() + WAIT_LIMIT };
+    let mut job = Job { acct: acct.clone(), login: *login, utmp, wtmp, wait_until: Deadline::after(WAIT_LIMIT) };
     let mut q = queue();
     if q.unfinished >= MAX_QUEUED {
         drop(q);
@@ -179,7 +180,7 @@ fn work() {
 /// Waits until every take-back of this process has finished, or `timeout`
 /// passed: true when none is left.
 pub(crate) fn wait_all(timeout: Duration) -> bool {
-    let deadline = crate::sys::deadline::Deadline::after(timeout);
+    let deadline = Deadline::after(timeout);
     let mut q = queue();
     while q.unfinished > 0 {
         let left = deadline.remaining();

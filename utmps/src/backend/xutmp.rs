@@ -11,6 +11,7 @@ use std::time::Instant;
 use super::{Backend, BackendKind, WriteCheck, MAX_UTMP_ENTRIES};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Exit, Field, Record, RecordType};
+use crate::sys::deadline::Deadline;
 
 #[derive(Debug)]
 pub(crate) struct XutmpBackend {
@@ -48,10 +49,10 @@ fn c_path(path: &Path) -> Result<CString> {
 }
 
 /// Remaining time in whole milliseconds, at least 1, or a timeout error.
-fn remaining_ms(op: &'static str, endpoint: &Path, deadline: Instant, started: Instant) -> Result<i64> {
-    let left = deadline.saturating_duration_since(Instant::now());
+fn remaining_ms(op: &'static str, endpoint: &Path, deadline: Deadline, started: Instant) -> Result<i64> {
+    let left = deadline.remaining();
     if left.is_zero() {
-        return Err(Error::timed_out(op, endpoint, deadline.saturating_duration_since(started)));
+        return Err(Error::timed_out(op, endpoint, deadline.instant().saturating_duration_since(started)));
     }
     Ok(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1))
 }
@@ -80,7 +81,7 @@ impl XutmpBackend {
         &self,
         op: &'static str,
         wtmp: bool,
-        deadline: Instant,
+        deadline: Deadline,
         f: impl FnOnce(&mut Handle<'_>) -> Result<T>,
     ) -> Result<T> {
         let endpoint = if wtmp { &self.wtmp } else { &self.utmp };
@@ -104,7 +105,7 @@ struct Handle<'a> {
     backend: &'a XutmpBackend,
     op: &'static str,
     wtmp: bool,
-    deadline: Instant,
+    deadline: Deadline,
     started: Instant,
 }
 
@@ -139,7 +140,7 @@ impl Handle<'_> {
     fn error(&self, errno: c_int) -> Error {
         let e = Error::from_errno(self.op, self.endpoint(), errno, self.backend.rule(self.wtmp));
         if e.kind() == ErrorKind::TimedOut {
-            let waited = self.deadline.saturating_duration_since(self.started);
+            let waited = self.deadline.instant().saturating_duration_since(self.started);
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
@@ -220,7 +221,7 @@ impl Backend for XutmpBackend {
         &self.wtmp
     }
 
-    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
+    fn utmp_records(&self, deadline: Deadline) -> Result<Vec<Record>> {
         self.with_handle("utmp read", false, deadline, |h| {
             // SAFETY: live handle.
             h.check(|raw| unsafe { ffi::xutmp_rewind(raw) })?;
@@ -239,7 +240,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         let raw_rec = to_ffi(rec);
         self.with_handle("utmp put", false, deadline, |h| {
             // SAFETY: live handle and a valid record.
@@ -247,7 +248,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         let raw_rec = to_ffi(rec);
         let unknown_outcome = self.kind == BackendKind::XutmpUtmps;
         self.with_handle("wtmp append", true, deadline, |h| {
@@ -264,7 +265,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
+    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
         match self.kind {
             BackendKind::XutmpLibc => {
                 for path in [&self.utmp, &self.wtmp] {

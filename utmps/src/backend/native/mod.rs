@@ -46,27 +46,27 @@ impl Backend for NativeBackend {
         &self.wtmpd
     }
 
-    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
+    fn utmp_records(&self, deadline: Deadline) -> Result<Vec<Record>> {
         utmpd::read_all(&self.utmpd, READ_WINDOW, deadline)
     }
 
-    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         utmpd::put(&self.utmpd, rec, deadline).map_err(|f| f.error)
     }
 
-    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         wtmpd::append(&self.wtmpd, rec, deadline).map_err(|f| f.error)
     }
 
-    fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn utmp_put_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         utmpd::put(&self.utmpd, rec, deadline)
     }
 
-    fn wtmp_append_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn wtmp_append_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         wtmpd::append(&self.wtmpd, rec, deadline)
     }
 
-    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
+    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
         utmpd::probe(&self.utmpd, deadline)?;
         super::probe_socket(&self.wtmpd, deadline)?;
         super::daemon_access(&self.utmpd)
@@ -80,7 +80,7 @@ impl Backend for NativeBackend {
 /// # Errors
 /// As any utmp read of the native backend.
 pub fn read_utmp_windowed(utmpd: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
-    utmpd::read_all(utmpd, window, deadline)
+    utmpd::read_all(utmpd, window, deadline.into())
 }
 
 /// A connection whose last `left` status bytes have not come yet; the last one
@@ -98,13 +98,13 @@ impl AwaitStatus {
 }
 
 impl Pending for AwaitStatus {
-    fn landed(self: Box<Self>, deadline: Instant) -> bool {
+    fn landed(self: Box<Self>, deadline: Deadline) -> bool {
         let mut status = [0u8; 1];
         for _ in 0..self.left {
             // The end of the connection: that daemon process finished or died,
             // and nothing it did can come after this point. No answer by the
             // deadline: nothing more can be learnt. Either way it may be written.
-            if let Err(e) = self.conn.recv_exact(&mut status, deadline.into()) {
+            if let Err(e) = self.conn.recv_exact(&mut status, deadline) {
                 tracing::trace!(error = %e, "no late status: counted as written");
                 return true;
             }
@@ -125,9 +125,9 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Instant) -> Call<'a> {
+    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Deadline) -> Call<'a> {
         tracing::trace!(op, endpoint = %endpoint.display(), "utmps request");
-        Call { op, endpoint, rule, started: Instant::now(), deadline: deadline.into() }
+        Call { op, endpoint, rule, started: Instant::now(), deadline }
     }
 
     fn connect(&self) -> Result<Conn> {

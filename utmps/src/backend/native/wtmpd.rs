@@ -1,7 +1,6 @@
 //! wtmpd: one `+` request per connection, never retried.
 
 use std::path::Path;
-use std::time::Instant;
 
 use super::{AwaitStatus, Call};
 use crate::backend::{Failed, Landed};
@@ -9,11 +8,12 @@ use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::protocol::{APPEND, RECORD_SIZE};
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 /// Appends one record. On failure, says whether it may still land: a request
 /// whose status has not come by the deadline keeps its connection, so that the
 /// caller can learn the outcome before appending anything that must follow it.
-pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
     let call = Call::new("wtmp append", endpoint, PermissionRule::WtmpdUser, deadline);
     let mut request = [0u8; 1 + RECORD_SIZE];
     request[0] = APPEND;
