@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[cfg(any(feature = "xutmp", feature = "native"))]
 use crate::backend::Backend;
@@ -12,11 +12,12 @@ use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
 use crate::paths::DEFAULT_TIMEOUT;
-use crate::process::pid_alive;
 use crate::record::{Exit, Record};
 #[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
 use crate::store::History;
 use crate::store::{LastLoginStore, StoreInfo, Stores};
+use crate::sys::deadline::Deadline;
+use crate::sys::process::pid_alive;
 
 /// Where and how sessions are recorded: a set of stores, each with a role
 /// (live sessions, history, last login, failed logins), and a deadline. Cheap
@@ -308,8 +309,8 @@ impl Accounting {
             .map_or(Path::new(""), LastLoginStore::path)
     }
 
-    pub(crate) fn deadline(&self) -> Instant {
-        crate::deadline::after(self.timeout)
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::after(self.timeout)
     }
 
     pub(crate) fn store_set(&self) -> &Stores {
@@ -396,7 +397,7 @@ impl Accounting {
     }
 
     #[cfg(any(feature = "xutmp", feature = "native"))]
-    fn check_backend(&self, deadline: Instant) -> Result<WriteCheck> {
+    fn check_backend(&self, deadline: Deadline) -> Result<WriteCheck> {
         let (live, wtmp) = (self.stores.live.as_ref(), self.stores.wtmp());
         match (live, wtmp) {
             (Some(l), Some(w)) if same(l, w) => l.probe(deadline),
@@ -412,7 +413,7 @@ impl Accounting {
     }
 
     #[cfg(not(any(feature = "xutmp", feature = "native")))]
-    fn check_backend(&self, _: Instant) -> Result<WriteCheck> {
+    fn check_backend(&self, _: Deadline) -> Result<WriteCheck> {
         Ok(WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore))
     }
 
@@ -438,7 +439,7 @@ impl Accounting {
             .with_remedy("where the host keeps a btmp file, add it with `with_btmp`"));
         };
         tracing::trace!(path = %btmp.display(), "failed login");
-        crate::btmp::record_failed_login(btmp, login, self.deadline())
+        crate::btmp::record_failed_login(btmp, login, self.deadline().instant())
     }
 
     fn live(&self, op: &'static str) -> Result<&dyn crate::backend::Backend> {

@@ -56,7 +56,7 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
     record.id = Field::EMPTY;
     let layout = Layout::system();
     let bytes = layout.encode(&record)?;
-    if !crate::users::is_root() {
+    if !crate::sys::users::is_root() {
         return Err(Error::new(ErrorKind::Permission, op, "only root records failed logins").at(path));
     }
     let io = |e| Error::from_io(op, path, e, PermissionRule::File);
@@ -80,7 +80,7 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         .at(path)
         .with_rule(PermissionRule::File));
     }
-    let _locked = crate::filelock::lock(&file, true, 0, 0, deadline).map_err(io)?;
+    let _locked = crate::sys::filelock::lock(&file, true, 0, 0, deadline.into()).map_err(io)?;
     // Under the lock, so that the size seen is the one appended to.
     let size = file.metadata().map_err(io)?.len();
     if size % layout.record_size() as u64 != 0 {

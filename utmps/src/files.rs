@@ -5,8 +5,9 @@
 //! reports the stray bytes in [`FileRecords::trailing`]; nothing here panics on
 //! file contents.
 //!
-//! [`read`] takes only regular files, and at most [`MAX_FILE_SIZE`] bytes of one,
-//! within its deadline: a path that names a FIFO, a device such as `/dev/zero`
+//! [`read`] (with a timeout) and [`read_deadline`] (with a deadline, as the
+//! writers such as [`lastlog::write`](crate::lastlog::write) take) read only
+//! regular files, and at most [`MAX_FILE_SIZE`] bytes of one, within their limit: a path that names a FIFO, a device such as `/dev/zero`
 //! or a directory could otherwise block it or fill memory without end.
 
 use std::fs::File;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 /// The records of a file, and what could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +50,8 @@ pub const MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
 const CHUNK: usize = 1024 * 1024;
 
 /// Reads a utmp or wtmp file under a shared lock. `timeout` bounds the whole
-/// call: waiting for the lock and reading the file.
+/// call: waiting for the lock and reading the file. The same as
+/// [`read_deadline`] with the deadline `now + timeout`.
 ///
 /// # Errors
 /// `Unavailable` when the file does not exist; `InvalidInput` when the path
@@ -58,9 +61,21 @@ const CHUNK: usize = 1024 * 1024;
 /// when a writer holds its lock too long or the read does not finish in time;
 /// `Io` otherwise.
 pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -> Result<FileRecords> {
-    let path = path.as_ref();
+    read_within(path.as_ref(), layout, Deadline::after(timeout), timeout)
+}
+
+/// As [`read`], ending by `deadline`: for a caller whose steps share one
+/// deadline, as those of the writers in this crate do.
+///
+/// # Errors
+/// As [`read`].
+pub fn read_deadline(path: impl AsRef<Path>, layout: Option<Layout>, deadline: Instant) -> Result<FileRecords> {
+    read_within(path.as_ref(), layout, deadline.into(), deadline.saturating_duration_since(Instant::now()))
+}
+
+/// `timeout` is what the caller allowed, for the error messages.
+fn read_within(path: &Path, layout: Option<Layout>, deadline: Deadline, timeout: Duration) -> Result<FileRecords> {
     let op = "file read";
-    let deadline = crate::deadline::after(timeout);
     let io_err = |e| Error::from_io(op, path, e, PermissionRule::File);
     // O_NONBLOCK: a FIFO at the path must not block the open; O_NOCTTY: a
     // terminal at the path must not become this process's controlling terminal.
@@ -78,18 +93,18 @@ pub fn read(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -
     if meta.len() > MAX_FILE_SIZE {
         return Err(too_large(path, meta.len()));
     }
-    let _locked = crate::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
+    let _locked = crate::sys::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
     let bytes = read_bounded(&file, meta.len(), path, deadline, timeout)?;
     Ok(parse(&bytes, layout))
 }
 
 /// Reads to the end, or fails once the file passes [`MAX_FILE_SIZE`] (it may
 /// have grown since it was measured) or the deadline passes.
-fn read_bounded(file: &File, size_hint: u64, path: &Path, deadline: Instant, timeout: Duration) -> Result<Vec<u8>> {
+fn read_bounded(file: &File, size_hint: u64, path: &Path, deadline: Deadline, timeout: Duration) -> Result<Vec<u8>> {
     let op = "file read";
     let mut bytes = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0));
     loop {
-        if Instant::now() >= deadline {
+        if deadline.expired() {
             return Err(Error::timed_out(op, path, timeout)
                 .with_detail(format!("the file was not read within {timeout:?} ({} bytes so far)", bytes.len())));
         }
@@ -206,6 +221,23 @@ mod tests {
         std::fs::write(&path, [0u8; 384]).unwrap();
         let e = read(&path, None, Duration::ZERO).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+    }
+
+    #[test]
+    fn a_deadline_bounds_a_read_as_a_timeout_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wtmp");
+        std::fs::write(&path, Layout::Glibc.encode(&rec(1)).unwrap()).unwrap();
+        let got = read_deadline(&path, Some(Layout::Glibc), Instant::now() + Duration::from_secs(1)).unwrap();
+        assert_eq!(got.records, vec![rec(1)]);
+        let e = read_deadline(&path, None, Instant::now()).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let _held = crate::sys::filelock::lock(&file, true, 0, 0, Deadline::after(Duration::from_secs(1))).unwrap();
+        let start = Instant::now();
+        let e = read_deadline(&path, None, Instant::now() + Duration::from_millis(100)).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        assert!(start.elapsed() < Duration::from_millis(600), "{:?}", start.elapsed());
     }
 
     #[test]

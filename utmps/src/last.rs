@@ -42,8 +42,8 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::convert::Infallible;
 use std::time::Duration;
 
-use crate::process::pid_alive;
 use crate::record::{Exit, Record, RecordType};
+use crate::sys::process::pid_alive;
 
 /// How a session from wtmp ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,7 +367,7 @@ fn system_boot() -> Option<i64> {
 fn still_owned(login: &Record) -> bool {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let Ok(Some(uid)) = crate::users::uid_of(login.user.as_bytes()) else {
+    let Ok(Some(uid)) = crate::sys::users::uid_of(login.user.as_bytes()) else {
         return false;
     };
     // `last` prints the pid unsigned: a negative one names no process.

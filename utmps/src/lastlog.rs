@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Field, Record};
+use crate::sys::deadline::Deadline;
 
 /// Bytes per lastlog record.
 pub const LASTLOG_RECORD_SIZE: usize = 292;
@@ -188,7 +189,7 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
         // Refused before the lock: a device or a FIFO needs no waiting for.
         return Err(not_lastlog(op, path, why));
     }
-    let _locked = crate::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline)
+    let _locked = crate::sys::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline.into())
         .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
     // Again under the lock: the target record may have changed while it was awaited.
     check_file(&file, uid).map_err(|r| r.into_error(op, path))?;
@@ -206,7 +207,7 @@ pub(crate) struct PendingLogin {
 impl PendingLogin {
     pub(crate) fn prepare(path: &Path, user: &str, login: &Record) -> Result<PendingLogin> {
         check_platform("lastlog")?;
-        let uid = match crate::users::uid_of(user.as_bytes()) {
+        let uid = match crate::sys::users::uid_of(user.as_bytes()) {
             Ok(Some(uid)) => uid,
             Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
             Err(errno) => {
@@ -235,8 +236,8 @@ impl PendingLogin {
         Ok(PendingLogin { uid, entry })
     }
 
-    pub(crate) fn write(&self, path: &Path, deadline: Instant) -> Result<()> {
-        write(path, self.uid, &self.entry, deadline)
+    pub(crate) fn write(&self, path: &Path, deadline: Deadline) -> Result<()> {
+        write(path, self.uid, &self.entry, deadline.instant())
     }
 }
 
@@ -292,7 +293,7 @@ mod tests {
         let pending = PendingLogin::prepare(&path, "root", &login).unwrap();
         assert!(pending.entry.is_plausible());
         assert_eq!(pending.entry.host.as_bytes(), &two_byte_chars[..254]);
-        pending.write(&path, Instant::now() + Duration::from_secs(1)).unwrap();
+        pending.write(&path, Deadline::after(Duration::from_secs(1))).unwrap();
         assert_eq!(read(&path, 0).unwrap(), Some(pending.entry));
     }
 

@@ -37,6 +37,43 @@ pub const GLIBC_RECORD_SIZE: usize = 384;
 /// Size of a utmps record.
 pub const UTMPS_RECORD_SIZE: usize = 400;
 
+/// Where each field of a utmps record lies: the record the daemons store and
+/// send. A glibc record has the same fields at the same places up to
+/// [`SESSION`](fields::SESSION); its time and address come earlier (see the
+/// table above). The protocol module re-exports these for the client and the peer.
+pub(crate) mod fields {
+    use std::ops::Range;
+
+    /// `ut_type`, i16.
+    pub(crate) const TYPE: Range<usize> = 0..2;
+    /// `ut_pid`, i32.
+    pub(crate) const PID: Range<usize> = 4..8;
+    /// `ut_line`.
+    pub(crate) const LINE: Range<usize> = 8..40;
+    /// `ut_id`.
+    pub(crate) const ID: Range<usize> = 40..44;
+    /// `ut_user`.
+    pub(crate) const USER: Range<usize> = 44..76;
+    /// `ut_host`.
+    pub(crate) const HOST: Range<usize> = 76..332;
+    /// `ut_exit.e_termination`, i16.
+    pub(crate) const EXIT_TERMINATION: Range<usize> = 332..334;
+    /// `ut_exit.e_exit`, i16.
+    pub(crate) const EXIT_STATUS: Range<usize> = 334..336;
+    /// `ut_session`, i32.
+    pub(crate) const SESSION: Range<usize> = 336..340;
+    /// `ut_tv.tv_sec`, i64.
+    pub(crate) const TV_SEC: Range<usize> = 344..352;
+    /// `ut_tv.tv_usec`, i64.
+    pub(crate) const TV_USEC: Range<usize> = 352..360;
+    /// `ut_addr_v6`, four u32.
+    pub(crate) const ADDR_V6: Range<usize> = 360..376;
+}
+
+// The last field ends inside the record.
+const _: () = assert!(fields::ADDR_V6.end <= UTMPS_RECORD_SIZE);
+
+/// The fields whose place depends on the layout.
 struct Offsets {
     size: usize,
     tv_sec: usize,
@@ -46,7 +83,13 @@ struct Offsets {
 }
 
 const GLIBC: Offsets = Offsets { size: GLIBC_RECORD_SIZE, tv_sec: 340, tv_usec: 344, addr: 348, wide_time: false };
-const UTMPS: Offsets = Offsets { size: UTMPS_RECORD_SIZE, tv_sec: 344, tv_usec: 352, addr: 360, wide_time: true };
+const UTMPS: Offsets = Offsets {
+    size: UTMPS_RECORD_SIZE,
+    tv_sec: fields::TV_SEC.start,
+    tv_usec: fields::TV_USEC.start,
+    addr: fields::ADDR_V6.start,
+    wide_time: true,
+};
 
 impl Layout {
     /// The layout of the system's own utmp files: what the system's `who` reads.
@@ -90,7 +133,6 @@ impl Layout {
     }
 
     /// Decodes a utmps record; the array's type already guarantees its length.
-    #[cfg(feature = "native")]
     pub(crate) fn decode_utmps(bytes: &[u8; UTMPS_RECORD_SIZE]) -> Record {
         Layout::Utmps.decode_fields(bytes)
     }
@@ -108,17 +150,17 @@ impl Layout {
             *w = u32::from_ne_bytes(array_at(bytes, o.addr + 4 * i));
         }
         Record {
-            record_type: RecordType(i16::from_ne_bytes(array_at(bytes, 0))),
-            pid: i32_at(bytes, 4),
-            line: Field(array_at(bytes, 8)),
-            id: Field(array_at(bytes, 40)),
-            user: Field(array_at(bytes, 44)),
-            host: Field(array_at(bytes, 76)),
+            record_type: RecordType(i16::from_ne_bytes(array_at(bytes, fields::TYPE.start))),
+            pid: i32_at(bytes, fields::PID.start),
+            line: Field(array_at(bytes, fields::LINE.start)),
+            id: Field(array_at(bytes, fields::ID.start)),
+            user: Field(array_at(bytes, fields::USER.start)),
+            host: Field(array_at(bytes, fields::HOST.start)),
             exit: Exit {
-                termination: i16::from_ne_bytes(array_at(bytes, 332)),
-                status: i16::from_ne_bytes(array_at(bytes, 334)),
+                termination: i16::from_ne_bytes(array_at(bytes, fields::EXIT_TERMINATION.start)),
+                status: i16::from_ne_bytes(array_at(bytes, fields::EXIT_STATUS.start)),
             },
-            session: i32_at(bytes, 336),
+            session: i32_at(bytes, fields::SESSION.start),
             tv_sec,
             // Out-of-range microseconds in a file are clamped rather than rejected so
             // that the rest of the record stays readable.
@@ -142,15 +184,15 @@ impl Layout {
             return Err(Error::invalid("record encode", format!("microseconds {} out of range", rec.tv_usec)));
         }
         out.fill(0);
-        out[0..2].copy_from_slice(&rec.record_type.0.to_ne_bytes());
-        out[4..8].copy_from_slice(&rec.pid.to_ne_bytes());
-        out[8..40].copy_from_slice(&rec.line.0);
-        out[40..44].copy_from_slice(&rec.id.0);
-        out[44..76].copy_from_slice(&rec.user.0);
-        out[76..332].copy_from_slice(&rec.host.0);
-        out[332..334].copy_from_slice(&rec.exit.termination.to_ne_bytes());
-        out[334..336].copy_from_slice(&rec.exit.status.to_ne_bytes());
-        out[336..340].copy_from_slice(&rec.session.to_ne_bytes());
+        out[fields::TYPE].copy_from_slice(&rec.record_type.0.to_ne_bytes());
+        out[fields::PID].copy_from_slice(&rec.pid.to_ne_bytes());
+        out[fields::LINE].copy_from_slice(&rec.line.0);
+        out[fields::ID].copy_from_slice(&rec.id.0);
+        out[fields::USER].copy_from_slice(&rec.user.0);
+        out[fields::HOST].copy_from_slice(&rec.host.0);
+        out[fields::EXIT_TERMINATION].copy_from_slice(&rec.exit.termination.to_ne_bytes());
+        out[fields::EXIT_STATUS].copy_from_slice(&rec.exit.status.to_ne_bytes());
+        out[fields::SESSION].copy_from_slice(&rec.session.to_ne_bytes());
         if o.wide_time {
             out[o.tv_sec..o.tv_sec + 8].copy_from_slice(&rec.tv_sec.to_ne_bytes());
             out[o.tv_usec..o.tv_usec + 8].copy_from_slice(&i64::from(rec.tv_usec).to_ne_bytes());
@@ -264,6 +306,16 @@ mod tests {
     }
 
     #[test]
+    fn the_utmps_fields_are_in_order_and_apart() {
+        use fields::*;
+        let all = [TYPE, PID, LINE, ID, USER, HOST, EXIT_TERMINATION, EXIT_STATUS, SESSION, TV_SEC, TV_USEC, ADDR_V6];
+        for pair in all.windows(2) {
+            assert!(pair[0].end <= pair[1].start, "{:?} overlaps {:?}", pair[0], pair[1]);
+        }
+        assert_eq!((LINE.len(), ID.len(), USER.len(), HOST.len()), (32, 4, 32, 256));
+    }
+
+    #[test]
     fn glibc_rejects_times_past_2038_and_keeps_before_1970() {
         let mut r = sample();
         r.tv_sec = i64::from(i32::MAX) + 1;
@@ -305,6 +357,12 @@ mod tests {
         assert_eq!(offset_of!(libc::utmpx, ut_host), 76);
         assert_eq!(offset_of!(libc::utmpx, ut_exit), 332);
         assert_eq!(offset_of!(libc::utmpx, ut_session), 336);
+        // The shared fields are where the utmps ranges say, in glibc's record too.
+        assert_eq!(offset_of!(libc::utmpx, ut_line), fields::LINE.start);
+        assert_eq!(offset_of!(libc::utmpx, ut_id), fields::ID.start);
+        assert_eq!(offset_of!(libc::utmpx, ut_user), fields::USER.start);
+        assert_eq!(offset_of!(libc::utmpx, ut_host), fields::HOST.start);
+        assert_eq!(offset_of!(libc::utmpx, ut_session), fields::SESSION.start);
         assert_eq!(offset_of!(libc::utmpx, ut_tv), GLIBC.tv_sec);
         assert_eq!(offset_of!(libc::utmpx, ut_addr_v6), GLIBC.addr);
     }

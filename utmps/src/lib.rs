@@ -56,9 +56,7 @@ mod accounting;
 mod async_session;
 mod backend;
 pub mod btmp;
-mod deadline;
 mod error;
-mod filelock;
 pub mod files;
 pub mod last;
 pub mod lastlog;
@@ -70,19 +68,17 @@ mod paths;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
-mod process;
+#[doc(hidden)]
+pub mod protocol;
 mod record;
 mod role;
 mod session;
-// Daemon sockets: the backends connect, the test peer sends.
-#[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
-mod socket;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
-pub mod stream;
 mod store;
+pub mod stream;
+mod sys;
 mod take_back;
-mod users;
 #[cfg(feature = "wtmpdb")]
 pub mod wtmpdb;
 
@@ -98,7 +94,8 @@ pub mod notes {
 #[cfg(feature = "native")]
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::backend::native::{decode_answers, read_utmp_windowed, Answer, Decoded, READ_WINDOW};
+    pub use crate::backend::native::{read_utmp_windowed, READ_WINDOW};
+    pub use crate::protocol::{decode_answers, Answer, Decoded};
 }
 
 pub use accounting::Accounting;
@@ -106,7 +103,7 @@ pub use backend::{BackendKind, WriteAccess, WriteCheck, MAX_UTMP_ENTRIES};
 pub use error::{Error, ErrorKind, PermissionRule, Result};
 pub use login::Login;
 pub use paths::{DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SOCKET, WTMP_FILE};
-pub use process::pid_alive;
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use role::{Role, StoreInfo, StoreKind};
 pub use session::Session;
+pub use sys::process::pid_alive;

@@ -157,13 +157,12 @@ impl Login {
         let pid = match self.pid {
             Some(p) if p <= 0 => return Err(Error::invalid("login", format!("pid {p} is not a process id"))),
             Some(p) => p,
-            // SAFETY: getpid has no preconditions.
-            None => unsafe { libc::getpid() },
+            // Process ids are positive ints; the u32 is std's choice.
+            None => std::process::id() as i32,
         };
         let session = match self.session {
             Some(s) => s,
-            // SAFETY: getsid has no memory-safety preconditions; -1 means unknown.
-            None => unsafe { libc::getsid(pid) }.max(0),
+            None => crate::sys::process::session_of(pid),
         };
         let mut rec = Record {
             record_type: RecordType::USER_PROCESS,

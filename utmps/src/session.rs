@@ -2,7 +2,6 @@
 //! the constructor of the guard, [`Accounting::open`].
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use crate::accounting::Accounting;
 use crate::backend::{Backend, Failed, Landed};
@@ -10,6 +9,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::login::{alternate_id, cut_host, default_id, Login};
 use crate::record::{Exit, Field, Record};
 use crate::store::{History, Mark};
+use crate::sys::deadline::Deadline;
 use crate::take_back;
 
 /// How many alternate ids are tried when a line's default id is taken.
@@ -329,7 +329,7 @@ fn hand_off(session: &mut Session) -> bool {
 /// refuses such a put with EADDRINUSE under its file lock, so two logins racing
 /// for one id cannot both take it. The utmps daemons match by id AND line, so
 /// there the default id never collides.
-fn put_with_free_id(live: &dyn Backend, record: &mut Record, line: &str, deadline: Instant) -> Result<(), Failed> {
+fn put_with_free_id(live: &dyn Backend, record: &mut Record, line: &str, deadline: Deadline) -> Result<(), Failed> {
     let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
     for id in candidates {
         record.id = id;

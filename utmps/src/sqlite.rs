@@ -96,11 +96,9 @@ pub(crate) fn open(op: &'static str, path: &Path, mode: Mode, deadline: Instant)
 
 /// Time left before `deadline`, or `TimedOut` when none is.
 fn remaining(op: &'static str, path: &Path, deadline: Instant) -> Result<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        return Err(Error::timed_out(op, path, Duration::ZERO).with_remedy(REMEDY_BUSY));
-    }
-    Ok(left)
+    crate::sys::deadline::Deadline::from(deadline)
+        .time_left()
+        .map_err(|_| Error::timed_out(op, path, Duration::ZERO).with_remedy(REMEDY_BUSY))
 }
 
 /// Sets the busy timeout to what is left of `deadline`; call before each statement.

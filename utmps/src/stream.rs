@@ -91,7 +91,8 @@ pub fn open(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -
         return Err(Error::invalid(OP, format!("{what}, not a regular file")).at(path));
     }
     let (len, layout) = {
-        let _locked = crate::filelock::lock(&file, false, 0, 0, crate::deadline::after(timeout)).map_err(io_err)?;
+        let _locked = crate::sys::filelock::lock(&file, false, 0, 0, crate::sys::deadline::Deadline::after(timeout))
+            .map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
         let layout = match layout {
             Some(layout) => layout,
@@ -217,8 +218,14 @@ impl Records {
         self.buf.resize(((end - first) as usize) * size, 0);
         let io_err = |e| Error::from_io(OP, &self.path, e, PermissionRule::File);
         let read = {
-            let _locked =
-                crate::filelock::lock(&self.file, false, 0, 0, crate::deadline::after(self.timeout)).map_err(io_err)?;
+            let _locked = crate::sys::filelock::lock(
+                &self.file,
+                false,
+                0,
+                0,
+                crate::sys::deadline::Deadline::after(self.timeout),
+            )
+            .map_err(io_err)?;
             self.file.read_exact_at(&mut self.buf, first * size as u64)
         };
         if let Err(e) = read {
@@ -381,7 +388,7 @@ mod tests {
     fn a_held_write_lock_times_out_within_the_deadline() {
         let (_dir, path, _) = file_of(Layout::Glibc, 3, 0);
         let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        let held = crate::filelock::lock(&writer, true, 0, 0, crate::deadline::after(T)).unwrap();
+        let held = crate::sys::filelock::lock(&writer, true, 0, 0, crate::sys::deadline::Deadline::after(T)).unwrap();
         let started = std::time::Instant::now();
         let e = open(&path, None, Duration::from_millis(200)).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::TimedOut);

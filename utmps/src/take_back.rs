@@ -21,7 +21,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::accounting::Accounting;
 use crate::backend::Landed;
@@ -43,6 +43,7 @@ impl Accounting {
         wait_all(timeout)
     }
 }
+use crate::sys::deadline::Deadline;
 
 /// How long a take-back waits for the answer to the write it undoes. utmpd and
 /// wtmpd give up on a request whose payload is not complete within 30 s; a
@@ -67,7 +68,7 @@ struct Job {
     rows: Vec<Row>,
     utmp: Landed,
     wtmp: Landed,
-    wait_until: Instant,
+    wait_until: Deadline,
 }
 
 impl Job {
@@ -103,7 +104,7 @@ impl Job {
 struct Queue {
     /// The process the queue belongs to: a forked child starts afresh, since
     /// the worker thread did not follow it.
-    owner: libc::pid_t,
+    owner: u32,
     jobs: VecDeque<Job>,
     /// Queued or running.
     unfinished: usize,
@@ -115,7 +116,7 @@ static FINISHED: Condvar = Condvar::new();
 
 fn queue() -> MutexGuard<'static, Queue> {
     let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
-    let me = std::process::id() as libc::pid_t;
+    let me = std::process::id();
     if q.owner != me {
         // The parent's take-backs are the parent's; our copies of their
         // descriptors are closed.
@@ -126,12 +127,12 @@ fn queue() -> MutexGuard<'static, Queue> {
 
 /// Deletes one wtmpdb login row; a row already gone is no error.
 #[cfg(feature = "wtmpdb")]
-fn delete(row: &Row, deadline: Instant) -> crate::Result<()> {
-    row.0.delete(row.1, deadline).map(drop)
+fn delete(row: &Row, deadline: Deadline) -> crate::Result<()> {
+    row.0.delete(row.1, deadline.instant()).map(drop)
 }
 
 #[cfg(not(feature = "wtmpdb"))]
-fn delete(row: &Row, _: Instant) -> crate::Result<()> {
+fn delete(row: &Row, _: Deadline) -> crate::Result<()> {
     match *row {}
 }
 
@@ -169,11 +170,11 @@ pub(crate) fn undo(
     mut utmp: Landed,
     mut wtmp: Landed,
     marks: &[Mark],
-    deadline: Instant,
+    deadline: Deadline,
 ) {
     let mut left = Vec::new();
     for row in rows(acct, marks) {
-        let done = Instant::now() < deadline && delete(&row, deadline).is_ok();
+        let done = !deadline.expired() && delete(&row, deadline).is_ok();
         if !done {
             tracing::debug!(line = %login.line, "wtmpdb take-back left to the background");
             left.push(row);
@@ -183,7 +184,7 @@ pub(crate) fn undo(
     // Undone here, a process that exits right after the failed open (a forked
     // child, say) loses nothing; only waiting must leave the caller's path.
     if let (Some(live), Landed::Maybe) = (&stores.live, &utmp) {
-        if Instant::now() < deadline {
+        if !deadline.expired() {
             match live.utmp_put(&login.dead(Exit::default()), deadline) {
                 Ok(()) => utmp = Landed::No,
                 Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
@@ -191,7 +192,7 @@ pub(crate) fn undo(
         }
     }
     if let (Some(backend), Landed::No, Landed::Maybe) = (stores.wtmp(), &utmp, &wtmp) {
-        if Instant::now() < deadline {
+        if !deadline.expired() {
             match backend.wtmp_append_tracked(&login.dead(Exit::default()), deadline) {
                 Ok(()) => wtmp = Landed::No,
                 // A logout that may have been appended is not sent twice.
@@ -208,7 +209,7 @@ fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtm
     if rows.is_empty() && matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
         return;
     }
-    let mut job = Job { acct: acct.clone(), login: *login, rows, utmp, wtmp, wait_until: Instant::now() + WAIT_LIMIT };
+    let mut job = Job { acct: acct.clone(), login: *login, rows, utmp, wtmp, wait_until: Deadline::after(WAIT_LIMIT) };
     let mut q = queue();
     if q.unfinished >= MAX_QUEUED {
         drop(q);
@@ -262,10 +263,10 @@ fn work() {
 /// Waits until every take-back of this process has finished, or `timeout`
 /// passed: true when none is left.
 pub(crate) fn wait_all(timeout: Duration) -> bool {
-    let deadline = crate::deadline::after(timeout);
+    let deadline = Deadline::after(timeout);
     let mut q = queue();
     while q.unfinished > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline.remaining();
         if left.is_zero() {
             return false;
         }

@@ -68,8 +68,7 @@ impl WriteCheck {
 /// `Permission` with rule `UtmpdGroup` when the endpoint shows that utmpd
 /// will refuse this process's puts.
 pub(crate) fn daemons(utmpd: &Path) -> Result<WriteCheck> {
-    // SAFETY: geteuid and getegid have no preconditions.
-    let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (euid, egid) = crate::sys::users::effective_ids();
     if euid == 0 {
         return Ok(WriteCheck::granted());
     }

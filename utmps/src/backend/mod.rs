@@ -3,10 +3,10 @@
 
 use std::fmt;
 use std::path::Path;
-use std::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 #[cfg(any(feature = "native", feature = "xutmp"))]
 pub(crate) use access::daemons as daemon_access;
@@ -70,17 +70,18 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn utmp_endpoint(&self) -> &Path;
     fn wtmp_endpoint(&self) -> &Path;
     /// Every utmp record, in file order; at most [`MAX_UTMP_ENTRIES`] of them.
-    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>>;
+    fn utmp_records(&self, deadline: Deadline) -> Result<Vec<Record>>;
     /// Writes a record into utmp, into the slot the endpoint's matching rule picks.
-    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()>;
+    fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()>;
     /// Appends one record to wtmp. Never retried: a retry could duplicate it.
-    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()>;
+    fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()>;
     /// Checks that both endpoints can be reached, and tells what can be told
-    /// about writing to them without writing.
-    fn probe(&self, deadline: Instant) -> Result<WriteCheck>;
+    /// about writing to them without writing. (No caller without a backend.)
+    #[cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
+    fn probe(&self, deadline: Deadline) -> Result<WriteCheck>;
     /// As [`utmp_put`](Backend::utmp_put), and on failure whether the record may
     /// still land. The default judges from the error alone.
-    fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn utmp_put_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         self.utmp_put(rec, deadline).map_err(|error| {
             // libxutmp's libc flavour writes under its lock or not at all; a
             // timed-out put never got the lock. libutmps may have sent the record.
@@ -93,7 +94,7 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     }
     /// As [`wtmp_append`](Backend::wtmp_append), and on failure whether the
     /// record may still land.
-    fn wtmp_append_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn wtmp_append_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         self.wtmp_append(rec, deadline).map_err(|error| {
             let landed = match error.kind() == ErrorKind::OutcomeUnknown {
                 true => Landed::Maybe,
@@ -140,7 +141,7 @@ pub(crate) enum Landed {
 impl Landed {
     /// Waits (until `deadline` at most) for what can still be learnt: true
     /// when the write happened or may have happened.
-    pub(crate) fn settle(self, deadline: Instant) -> bool {
+    pub(crate) fn settle(self, deadline: Deadline) -> bool {
         match self {
             Landed::No => false,
             Landed::Maybe => true,
@@ -153,14 +154,14 @@ impl Landed {
 pub(crate) trait Pending: Send + fmt::Debug {
     /// Waits until `deadline` for the answer: false only when it says that
     /// nothing was written. No answer by then counts as written.
-    fn landed(self: Box<Self>, deadline: Instant) -> bool;
+    fn landed(self: Box<Self>, deadline: Deadline) -> bool;
 }
 
 /// As [`Backend::probe`], for a handle that uses only one half of `backend`
 /// (a host with a wtmp file but no utmp file, say): the other half is
 /// [`WriteAccess::NoStore`] and is not looked at.
 #[cfg(any(feature = "native", feature = "xutmp"))]
-pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Instant) -> Result<WriteCheck> {
+pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) -> Result<WriteCheck> {
     let (endpoint, op) = match live {
         true => (backend.utmp_endpoint(), "probe utmp"),
         false => (backend.wtmp_endpoint(), "probe wtmp"),
@@ -178,7 +179,7 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Instant) -
         daemon_access(endpoint)?.utmp
     } else {
         probe_socket(endpoint, deadline)?;
-        match crate::users::is_root() {
+        match crate::sys::users::is_root() {
             true => WriteAccess::Granted,
             false => WriteAccess::OwnUserOnly,
         }
@@ -192,8 +193,8 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Instant) -
 /// Connects to a daemon socket and closes the connection at once: proves that
 /// something listens without sending a request.
 #[cfg(any(feature = "xutmp", feature = "native"))]
-pub(crate) fn probe_socket(path: &Path, deadline: Instant) -> Result<()> {
-    crate::socket::Conn::connect(path, deadline)
+pub(crate) fn probe_socket(path: &Path, deadline: Deadline) -> Result<()> {
+    crate::sys::socket::Conn::connect(path, deadline)
         .map(drop)
         .map_err(|e| crate::error::Error::from_io("probe", path, e, crate::error::PermissionRule::File))
 }

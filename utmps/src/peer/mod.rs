@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 use server::{Handler, Server};
 use wire::Wire;
 
@@ -71,8 +72,7 @@ struct Delay {
 impl Default for PeerBuilder {
     fn default() -> Self {
         PeerBuilder {
-            // SAFETY: getegid has no preconditions.
-            daemon_gid: unsafe { libc::getegid() },
+            daemon_gid: crate::sys::users::effective_ids().1,
             payload_timeout: Duration::from_secs(30),
             wtmpd_idle_timeout: Duration::from_secs(30),
             max_connections: 40,
@@ -204,13 +204,12 @@ impl Shared {
             return None;
         }
         let guard = InFlight::new(&self.delayed_in_flight);
-        let until = crate::deadline::after(delay.pause);
+        let until = Deadline::after(delay.pause);
         while !stop.load(Ordering::SeqCst) {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                break;
+            match until.time_left() {
+                Ok(left) => std::thread::sleep(left.min(Duration::from_millis(10))),
+                Err(_) => break,
             }
-            std::thread::sleep(left.min(Duration::from_millis(10)));
         }
         Some(guard)
     }

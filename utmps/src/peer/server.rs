@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::ids::{peer_creds, Creds};
+use crate::sys::deadline::Deadline;
 
 /// How often a waiting accept loop looks at the stop flag.
 const TICK: Duration = Duration::from_millis(20);
@@ -118,9 +119,7 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
 }
 
 fn wait_readable(listener: &UnixListener) -> bool {
-    let mut pfd = libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd for the duration of the call.
-    unsafe { libc::poll(&mut pfd, 1, TICK.as_millis() as libc::c_int) > 0 }
+    crate::sys::socket::wait(listener.as_raw_fd(), libc::POLLIN, Deadline::after(TICK)).is_ok()
 }
 
 fn accept_loop(

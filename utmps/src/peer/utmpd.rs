@@ -5,15 +5,14 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::atomic::AtomicBool;
 
-use super::files::{self, Raw};
+use super::files;
 use super::ids::Creds;
-use super::wire::{errno_byte, Wire};
+use super::wire::Wire;
 use super::Shared;
-use crate::layout::UTMPS_RECORD_SIZE;
+use crate::protocol::{self, RawRecord, EPERM, ESRCH, OK, RECORD_SIZE};
+use crate::sys::deadline::Deadline;
 
-const ESRCH: u8 = libc::ESRCH as u8;
-const EPERM: u8 = libc::EPERM as u8;
-const RECORD: i64 = UTMPS_RECORD_SIZE as i64;
+const RECORD: i64 = RECORD_SIZE as i64;
 
 struct Conversation<'a> {
     wire: Wire,
@@ -38,23 +37,23 @@ impl Conversation<'_> {
     fn run(&mut self) -> io::Result<()> {
         // No idle timeout between requests: utmpd has none.
         while let Some(command) = self.wire.next_byte(None)? {
-            let deadline = crate::deadline::after(self.shared.config.payload_timeout);
+            let deadline = Deadline::after(self.shared.config.payload_timeout);
             match command {
-                b'r' => self.rewind()?,
-                b'e' => self.find(|_| true)?,
-                b'i' => {
-                    let mut req = [0u8; 6];
+                protocol::REWIND => self.rewind()?,
+                protocol::NEXT => self.find(|_| true)?,
+                protocol::FIND_ID => {
+                    let mut req = [0u8; protocol::FIND_ID_PAYLOAD];
                     self.wire.read_exact(&mut req, deadline)?;
-                    let wanted = u16::from_be_bytes([req[0], req[1]]);
-                    self.find(|rec| files::id_matches(wanted, &req[2..], rec))?;
+                    let (wanted, id) = protocol::parse_find_id(&req);
+                    self.find(|rec| protocol::id_matches(wanted, &id, rec))?;
                 }
-                b'l' => {
-                    let mut line = [0u8; 32];
+                protocol::FIND_LINE => {
+                    let mut line = [0u8; protocol::FIND_LINE_PAYLOAD];
                     self.wire.read_exact(&mut line, deadline)?;
-                    self.find(|rec| files::line_matches(&line, rec))?;
+                    self.find(|rec| protocol::line_matches(&line, rec))?;
                 }
-                b'E' => {
-                    let mut rec = [0u8; UTMPS_RECORD_SIZE];
+                protocol::PUT => {
+                    let mut rec = [0u8; RECORD_SIZE];
                     self.wire.read_exact(&mut rec, deadline)?;
                     self.put(&rec)?;
                 }
@@ -82,7 +81,7 @@ impl Conversation<'_> {
     fn rewind(&mut self) -> io::Result<()> {
         let mut file = self.file()?;
         match file.seek(SeekFrom::Start(0)) {
-            Ok(_) => self.wire.send(&[0]),
+            Ok(_) => self.wire.send(&[OK]),
             Err(e) => self.wire.send_errno(&e),
         }
     }
@@ -96,7 +95,7 @@ impl Conversation<'_> {
     }
 
     /// Searches forward from the cursor for a record that `pred` accepts.
-    fn find(&mut self, pred: impl Fn(&Raw) -> bool) -> io::Result<()> {
+    fn find(&mut self, pred: impl Fn(&RawRecord) -> bool) -> io::Result<()> {
         let shared = self.shared;
         let stop = self.stop;
         let file = self.file()?;
@@ -114,7 +113,7 @@ impl Conversation<'_> {
         };
         match found {
             Ok(Some(rec)) => {
-                let mut answer = [0u8; 1 + UTMPS_RECORD_SIZE];
+                let mut answer = [OK; 1 + RECORD_SIZE];
                 answer[1..].copy_from_slice(&rec[..]);
                 self.wire.send(&answer)
             }
@@ -125,7 +124,7 @@ impl Conversation<'_> {
 
     /// `E`: overwrite the slot the put rule finds from one record before the
     /// cursor, or write at the cursor, which is then the end of the file.
-    fn put(&mut self, new: &Raw) -> io::Result<()> {
+    fn put(&mut self, new: &RawRecord) -> io::Result<()> {
         if self.creds.euid != 0 && self.creds.egid != self.shared.config.daemon_gid {
             // Refused, but the connection stays usable.
             return self.wire.send(&[EPERM]);
@@ -141,15 +140,15 @@ impl Conversation<'_> {
             // of the slot overwrites that slot. At offset 0 the step fails and
             // the cursor stays, as lseek does.
             let pos = file.stream_position()?;
-            if pos >= UTMPS_RECORD_SIZE as u64 {
-                file.seek(SeekFrom::Start(pos - UTMPS_RECORD_SIZE as u64))?;
+            if pos >= RECORD_SIZE as u64 {
+                file.seek(SeekFrom::Start(pos - RECORD_SIZE as u64))?;
             }
             place_and_write(file, new)
         };
         match outcome {
-            Ok(()) => self.wire.send(&[0]),
+            Ok(()) => self.wire.send(&[OK]),
             Err(Failure::Torn(e)) => self.torn(e),
-            Err(Failure::Answer(e)) => self.wire.send(&[errno_byte(&e)]),
+            Err(Failure::Answer(e)) => self.wire.send_errno(&e),
             Err(Failure::Fatal(e)) => {
                 let _ = self.wire.send_errno(&e);
                 Err(e)
@@ -167,10 +166,10 @@ enum Failure {
     Fatal(io::Error),
 }
 
-fn place_and_write(mut file: &File, new: &Raw) -> Result<(), Failure> {
+fn place_and_write(mut file: &File, new: &RawRecord) -> Result<(), Failure> {
     loop {
         match files::read_entry(file) {
-            Ok(Some(rec)) if files::slot_matches(new, &rec) => {
+            Ok(Some(rec)) if protocol::slot_matches(new, &rec) => {
                 file.seek(SeekFrom::Current(-RECORD)).map_err(Failure::Answer)?;
                 break;
             }

@@ -4,9 +4,11 @@
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::socket::{send_all, timed_out};
+use crate::protocol::status_of;
+use crate::sys::deadline::{timed_out, Deadline};
+use crate::sys::socket::send_all;
 
 #[derive(Debug)]
 pub(super) struct Wire {
@@ -27,17 +29,8 @@ impl Wire {
 
     /// Reads more bytes; `Ok(0)` at the end of the stream. `None` waits forever
     /// (until the client closes or the peer shuts the socket down).
-    fn fill(&mut self, deadline: Option<Instant>) -> io::Result<usize> {
-        let timeout = match deadline {
-            None => None,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(timed_out());
-                }
-                Some(left)
-            }
-        };
+    fn fill(&mut self, deadline: Option<Deadline>) -> io::Result<usize> {
+        let timeout = deadline.map(Deadline::time_left).transpose()?;
         self.stream.set_read_timeout(timeout)?;
         loop {
             match self.stream.read(&mut self.buf) {
@@ -56,7 +49,7 @@ impl Wire {
     }
 
     /// The next byte, or `None` at the end of the stream.
-    pub(super) fn next_byte(&mut self, deadline: Option<Instant>) -> io::Result<Option<u8>> {
+    pub(super) fn next_byte(&mut self, deadline: Option<Deadline>) -> io::Result<Option<u8>> {
         if self.start == self.end && self.fill(deadline)? == 0 {
             return Ok(None);
         }
@@ -66,7 +59,7 @@ impl Wire {
     }
 
     /// Fills `out`; the end of the stream first is `UnexpectedEof`.
-    pub(super) fn read_exact(&mut self, out: &mut [u8], deadline: Instant) -> io::Result<()> {
+    pub(super) fn read_exact(&mut self, out: &mut [u8], deadline: Deadline) -> io::Result<()> {
         let mut done = 0;
         while done < out.len() {
             if self.start == self.end && self.fill(Some(deadline))? == 0 {
@@ -92,15 +85,11 @@ impl Wire {
     /// Sends an answer, within `write_timeout`. MSG_NOSIGNAL: a client that went
     /// away must not kill the process the peer runs in.
     pub(super) fn send(&self, bytes: &[u8]) -> io::Result<()> {
-        send_all(self.stream.as_raw_fd(), bytes, Instant::now() + self.write_timeout)
+        send_all(self.stream.as_raw_fd(), bytes, Deadline::after(self.write_timeout))
     }
 
-    /// Sends a status byte for an errno, as the daemons do (`(unsigned char)errno`).
+    /// Sends the status byte of an error, as the daemons do (`(unsigned char)errno`).
     pub(super) fn send_errno(&self, err: &io::Error) -> io::Result<()> {
-        self.send(&[errno_byte(err)])
+        self.send(&[status_of(err)])
     }
-}
-
-pub(super) fn errno_byte(err: &io::Error) -> u8 {
-    err.raw_os_error().unwrap_or(libc::EIO) as u8
 }

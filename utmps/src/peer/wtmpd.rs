@@ -6,21 +6,20 @@ use std::sync::atomic::AtomicBool;
 
 use super::files;
 use super::ids::Creds;
-use super::wire::{errno_byte, Wire};
+use super::wire::Wire;
 use super::Shared;
-use crate::layout::UTMPS_RECORD_SIZE;
-use crate::users::uid_of;
-
-const EPERM: u8 = libc::EPERM as u8;
+use crate::protocol::{status_of, wtmpd_user, RawRecord, APPEND, EPERM, OK, RECORD_SIZE};
+use crate::sys::deadline::Deadline;
+use crate::sys::users::uid_of;
 
 /// Serves the one request of a connection. A first byte other than `+`, a short
 /// record, or nothing within the idle timeout: closed without an answer.
 pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &AtomicBool) {
-    let deadline = crate::deadline::after(shared.config.wtmpd_idle_timeout);
-    if !matches!(wire.next_byte(Some(deadline)), Ok(Some(b'+'))) {
+    let deadline = Deadline::after(shared.config.wtmpd_idle_timeout);
+    if !matches!(wire.next_byte(Some(deadline)), Ok(Some(APPEND))) {
         return;
     }
-    let mut rec = [0u8; UTMPS_RECORD_SIZE];
+    let mut rec = [0u8; RECORD_SIZE];
     if wire.read_exact(&mut rec, deadline).is_err() {
         return;
     }
@@ -40,13 +39,11 @@ pub(super) fn serve(mut wire: Wire, creds: Creds, shared: &Shared, stop: &Atomic
 
 /// Root may append anything; anyone else only records whose user (cut to 31
 /// bytes, as wtmpd cuts it for the lookup) is a user with the caller's uid.
-fn permitted(rec: &[u8; UTMPS_RECORD_SIZE], creds: Creds) -> Result<(), u8> {
+fn permitted(rec: &RawRecord, creds: Creds) -> Result<(), u8> {
     if creds.euid == 0 {
         return Ok(());
     }
-    let user = &rec[44..44 + 31];
-    let user = &user[..user.iter().position(|&b| b == 0).unwrap_or(user.len())];
-    match uid_of(user) {
+    match uid_of(wtmpd_user(rec)) {
         Ok(Some(uid)) if uid == creds.euid => Ok(()),
         Ok(_) => Err(EPERM),
         Err(errno) => Err(errno as u8),
@@ -55,22 +52,22 @@ fn permitted(rec: &[u8; UTMPS_RECORD_SIZE], creds: Creds) -> Result<(), u8> {
 
 /// Appends under an exclusive lock; a short write is truncated back so that the
 /// file only ever holds whole records.
-fn append(shared: &Shared, rec: &[u8; UTMPS_RECORD_SIZE], stop: &AtomicBool) -> u8 {
+fn append(shared: &Shared, rec: &RawRecord, stop: &AtomicBool) -> u8 {
     let _threads = shared.wtmp_lock.lock().unwrap_or_else(|p| p.into_inner());
     let file = match files::open_0644(&shared.wtmp_path, true) {
         Ok(f) => f,
-        Err(e) => return errno_byte(&e),
+        Err(e) => return status_of(&e),
     };
     let _locked = match files::lock(&file, true, stop) {
         Ok(l) => l,
-        Err(e) => return errno_byte(&e),
+        Err(e) => return status_of(&e),
     };
     match write_record(&file, rec) {
         Ok(()) => {
             let _ = file.sync_all();
-            0
+            OK
         }
-        Err(e) => errno_byte(&e),
+        Err(e) => status_of(&e),
     }
 }
 

@@ -3,18 +3,20 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::StoreKind;
 use crate::backend::{Backend, Failed};
 use crate::error::Result;
 use crate::login::Login;
 use crate::record::{Exit, Record};
+use crate::sys::deadline::Deadline;
 
 /// One history store.
 #[derive(Clone, Debug)]
 pub(crate) enum History {
-    /// wtmp through the backend: the wtmp file or wtmpd.
+    /// wtmp through the backend: the wtmp file or wtmpd. Without a backend
+    /// compiled in there is none.
+    #[cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
     Wtmp(Arc<dyn Backend>),
     /// A wtmpdb database.
     #[cfg(feature = "wtmpdb")]
@@ -59,7 +61,7 @@ impl History {
 
     /// Records the login `record` (built from `login`). A wtmpdb insert either
     /// committed or did not, so its failure never leaves a row behind.
-    pub(crate) fn login(&self, record: &Record, login: &Login, deadline: Instant) -> Result<Mark, Failed> {
+    pub(crate) fn login(&self, record: &Record, login: &Login, deadline: Deadline) -> Result<Mark, Failed> {
         #[cfg(not(feature = "wtmpdb"))]
         let _ = login;
         match self {
@@ -74,7 +76,7 @@ impl History {
                 if let Some(service) = login.service_name() {
                     entry = entry.service(service);
                 }
-                db.login(&entry, deadline).map(Mark::Wtmpdb).map_err(Failed::not_written)
+                db.login(&entry, deadline.instant()).map(Mark::Wtmpdb).map_err(Failed::not_written)
             }
         }
     }
@@ -82,12 +84,12 @@ impl History {
     /// Ends the login marked `mark`, with `exit`, now: wtmp gets the logout
     /// record of the login record; wtmpdb sets the row's logout time. A wtmpdb
     /// row rotated away (`wtmpdb rotate`) is not an error: the session did end.
-    pub(crate) fn logout(&self, mark: &Mark, exit: Exit, deadline: Instant) -> Result<()> {
+    pub(crate) fn logout(&self, mark: &Mark, exit: Exit, deadline: Deadline) -> Result<()> {
         match (self, mark) {
             (History::Wtmp(b), Mark::Wtmp(login)) => b.wtmp_append(&login.dead(exit), deadline),
             #[cfg(feature = "wtmpdb")]
             (History::Wtmpdb(db), Mark::Wtmpdb(id)) => {
-                if db.logout(*id, std::time::SystemTime::now(), deadline)? == crate::wtmpdb::Logout::RowGone {
+                if db.logout(*id, std::time::SystemTime::now(), deadline.instant())? == crate::wtmpdb::Logout::RowGone {
                     tracing::debug!(path = %db.path().display(), id = id.0, "wtmpdb row gone at logout (rotated away)");
                 }
                 Ok(())
@@ -101,13 +103,13 @@ impl History {
     /// whose logout record is `dead`: wtmp gets that record; wtmpdb, which
     /// stores no pid, closes the newest open row of the line, as sshd does
     /// for a session whose row id it lost.
-    pub(crate) fn sweep(&self, dead: &Record, deadline: Instant) -> Result<()> {
+    pub(crate) fn sweep(&self, dead: &Record, deadline: Deadline) -> Result<()> {
         match self {
             History::Wtmp(b) => b.wtmp_append(dead, deadline),
             #[cfg(feature = "wtmpdb")]
             History::Wtmpdb(db) => {
                 let at = dead.time().unwrap_or_else(std::time::SystemTime::now);
-                db.logout_tty(&dead.line.to_string_lossy(), at, deadline).map(drop)
+                db.logout_tty(&dead.line.to_string_lossy(), at, deadline.instant()).map(drop)
             }
         }
     }

@@ -2,12 +2,12 @@
 //! a write needs is checked before the login writes anything.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::StoreKind;
 use crate::error::Result;
 use crate::login::Login;
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 /// One last-login store.
 #[derive(Clone, Debug)]
@@ -65,11 +65,11 @@ impl LastLoginStore {
         }
     }
 
-    pub(crate) fn write(&self, pending: &PendingLastLogin, deadline: Instant) -> Result<()> {
+    pub(crate) fn write(&self, pending: &PendingLastLogin, deadline: Deadline) -> Result<()> {
         match (self, pending) {
             (LastLoginStore::File(p), PendingLastLogin::File(w)) => w.write(p, deadline),
             #[cfg(feature = "wtmpdb")]
-            (LastLoginStore::Lastlog2(db), PendingLastLogin::Lastlog2(e)) => db.record(e, deadline),
+            (LastLoginStore::Lastlog2(db), PendingLastLogin::Lastlog2(e)) => db.record(e, deadline.instant()),
             #[cfg(feature = "wtmpdb")]
             _ => Ok(()), // prepared by the same store
         }

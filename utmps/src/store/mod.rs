@@ -100,7 +100,7 @@ pub(crate) fn sqlite_access(op: &'static str, path: &Path, create: bool) -> crat
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let dir = path.parent().unwrap_or(Path::new("/"));
             match std::fs::metadata(dir) {
-                Ok(m) if m.is_dir() && crate::users::is_root() => Ok(WriteAccess::Granted),
+                Ok(m) if m.is_dir() && crate::sys::users::is_root() => Ok(WriteAccess::Granted),
                 Ok(m) if m.is_dir() => Ok(WriteAccess::Unknown(format!(
                     "the database is created at the first login, in {}",
                     dir.display()

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 #[cfg(any(feature = "xutmp", feature = "native"))]
 use std::sync::Arc;
 
-#[cfg(any(feature = "xutmp", feature = "native"))]
+#[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
 use super::History;
 use super::{LastLoginStore, Stores};
 #[cfg(any(feature = "xutmp", feature = "native"))]

@@ -1,5 +1,6 @@
 //! A minimal client of the utmps protocol on std sockets, to test the wire
-//! format itself rather than this crate's client.
+//! format itself rather than this crate's client. The request and status
+//! bytes come from the crate's protocol module.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -7,12 +8,11 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
+use utmps::layout::Layout;
+use utmps::protocol::{self, RECORD_SIZE};
 use utmps::Record;
 
-pub const EPERM: u8 = 1;
-pub const ESRCH: u8 = 3;
-pub const EPIPE: u8 = 32;
+pub use utmps::protocol::{EPERM, EPIPE, ESRCH};
 
 /// One answer to `e`, `i` or `l`.
 #[allow(clippy::large_enum_variant)]
@@ -71,8 +71,8 @@ impl Raw {
     pub fn answer(&mut self) -> Got {
         match self.status() {
             None => Got::Eof,
-            Some(0) => {
-                let mut bytes = vec![0u8; UTMPS_RECORD_SIZE];
+            Some(protocol::OK) => {
+                let mut bytes = vec![0u8; RECORD_SIZE];
                 self.s.read_exact(&mut bytes).unwrap();
                 Got::Record(Layout::Utmps.decode(&bytes).unwrap(), bytes)
             }
@@ -81,35 +81,28 @@ impl Raw {
     }
 
     pub fn rewind(&mut self) {
-        self.send(b"r");
-        assert_eq!(self.status(), Some(0), "rewind");
+        self.send(&[protocol::REWIND]);
+        assert_eq!(self.status(), Some(protocol::OK), "rewind");
     }
 
     pub fn next(&mut self) -> Got {
-        self.send(b"e");
+        self.send(&[protocol::NEXT]);
         self.answer()
     }
 
     pub fn find_id(&mut self, kind: u16, id: &[u8; 4]) -> Got {
-        let mut req = vec![b'i'];
-        req.extend(kind.to_be_bytes());
-        req.extend(id);
-        self.send(&req);
+        self.send(&protocol::find_id(kind, id));
         self.answer()
     }
 
     pub fn find_line(&mut self, line: &[u8]) -> Got {
-        let mut req = vec![b'l'];
-        let mut field = [0u8; 32];
-        field[..line.len()].copy_from_slice(line);
-        req.extend(field);
-        self.send(&req);
+        self.send(&protocol::find_line(line));
         self.answer()
     }
 
     /// `E` from wherever the cursor is.
     pub fn put_here(&mut self, rec: &Record) -> Option<u8> {
-        let mut req = vec![b'E'];
+        let mut req = vec![protocol::PUT];
         req.extend(Layout::Utmps.encode(rec).unwrap());
         self.send(&req);
         self.status()
@@ -165,7 +158,7 @@ pub fn put(utmpd: &Path, rec: &Record) -> Option<u8> {
 /// One wtmp append on a fresh connection; the status, `None` for no answer.
 pub fn append(wtmpd: &Path, rec: &Record) -> Option<u8> {
     let mut c = Raw::connect(wtmpd);
-    let mut req = vec![b'+'];
+    let mut req = vec![protocol::APPEND];
     req.extend(Layout::Utmps.encode(rec).unwrap());
     c.send(&req);
     c.status()

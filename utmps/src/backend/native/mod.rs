@@ -1,9 +1,8 @@
 //! The pure-Rust client of skarnet's utmps daemons. Each operation opens its own
 //! connection and closes it when done: the superserver serves only 40 clients at
 //! once and utmpd has no idle timeout, so a held connection could starve others.
-//! Every step is bounded by the operation's deadline (see [`crate::socket`]).
+//! Every step is bounded by the operation's deadline (see [`crate::sys::socket`]).
 
-mod answer;
 mod utmpd;
 mod wtmpd;
 
@@ -14,9 +13,8 @@ use std::time::Instant;
 use super::{Backend, BackendKind, Failed, Pending, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
-use crate::socket::Conn;
-
-pub use answer::{decode_answers, Answer, Decoded};
+use crate::sys::deadline::Deadline;
+use crate::sys::socket::Conn;
 
 /// How many `e` requests a utmp read keeps in flight. The answers to them (at
 /// most 128 x 401 bytes) fit the socket buffers, so the daemon never blocks on
@@ -48,27 +46,27 @@ impl Backend for NativeBackend {
         &self.wtmpd
     }
 
-    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
+    fn utmp_records(&self, deadline: Deadline) -> Result<Vec<Record>> {
         utmpd::read_all(&self.utmpd, READ_WINDOW, deadline)
     }
 
-    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         utmpd::put(&self.utmpd, rec, deadline).map_err(|f| f.error)
     }
 
-    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         wtmpd::append(&self.wtmpd, rec, deadline).map_err(|f| f.error)
     }
 
-    fn utmp_put_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn utmp_put_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         utmpd::put(&self.utmpd, rec, deadline)
     }
 
-    fn wtmp_append_tracked(&self, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+    fn wtmp_append_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         wtmpd::append(&self.wtmpd, rec, deadline)
     }
 
-    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
+    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
         utmpd::probe(&self.utmpd, deadline)?;
         super::probe_socket(&self.wtmpd, deadline)?;
         super::daemon_access(&self.utmpd)
@@ -82,7 +80,7 @@ impl Backend for NativeBackend {
 /// # Errors
 /// As any utmp read of the native backend.
 pub fn read_utmp_windowed(utmpd: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
-    utmpd::read_all(utmpd, window, deadline)
+    utmpd::read_all(utmpd, window, deadline.into())
 }
 
 /// A connection whose last `left` status bytes have not come yet; the last one
@@ -100,7 +98,7 @@ impl AwaitStatus {
 }
 
 impl Pending for AwaitStatus {
-    fn landed(self: Box<Self>, deadline: Instant) -> bool {
+    fn landed(self: Box<Self>, deadline: Deadline) -> bool {
         let mut status = [0u8; 1];
         for _ in 0..self.left {
             // The end of the connection: that daemon process finished or died,
@@ -123,11 +121,11 @@ struct Call<'a> {
     /// The rule behind an EPERM status from this daemon.
     rule: PermissionRule,
     started: Instant,
-    deadline: Instant,
+    deadline: Deadline,
 }
 
 impl<'a> Call<'a> {
-    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Instant) -> Call<'a> {
+    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Deadline) -> Call<'a> {
         tracing::trace!(op, endpoint = %endpoint.display(), "utmps request");
         Call { op, endpoint, rule, started: Instant::now(), deadline }
     }
@@ -140,7 +138,11 @@ impl<'a> Call<'a> {
     /// from a daemon rule.
     fn io(&self, err: io::Error) -> Error {
         if err.raw_os_error() == Some(libc::ETIMEDOUT) {
-            return Error::timed_out(self.op, self.endpoint, self.deadline.saturating_duration_since(self.started));
+            return Error::timed_out(
+                self.op,
+                self.endpoint,
+                self.deadline.instant().saturating_duration_since(self.started),
+            );
         }
         // A daemon that exits with requests unread resets the connection
         // instead of closing it: the same early end as an EOF.
@@ -158,7 +160,7 @@ impl<'a> Call<'a> {
     /// A non-zero status byte from the daemon.
     fn status(&self, errno: u8) -> Error {
         let e = Error::from_errno(self.op, self.endpoint, i32::from(errno), self.rule);
-        if i32::from(errno) == libc::EPIPE && self.rule == PermissionRule::UtmpdGroup {
+        if errno == crate::protocol::EPIPE && self.rule == PermissionRule::UtmpdGroup {
             // utmpd answers EPIPE when it meets a utmp file whose size is not a
             // whole number of records, after deleting that file.
             return e.with_detail("utmpd found a torn utmp file (size not a multiple of 400 bytes) and deleted it");

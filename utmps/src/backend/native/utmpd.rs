@@ -3,15 +3,15 @@
 //! together with the request that follows it; utmpd answers strictly in order.
 
 use std::path::Path;
-use std::time::Instant;
 
-use super::answer::{parse_record_answer, Answer, ESRCH};
 use super::{AwaitStatus, Call};
 use crate::backend::{too_many_entries, Failed, Landed, MAX_UTMP_ENTRIES};
 use crate::error::{ErrorKind, PermissionRule, Result};
-use crate::layout::{Layout, UTMPS_RECORD_SIZE};
+use crate::layout::Layout;
+use crate::protocol::{parse_record_answer, Answer, ESRCH, NEXT, PUT, RECORD_SIZE, REWIND};
 use crate::record::Record;
-use crate::socket::Conn;
+use crate::sys::deadline::Deadline;
+use crate::sys::socket::Conn;
 
 /// Answers as they arrive on one connection, parsed strictly in order.
 struct Answers<'c> {
@@ -76,11 +76,11 @@ fn send(call: &Call<'_>, conn: &Conn, bytes: &[u8]) -> Result<()> {
 
 /// Every record, keeping up to `window` `e` requests in flight; an answer that
 /// goes past [`MAX_UTMP_ENTRIES`] records is cut off with an error.
-pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
+pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Deadline) -> Result<Vec<Record>> {
     let call = Call::new("utmp read", endpoint, PermissionRule::UtmpdGroup, deadline);
     let window = window.max(1);
-    let mut requests = vec![b'e'; window + 1];
-    requests[0] = b'r';
+    let mut requests = vec![NEXT; window + 1];
+    requests[0] = REWIND;
     let conn = call.connect()?;
     send(&call, &conn, &requests)?;
     let mut answers = Answers::new(&call, &conn);
@@ -125,11 +125,11 @@ pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Instant) -> Res
 /// failure, says whether the record may still land: a put whose status has not
 /// come by the deadline keeps its connection, so that the caller can learn the
 /// outcome before undoing it (a second connection could be served first).
-pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
     let call = Call::new("utmp put", endpoint, PermissionRule::UtmpdGroup, deadline);
-    let mut request = [0u8; 2 + UTMPS_RECORD_SIZE];
-    request[0] = b'r';
-    request[1] = b'E';
+    let mut request = [0u8; 2 + RECORD_SIZE];
+    request[0] = REWIND;
+    request[1] = PUT;
     Layout::Utmps.encode_into(rec, &mut request[2..]).map_err(Failed::not_written)?;
     let conn = call.connect().map_err(Failed::not_written)?;
     // A request not sent whole is a short payload, which utmpd drops unwritten.
@@ -173,10 +173,10 @@ pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<()
 }
 
 /// Proves that utmpd answers and can read its file, without writing.
-pub(super) fn probe(endpoint: &Path, deadline: Instant) -> Result<()> {
+pub(super) fn probe(endpoint: &Path, deadline: Deadline) -> Result<()> {
     let call = Call::new("probe", endpoint, PermissionRule::UtmpdGroup, deadline);
     let conn = call.connect()?;
-    send(&call, &conn, b"re")?;
+    send(&call, &conn, &[REWIND, NEXT])?;
     let mut answers = Answers::new(&call, &conn);
     call.ok(answers.status()?)?;
     match answers.record()? {

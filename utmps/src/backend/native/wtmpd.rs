@@ -1,28 +1,29 @@
 //! wtmpd: one `+` request per connection, never retried.
 
 use std::path::Path;
-use std::time::Instant;
 
 use super::{AwaitStatus, Call};
 use crate::backend::{Failed, Landed};
 use crate::error::{ErrorKind, PermissionRule, Result};
-use crate::layout::{Layout, UTMPS_RECORD_SIZE};
+use crate::layout::Layout;
+use crate::protocol::{APPEND, RECORD_SIZE};
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 /// Appends one record. On failure, says whether it may still land: a request
 /// whose status has not come by the deadline keeps its connection, so that the
 /// caller can learn the outcome before appending anything that must follow it.
-pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Instant) -> Result<(), Failed> {
+pub(super) fn append(endpoint: &Path, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
     let call = Call::new("wtmp append", endpoint, PermissionRule::WtmpdUser, deadline);
-    let mut request = [0u8; 1 + UTMPS_RECORD_SIZE];
-    request[0] = b'+';
+    let mut request = [0u8; 1 + RECORD_SIZE];
+    request[0] = APPEND;
     Layout::Utmps.encode_into(rec, &mut request[1..]).map_err(Failed::not_written)?;
     let conn = call.connect().map_err(Failed::not_written)?;
     // A request that was not sent whole is a short record, which wtmpd drops
     // without writing: failing here is an ordinary error.
-    conn.send_all(&request, deadline).map_err(|e| Failed::not_written(call.io(e)))?;
+    conn.send_all(&request, call.deadline).map_err(|e| Failed::not_written(call.io(e)))?;
     let mut status = [0u8; 1];
-    let got = conn.recv_exact(&mut status, deadline);
+    let got = conn.recv_exact(&mut status, call.deadline);
     match got {
         Ok(()) => call.ok(status[0]).map_err(Failed::not_written),
         Err(e) => {

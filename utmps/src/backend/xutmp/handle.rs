@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Exit, Field, Record, RecordType};
+use crate::sys::deadline::Deadline;
 
 /// The ABI version of the linked library.
 pub(super) fn abi_version() -> c_int {
@@ -34,7 +35,7 @@ pub(super) struct Call<'a> {
     pub(super) op: &'static str,
     pub(super) endpoint: &'a Path,
     pub(super) rule: PermissionRule,
-    pub(super) deadline: Instant,
+    pub(super) deadline: Deadline,
 }
 
 /// An open xutmp handle, closed on drop. It is neither `Send` nor `Sync`: the
@@ -116,7 +117,7 @@ impl<'a> Handle<'a> {
     fn error(&self, errno: c_int) -> Error {
         let e = Error::from_errno(self.call.op, self.call.endpoint, errno, self.call.rule);
         if e.kind() == ErrorKind::TimedOut {
-            let waited = self.call.deadline.saturating_duration_since(self.started);
+            let waited = self.call.deadline.instant().saturating_duration_since(self.started);
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
@@ -132,9 +133,13 @@ impl Drop for Handle<'_> {
 
 /// Remaining time in whole milliseconds, at least 1, or a timeout error.
 fn remaining_ms(call: &Call<'_>, started: Instant) -> Result<i64> {
-    let left = call.deadline.saturating_duration_since(Instant::now());
+    let left = call.deadline.remaining();
     if left.is_zero() {
-        return Err(Error::timed_out(call.op, call.endpoint, call.deadline.saturating_duration_since(started)));
+        return Err(Error::timed_out(
+            call.op,
+            call.endpoint,
+            call.deadline.instant().saturating_duration_since(started),
+        ));
     }
     Ok(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1))
 }

@@ -5,12 +5,12 @@ use std::ffi::{c_int, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use self::handle::{Call, Handle};
 use super::{Backend, BackendKind, WriteCheck, MAX_UTMP_ENTRIES};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
+use crate::sys::deadline::Deadline;
 
 mod handle;
 
@@ -72,7 +72,7 @@ impl XutmpBackend {
         &self,
         op: &'static str,
         wtmp: bool,
-        deadline: Instant,
+        deadline: Deadline,
         f: impl FnOnce(&mut Handle<'_>) -> Result<T>,
     ) -> Result<T> {
         let endpoint = if wtmp { &self.wtmp } else { &self.utmp };
@@ -105,7 +105,7 @@ impl Backend for XutmpBackend {
         &self.wtmp
     }
 
-    fn utmp_records(&self, deadline: Instant) -> Result<Vec<Record>> {
+    fn utmp_records(&self, deadline: Deadline) -> Result<Vec<Record>> {
         self.with_handle("utmp read", false, deadline, |h| {
             h.rewind()?;
             let mut out = Vec::new();
@@ -119,11 +119,11 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn utmp_put(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         self.with_handle("utmp put", false, deadline, |h| h.put(rec))
     }
 
-    fn wtmp_append(&self, rec: &Record, deadline: Instant) -> Result<()> {
+    fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()> {
         let unknown_outcome = self.kind == BackendKind::XutmpUtmps;
         self.with_handle("wtmp append", true, deadline, |h| {
             h.append_wtmp(rec).map_err(|e| match e.raw_os_error() {
@@ -138,7 +138,7 @@ impl Backend for XutmpBackend {
         })
     }
 
-    fn probe(&self, deadline: Instant) -> Result<WriteCheck> {
+    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
         match self.kind {
             BackendKind::XutmpLibc => {
                 for path in [&self.utmp, &self.wtmp] {

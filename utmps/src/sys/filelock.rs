@@ -10,7 +10,10 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::cvt;
+use super::deadline::Deadline;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const SETLK: libc::c_int = libc::F_OFD_SETLK;
@@ -36,14 +39,8 @@ impl Drop for Locked<'_> {
 
 /// Locks `len` bytes from `start` (`len` 0: to the end of the file, growing with it)
 /// until the returned guard is dropped, or gives up with ETIMEDOUT at `deadline`.
-pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Instant) -> io::Result<Locked<'_>> {
-    lock_while(file, write, start, len, |pause| {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
-        }
-        Ok(pause.min(left))
-    })
+pub(crate) fn lock(file: &File, write: bool, start: u64, len: u64, deadline: Deadline) -> io::Result<Locked<'_>> {
+    lock_while(file, write, start, len, |pause| Ok(pause.min(deadline.time_left()?)))
 }
 
 /// The retry loop under [`lock`]: while the lock is busy, `wait` is asked how
@@ -65,12 +62,10 @@ pub(crate) fn lock_while(
     let mut pause = Duration::from_millis(1);
     loop {
         // SAFETY: a non-blocking lock request with a valid flock on an open descriptor.
-        if unsafe { libc::fcntl(file.as_raw_fd(), SETLK, &fl) } == 0 {
-            return Ok(Locked { file, fl });
-        }
-        let e = io::Error::last_os_error();
-        if !matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) {
-            return Err(e);
+        match cvt(unsafe { libc::fcntl(file.as_raw_fd(), SETLK, &fl) }) {
+            Ok(_) => return Ok(Locked { file, fl }),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES | libc::EINTR)) => {}
+            Err(e) => return Err(e),
         }
         std::thread::sleep(wait(pause)?);
         pause = (pause * 2).min(Duration::from_millis(20));

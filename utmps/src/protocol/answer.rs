@@ -3,11 +3,9 @@
 //! must be parsed in order from whatever bytes have arrived; nothing here trusts
 //! the peer or can panic on what it sends.
 
-use crate::layout::{Layout, UTMPS_RECORD_SIZE};
+use super::RECORD_SIZE;
+use crate::layout::Layout;
 use crate::record::Record;
-
-/// utmpd's status for "no (further) matching record".
-pub(crate) const ESRCH: u8 = libc::ESRCH as u8;
 
 /// One answer to a request that returns a record.
 // Answers live one at a time on the way into a Vec<Record>; boxing the record
@@ -33,17 +31,17 @@ pub struct Decoded {
 /// Parses the answer at the start of `buf`: `None` while it is incomplete,
 /// otherwise the answer and how many bytes it took. Any 400 bytes are a record,
 /// so nothing here can fail.
-pub(crate) fn parse_record_answer(buf: &[u8]) -> Option<(Answer, usize)> {
+pub fn parse_record_answer(buf: &[u8]) -> Option<(Answer, usize)> {
     let (&status, rest) = buf.split_first()?;
     if status != 0 {
         return Some((Answer::Status(status), 1));
     }
-    let bytes: &[u8; UTMPS_RECORD_SIZE] = rest.get(..UTMPS_RECORD_SIZE)?.try_into().ok()?;
-    Some((Answer::Record(Layout::decode_utmps(bytes)), 1 + UTMPS_RECORD_SIZE))
+    let bytes: &[u8; RECORD_SIZE] = rest.get(..RECORD_SIZE)?.try_into().ok()?;
+    Some((Answer::Record(Layout::decode_utmps(bytes)), 1 + RECORD_SIZE))
 }
 
 /// Decodes a stream of answers to `e`/`i`/`l` requests, as a pipelining client
-/// reads them. Exposed for fuzzing and property tests.
+/// reads them.
 pub fn decode_answers(mut bytes: &[u8]) -> Decoded {
     let mut answers = Vec::new();
     while let Some((answer, used)) = parse_record_answer(bytes) {
@@ -56,6 +54,7 @@ pub fn decode_answers(mut bytes: &[u8]) -> Decoded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::ESRCH;
     use crate::record::{Field, RecordType};
 
     #[test]

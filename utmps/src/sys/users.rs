@@ -1,4 +1,5 @@
-//! User names to uids, for lastlog and for the wtmp user rule.
+//! Users: names to uids, for lastlog and for the wtmp user rule, and this
+//! process's own effective ids.
 
 use std::ffi::CString;
 
@@ -30,8 +31,13 @@ pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
 
 /// True when the effective uid is root's.
 pub(crate) fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    effective_ids().0 == 0
+}
+
+/// This process's effective user and group ids: those the daemons judge it by.
+pub(crate) fn effective_ids() -> (u32, u32) {
+    // SAFETY: geteuid and getegid have no preconditions.
+    unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
 #[cfg(test)]
