@@ -32,14 +32,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("== who, while both are logged in");
     print_who(&acct.who(false)?);
     println!("\n== last");
-    print_last(&utmps::files::read(&wtmp, Some(Layout::Glibc), acct.current_timeout())?.records);
+    print_last(&utmps::files::read(&wtmp, Some(Layout::Glibc), acct.timeout())?.records);
 
     first.logout()?;
     std::thread::sleep(Duration::from_millis(1100)); // `last` calls a logout this second "still running"
     println!("\n== who, after alice logged out");
     print_who(&acct.who(false)?);
     println!("\n== last");
-    print_last(&utmps::files::read(&wtmp, Some(Layout::Glibc), acct.current_timeout())?.records);
+    print_last(&utmps::files::read(&wtmp, Some(Layout::Glibc), acct.timeout())?.records);
 
     if Layout::system() == Layout::Glibc {
         system_tool("who", &[utmp.as_path()]);

@@ -122,7 +122,7 @@ impl Accounting {
 
     /// A handle with no store at all, to build on with
     /// [`with_wtmpdb`](Self::with_wtmpdb), [`with_lastlog2`](Self::with_lastlog2),
-    /// [`lastlog_path`](Self::lastlog_path) and [`with_btmp`](Self::with_btmp):
+    /// [`with_lastlog`](Self::with_lastlog) and [`with_btmp`](Self::with_btmp):
     /// a host without utmp, such as Debian 13:
     ///
     /// ```
@@ -254,7 +254,7 @@ impl Accounting {
     /// of its own, so it is bounded by this times the number of live and
     /// history stores. A timeout too large for
     /// the clock is capped at a century rather than rejected.
-    pub fn timeout(mut self, timeout: Duration) -> Accounting {
+    pub fn with_timeout(mut self, timeout: Duration) -> Accounting {
         self.timeout = timeout;
         self
     }
@@ -265,7 +265,7 @@ impl Accounting {
     /// now, as for [`files`](Self::files); when that fails (the current
     /// directory cannot be read), the handle returned refuses every operation
     /// with that error.
-    pub fn lastlog_path(self, path: impl Into<PathBuf>) -> Accounting {
+    pub fn with_lastlog(self, path: impl Into<PathBuf>) -> Accounting {
         let path = path.into();
         self.add(&path, |stores, p| {
             stores.last_login.retain(|s| !matches!(s, LastLoginStore::File(_)));
@@ -274,7 +274,7 @@ impl Accounting {
     }
 
     /// The operation deadline in force.
-    pub fn current_timeout(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
@@ -301,7 +301,7 @@ impl Accounting {
     }
 
     /// The lastlog file; empty when the handle has none.
-    pub fn lastlog_file(&self) -> &Path {
+    pub fn lastlog_path(&self) -> &Path {
         self.stores
             .last_login
             .iter()

@@ -31,6 +31,9 @@ pub enum ErrorKind {
     /// The request was sent but no answer came: it may or may not have been applied.
     /// It is not retried, because a retry could write the record twice.
     OutcomeUnknown,
+    /// Every ut_id a login may take on its line is held by a live session on
+    /// another line (lines that share their last four bytes): nothing was written.
+    IdsExhausted,
     /// Any other I/O error (disk full, bad file descriptor, ...).
     Io,
 }
@@ -221,6 +224,9 @@ impl Error {
             (ErrorKind::OutcomeUnknown, _) => {
                 "the request may have been applied; it was not retried to avoid a duplicate record"
             }
+            (ErrorKind::IdsExhausted, _) => {
+                "end the stale sessions on lines like this one (Accounting::sweep), or log some out"
+            }
             (ErrorKind::Io, _) => "check the disk and the file",
         })
     }
@@ -262,6 +268,7 @@ impl fmt::Display for Error {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Protocol => "protocol error",
             ErrorKind::OutcomeUnknown => "outcome unknown",
+            ErrorKind::IdsExhausted => "no free ut_id",
             ErrorKind::Io => "I/O error",
         };
         write!(f, ": {kind}")?;

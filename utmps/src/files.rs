@@ -158,7 +158,7 @@ mod tests {
         Record {
             record_type: RecordType::USER_PROCESS,
             pid: n,
-            line: Field::from_slice_unchecked(format!("pts/{n}").as_bytes()),
+            line: Field::truncated(format!("pts/{n}").as_bytes()),
             tv_sec: 1_700_000_000 + i64::from(n),
             ..Record::default()
         }

@@ -402,8 +402,8 @@ mod tests {
         Record {
             record_type: kind,
             pid,
-            line: Field::from_slice_unchecked(line.as_bytes()),
-            user: Field::from_slice_unchecked(user.as_bytes()),
+            line: Field::truncated(line.as_bytes()),
+            user: Field::truncated(user.as_bytes()),
             tv_sec: t,
             ..Record::default()
         }

@@ -250,11 +250,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lastlog");
         File::create(&path).unwrap();
-        let entry = LastLogin {
-            time: 1_700_000_000,
-            line: Field::from_slice_unchecked(b"pts/4"),
-            host: Field::from_slice_unchecked(b"h.example"),
-        };
+        let entry =
+            LastLogin { time: 1_700_000_000, line: Field::truncated(b"pts/4"), host: Field::truncated(b"h.example") };
         write(&path, 1000, &entry, Instant::now() + Duration::from_secs(1)).unwrap();
         assert_eq!(read(&path, 1000).unwrap(), Some(entry));
         assert_eq!(read(&path, 999).unwrap(), None, "a hole reads as never logged in");
@@ -264,7 +261,7 @@ mod tests {
 
     #[test]
     fn encoded_record_has_no_stray_bytes() {
-        let entry = LastLogin { time: 7, line: Field::from_slice_unchecked(b"tty1"), host: Field::EMPTY };
+        let entry = LastLogin { time: 7, line: Field::truncated(b"tty1"), host: Field::EMPTY };
         let bytes = entry.encode();
         assert!(bytes[8..].iter().all(|&b| b == 0));
     }
@@ -286,7 +283,7 @@ mod tests {
         let two_byte_chars: Vec<u8> = "é".repeat(128).into_bytes();
         let login = Record {
             line: Field([b'l'; 32]),
-            host: Field::from_slice_unchecked(&two_byte_chars),
+            host: Field::truncated(&two_byte_chars),
             tv_sec: 1_700_000_000,
             ..Record::default()
         };

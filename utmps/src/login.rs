@@ -167,10 +167,10 @@ impl Login {
         let mut rec = Record {
             record_type: RecordType::USER_PROCESS,
             pid,
-            line: Field::from_slice_unchecked(line.as_bytes()),
+            line: Field::truncated(line.as_bytes()),
             id: default_id(line),
-            user: Field::from_slice_unchecked(self.user.as_bytes()),
-            host: Field::from_slice_unchecked(host.as_bytes()),
+            user: Field::truncated(self.user.as_bytes()),
+            host: Field::truncated(host.as_bytes()),
             session,
             ..Record::default()
         };
@@ -252,7 +252,7 @@ pub(crate) fn cut_host(host: &str) -> Result<&str> {
 /// The ut_id sshd and libutempter write: the last four bytes of the line.
 pub(crate) fn default_id(line: &str) -> Field<4> {
     let bytes = line.as_bytes();
-    Field::from_slice_unchecked(&bytes[bytes.len().saturating_sub(4)..])
+    Field::truncated(&bytes[bytes.len().saturating_sub(4)..])
 }
 
 /// Another id for `line`, used when its default id is taken by a live session on
@@ -359,7 +359,7 @@ mod tests {
     fn ids_are_the_last_four_bytes() {
         assert_eq!(default_id("pts/3").as_bytes(), b"ts/3");
         assert_eq!(default_id("pts/1012"), default_id("pts/11012"));
-        assert_eq!(default_id("tty"), Field::from_slice_unchecked(b"tty"));
+        assert_eq!(default_id("tty"), Field::truncated(b"tty"));
         assert_ne!(alternate_id("pts/11012", 0), alternate_id("pts/11012", 1));
         assert_ne!(alternate_id("pts/11012", 0), default_id("pts/11012"));
     }

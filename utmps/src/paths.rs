@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// The deadline of each operation unless [`Accounting::timeout`](crate::Accounting::timeout) says otherwise.
+/// The deadline of each operation unless [`Accounting::with_timeout`](crate::Accounting::with_timeout) says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Default utmpd socket of utmps.

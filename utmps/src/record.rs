@@ -98,11 +98,12 @@ impl<const N: usize> Field<N> {
     /// assert!(Field::<4>::new(b"too long").is_none());
     /// ```
     pub fn new(bytes: &[u8]) -> Option<Field<N>> {
-        (bytes.len() <= N).then(|| Field::from_slice_unchecked(bytes))
+        (bytes.len() <= N).then(|| Field::truncated(bytes))
     }
 
-    /// Copies `bytes` in, NUL-padded. The caller has checked the length.
-    pub(crate) fn from_slice_unchecked(bytes: &[u8]) -> Field<N> {
+    /// Copies in as much of `bytes` as fits, NUL-padded: what does not fit is
+    /// dropped, so callers check lengths first where truncation would be wrong.
+    pub(crate) fn truncated(bytes: &[u8]) -> Field<N> {
         let mut out = [0u8; N];
         let n = bytes.len().min(N);
         out[..n].copy_from_slice(&bytes[..n]);

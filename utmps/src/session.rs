@@ -178,7 +178,7 @@ impl Session {
             ));
         };
         let mut updated = self.record;
-        updated.host = Field::from_slice_unchecked(host.as_bytes());
+        updated.host = Field::truncated(host.as_bytes());
         updated.set_addr(addr);
         live.utmp_put(&updated, self.acct.deadline())?;
         self.record = updated;
@@ -342,7 +342,7 @@ fn put_with_free_id(live: &dyn Backend, record: &mut Record, line: &str, deadlin
         }
     }
     Err(Failed::not_written(Error::new(
-        ErrorKind::Io,
+        ErrorKind::IdsExhausted,
         "login",
         format!(
             "every ut_id tried for line {line:?} ({} of them) is held by a live session on another line",
@@ -356,3 +356,43 @@ const _: () = {
     const fn is_send<T: Send>() {}
     is_send::<Session>();
 };
+
+#[cfg(all(test, feature = "xutmp"))]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+    use crate::record::RecordType;
+
+    /// A utmp whose live entries, on other lines, hold every id a login on
+    /// `pts/1012` may take: the open is refused with its own kind, and nothing
+    /// is written.
+    #[test]
+    fn a_line_whose_every_id_is_taken_is_refused_with_ids_exhausted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
+        let line = "pts/1012";
+        let me = std::process::id() as i32;
+        let ids = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
+        let mut bytes = Vec::new();
+        for (n, id) in ids.enumerate() {
+            let holder = Record {
+                record_type: RecordType::USER_PROCESS,
+                pid: me,
+                line: Field::truncated(format!("pts/{}", 5000 + n).as_bytes()),
+                id,
+                user: Field::truncated(b"holder"),
+                tv_sec: 1_700_000_000,
+                ..Record::default()
+            };
+            bytes.extend(Layout::Glibc.encode(&holder).unwrap());
+        }
+        std::fs::write(&utmp, &bytes).unwrap();
+        std::fs::File::create(&wtmp).unwrap();
+        let acct = Accounting::files(&utmp, &wtmp).unwrap();
+        let e = acct.open(&Login::new("alice", line)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::IdsExhausted, "{e}");
+        assert!(e.remedy().unwrap().contains("sweep"), "{e}");
+        assert_eq!(std::fs::read(&utmp).unwrap(), bytes, "utmp changed");
+        assert_eq!(std::fs::metadata(&wtmp).unwrap().len(), 0, "wtmp written");
+    }
+}

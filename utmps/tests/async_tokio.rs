@@ -66,7 +66,7 @@ fn files(dir: &Path, timeout: Duration) -> Accounting {
     let (utmp, wtmp) = (dir.join("utmp"), dir.join("wtmp"));
     File::create(&utmp).unwrap();
     File::create(&wtmp).unwrap();
-    Accounting::files(utmp, wtmp).unwrap().timeout(timeout)
+    Accounting::files(utmp, wtmp).unwrap().with_timeout(timeout)
 }
 
 fn wtmp_count(acct: &Accounting) -> usize {
@@ -96,7 +96,8 @@ fn open_async_timing_out_leaves_the_runtime_running() {
     for (flavour, rt) in runtimes() {
         let dir = tempfile::tempdir().unwrap();
         let peer = Peer::builder().silent(true).start(dir.path()).unwrap();
-        let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(Duration::from_millis(600));
+        let acct =
+            Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_millis(600));
         rt.block_on(async {
             let ticks = ticker();
             let start = Instant::now();

@@ -171,7 +171,7 @@ fn assert_timed_out<T: std::fmt::Debug>(result: utmps::Result<T>, took: Duration
 fn a_read_lock_on_utmp_times_out_an_open_from_a_worker_thread() {
     let _serial = serial();
     let f = Files::new();
-    let acct = f.acct().timeout(DEADLINE);
+    let acct = f.acct().with_timeout(DEADLINE);
     let holder = lock_holder(&f.utmp, false);
     let worker_acct = acct.clone();
     let (result, took) = on_worker(move || worker_acct.open(&Login::new(USER, "pts/20")).map(drop));
@@ -189,7 +189,7 @@ fn a_read_lock_on_utmp_times_out_an_open_from_a_worker_thread() {
 fn a_read_lock_on_wtmp_times_out_an_open_and_takes_the_utmp_entry_back() {
     let _serial = serial();
     let f = Files::new();
-    let acct = f.acct().timeout(DEADLINE);
+    let acct = f.acct().with_timeout(DEADLINE);
     let holder = lock_holder(&f.wtmp, false);
     let worker_acct = acct.clone();
     let (result, took) = on_worker(move || worker_acct.open(&Login::new(USER, "pts/21")).map(drop));
@@ -207,7 +207,7 @@ fn a_read_lock_on_wtmp_times_out_an_open_and_takes_the_utmp_entry_back() {
 fn a_read_lock_on_utmp_times_out_a_logout() {
     let _serial = serial();
     let f = Files::new();
-    let acct = f.acct().timeout(DEADLINE);
+    let acct = f.acct().with_timeout(DEADLINE);
     let session = acct.open(&Login::new(USER, "pts/22")).unwrap();
     let holder = lock_holder(&f.utmp, false);
     let (result, took) = on_worker(move || session.logout());
@@ -226,7 +226,7 @@ fn a_read_lock_on_utmp_times_out_a_logout() {
 fn a_write_lock_on_utmp_times_out_a_read() {
     let _serial = serial();
     let f = Files::new();
-    let acct = f.acct().timeout(DEADLINE);
+    let acct = f.acct().with_timeout(DEADLINE);
     let holder = lock_holder(&f.utmp, true);
     let worker_acct = acct.clone();
     let (result, took) = on_worker(move || worker_acct.who(false));

@@ -253,7 +253,7 @@ fn a_daemon_that_never_ends_its_answer_is_cut_off_at_the_cap() {
     let dir = tempfile::tempdir().unwrap();
     let endless = Endless::start(dir.path().join("utmpd"));
     let deadline = Duration::from_secs(20);
-    let acct = Accounting::native(&endless.path, &endless.path).timeout(deadline);
+    let acct = Accounting::native(&endless.path, &endless.path).with_timeout(deadline);
     let start = Instant::now();
     let e = acct.entries().unwrap_err();
     let took = start.elapsed();
@@ -268,7 +268,7 @@ fn the_libc_flavour_stops_at_the_same_cap() {
     let f = Files::new();
     let many: Vec<Record> = (0..=MAX_UTMP_ENTRIES).map(|n| stale(n % 10_000, "root")).collect();
     write_records(&f.utmp, Layout::Glibc, &many[..MAX_UTMP_ENTRIES]);
-    let acct = f.acct().timeout(Duration::from_secs(60));
+    let acct = f.acct().with_timeout(Duration::from_secs(60));
     assert_eq!(acct.entries().unwrap().len(), MAX_UTMP_ENTRIES, "a utmp at the cap reads whole");
     write_records(&f.utmp, Layout::Glibc, &many);
     let e = acct.entries().unwrap_err();
@@ -286,7 +286,7 @@ fn check_sweep(acct: &Accounting, what: &str) -> Vec<Record> {
     let took = start.elapsed();
     eprintln!("{what}: swept {} stale entries in {took:?}", swept.len());
     assert_eq!(swept.len(), STALE, "{what}");
-    assert!(took < acct.current_timeout(), "{what} took {took:?}");
+    assert!(took < acct.timeout(), "{what} took {took:?}");
     assert!(acct.who(false).unwrap().is_empty(), "{what}: every stale entry ended");
     swept
 }
@@ -297,7 +297,7 @@ fn sweeping_thousands_of_stale_entries_is_linear_on_files() {
     let user = own_user();
     write_records(&f.utmp, Layout::Glibc, &(0..STALE).map(|n| stale(n, &user)).collect::<Vec<_>>());
     // A re-read per entry took 98 s here (debug build); a linear sweep well under 1 s.
-    check_sweep(&f.acct().timeout(Duration::from_secs(60)), "glibc files");
+    check_sweep(&f.acct().with_timeout(Duration::from_secs(60)), "glibc files");
     let utmp = utmps::files::read(&f.utmp, Some(Layout::Glibc), Duration::from_secs(5)).unwrap();
     assert_eq!(utmp.records.len(), STALE, "every entry ended in its own slot");
     let wtmp = utmps::files::read(&f.wtmp, Some(Layout::Glibc), Duration::from_secs(5)).unwrap();
@@ -313,7 +313,7 @@ fn sweeping_thousands_of_stale_entries_is_linear_on_daemons() {
     // The peer syncs its file after every write, as utmpd and wtmpd do: 4,000
     // syncs dominate here, hence the wider bound.
     check_sweep(
-        &Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(Duration::from_secs(120)),
+        &Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_secs(120)),
         "native",
     );
     assert_eq!(peer.utmp_records().len(), STALE, "every entry ended in its own slot");
@@ -352,7 +352,7 @@ fn a_sweep_is_bounded_by_one_deadline() {
     let server = slow_wtmpd(wtmpd.clone(), Duration::from_millis(50), stop.clone());
     // Each append alone fits the timeout; forty of them (2 s) do not.
     let timeout = Duration::from_millis(500);
-    let acct = Accounting::native(peer.utmpd_socket(), &wtmpd).timeout(timeout);
+    let acct = Accounting::native(peer.utmpd_socket(), &wtmpd).with_timeout(timeout);
     let start = Instant::now();
     let e = acct.sweep(|_| true).unwrap_err();
     let took = start.elapsed();

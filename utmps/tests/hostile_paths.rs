@@ -94,7 +94,7 @@ fn a_lastlog_symlink_to_text_is_refused_before_anything_is_written() {
         let f = Files::new();
         let (copy, link) = passwd_behind_symlink(&f, len);
         let before = std::fs::read(&copy).unwrap();
-        let acct = f.acct().lastlog_path(&link);
+        let acct = f.acct().with_lastlog(&link);
         let e = acct.open(&login().lastlog(true)).unwrap_err();
         assert_not_accounting_file(&e, "lastlog");
         assert!(e.to_string().contains("holds no lastlog file"), "{e}");
@@ -124,7 +124,7 @@ fn refused_everywhere(path: &Path, kind: ErrorKind, what: &str) {
     let started = Instant::now();
     let as_utmp = Accounting::files(path, &f.wtmp).unwrap().open(&login()).unwrap_err();
     let as_wtmp = Accounting::files(&f.utmp, path).unwrap().open(&login()).unwrap_err();
-    let as_lastlog = f.acct().lastlog_path(path).open(&login().lastlog(true)).unwrap_err();
+    let as_lastlog = f.acct().with_lastlog(path).open(&login().lastlog(true)).unwrap_err();
     let direct = utmps::lastlog::write(path, 0, &entry(), soon()).unwrap_err();
     for (e, role) in [(as_utmp, "utmp"), (as_wtmp, "wtmp"), (as_lastlog, "lastlog"), (direct, "lastlog write")] {
         assert_eq!(e.kind(), kind, "{what} as {role}: {e}");
@@ -158,7 +158,7 @@ fn symlinks_to_real_files_still_work() {
         p
     };
     let (utmp, wtmp, lastlog) = (link("u", &f.utmp), link("w", &f.wtmp), link("l", &f.lastlog));
-    let acct = Accounting::files(&utmp, &wtmp).unwrap().lastlog_path(&lastlog);
+    let acct = Accounting::files(&utmp, &wtmp).unwrap().with_lastlog(&lastlog);
     acct.open(&login().lastlog(true)).unwrap().logout().unwrap();
     assert_eq!(f.utmp_records().len(), 1);
     assert_eq!(f.utmp_records()[0].record_type, RecordType::DEAD_PROCESS);

@@ -177,7 +177,7 @@ mod native {
         for threads in THREADS {
             let dir = tempfile::tempdir().unwrap();
             let peer = Peer::start(dir.path()).unwrap();
-            let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(NATIVE_TIMEOUT);
+            let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(NATIVE_TIMEOUT);
             let began = Instant::now();
             let latencies = run(&acct, threads);
             report("native/peer", threads, latencies, began.elapsed());

@@ -64,7 +64,7 @@ fn silent_daemon_times_out_within_the_deadline_from_another_thread() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().silent(true).start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(SHORT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(SHORT);
     let utmpd = peer.utmpd_socket().to_path_buf();
     let a = acct.clone();
     let (r, took) = timed_on_thread(move || a.entries());
@@ -83,7 +83,7 @@ fn silent_wtmpd_after_the_request_is_outcome_unknown_within_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let live = Peer::start(dir.path().join("live")).unwrap();
     let silent = Peer::builder().silent(true).start(dir.path().join("silent")).unwrap();
-    let acct = Accounting::native(live.utmpd_socket(), silent.wtmpd_socket()).timeout(SHORT);
+    let acct = Accounting::native(live.utmpd_socket(), silent.wtmpd_socket()).with_timeout(SHORT);
     let (r, took) = timed_on_thread(move || acct.open(&login("pts/4")).map(drop));
     let err = r.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
@@ -98,7 +98,7 @@ fn more_than_forty_clients_succeed_below_the_deadline_and_time_out_above_it() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap(); // 40 connections at once, as s6-ipcserverd
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(Duration::from_secs(10));
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_secs(10));
     let threads: Vec<_> = (0..50)
         .map(|n| {
             let acct = acct.clone();
@@ -117,7 +117,7 @@ fn more_than_forty_clients_succeed_below_the_deadline_and_time_out_above_it() {
     for c in &mut held {
         c.rewind(); // served, so they do hold the slots
     }
-    let a = acct.clone().timeout(SHORT);
+    let a = acct.clone().with_timeout(SHORT);
     let (r, took) = timed_on_thread(move || a.entries());
     assert_timed_out("read with all slots taken", r.unwrap_err(), took, peer.utmpd_socket());
     held.clear();
@@ -129,7 +129,7 @@ fn a_lock_held_by_another_process_cannot_stall_a_client_past_its_deadline() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(SHORT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(SHORT);
     acct.open(&login("pts/5")).unwrap().logout().unwrap();
 
     let holder = LockHolder::hold(peer.utmp_path(), true);
@@ -177,7 +177,7 @@ fn missing_and_refused_sockets_are_unavailable_fast_and_leak_nothing() {
     drop(UnixListener::bind(&refused).unwrap()); // the file stays, nobody listens
     let before = open_fds();
     for path in [&missing, &refused] {
-        let acct = Accounting::native(path, path).timeout(Duration::from_secs(5));
+        let acct = Accounting::native(path, path).with_timeout(Duration::from_secs(5));
         for _ in 0..20 {
             let start = Instant::now();
             let errs =
@@ -241,7 +241,7 @@ fn daemon_stopped_between_login_and_logout() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let mut peer = Peer::start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(Duration::from_secs(2));
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_secs(2));
     let a = acct.open(&login("pts/1")).unwrap();
     let dropped = acct.open(&login("pts/2")).unwrap();
     peer.stop();
@@ -327,7 +327,7 @@ fn wtmpd_closing_without_a_status_is_outcome_unknown_and_never_resent() {
         }
         // and close without a status
     });
-    let acct = Accounting::native(peer.utmpd_socket(), &fake.path).timeout(Duration::from_secs(2));
+    let acct = Accounting::native(peer.utmpd_socket(), &fake.path).with_timeout(Duration::from_secs(2));
     let err = acct.open(&login("pts/9")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert_eq!(err.endpoint(), Some(fake.path.as_path()));
@@ -364,7 +364,7 @@ fn malformed_utmpd_answers_are_typed_errors() {
         vec![("EOF before the status byte", vec![]), ("a short record", [&[0u8][..], &[9u8; 100][..]].concat())];
     for (n, (what, answer)) in cases.into_iter().enumerate() {
         let fake = scripted_utmpd(dir.path().join(format!("u{n}")), status.clone(), answer.clone());
-        let acct = Accounting::native(&fake.path, &fake.path).timeout(Duration::from_secs(2));
+        let acct = Accounting::native(&fake.path, &fake.path).with_timeout(Duration::from_secs(2));
         let e = acct.entries().map(drop).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Protocol, "{what}: {e}");
         if answer.is_empty() {
@@ -395,7 +395,7 @@ fn every_errno_from_utmpd_is_a_typed_error() {
             let _ = conn.write_all(&[a2.load(Ordering::SeqCst)]);
         }
     });
-    let acct = Accounting::native(&fake.path, &fake.path).timeout(Duration::from_secs(2));
+    let acct = Accounting::native(&fake.path, &fake.path).with_timeout(Duration::from_secs(2));
     for errno in 1..=255u8 {
         for (r, a) in [(errno, 0), (0, errno)] {
             rewind.store(r, Ordering::SeqCst);
@@ -429,7 +429,7 @@ fn every_errno_from_wtmpd_is_a_typed_error() {
             let _ = conn.write_all(&[s2.load(Ordering::SeqCst)]);
         }
     });
-    let acct = Accounting::native(peer.utmpd_socket(), &fake.path).timeout(Duration::from_secs(2));
+    let acct = Accounting::native(peer.utmpd_socket(), &fake.path).with_timeout(Duration::from_secs(2));
     for errno in 1..=255u8 {
         status.store(errno, Ordering::SeqCst);
         let e = acct.open(&login("pts/2")).unwrap_err();

@@ -64,7 +64,7 @@ fn open_against_a_silent_daemon_returns_within_its_deadline_from_any_thread() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().silent(true).start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(TIMEOUT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
 
     let start = Instant::now();
     let err = acct.open(&login("pts/1")).map(drop).unwrap_err();
@@ -85,7 +85,7 @@ fn open_against_a_silent_wtmpd_returns_within_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let live = Peer::start(dir.path().join("live")).unwrap();
     let silent = Peer::builder().silent(true).start(dir.path().join("silent")).unwrap();
-    let acct = Accounting::native(live.utmpd_socket(), silent.wtmpd_socket()).timeout(TIMEOUT);
+    let acct = Accounting::native(live.utmpd_socket(), silent.wtmpd_socket()).with_timeout(TIMEOUT);
     let (err, took) = failed_open_on_thread(&acct, "pts/3");
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
@@ -102,7 +102,7 @@ fn a_late_utmp_put_is_taken_back_after_it_landed_in_its_slot() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().delay_puts(1, LATE).start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(TIMEOUT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
     let (err, took) = failed_open_on_thread(&acct, "pts/4");
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
@@ -124,7 +124,7 @@ fn a_late_wtmp_login_gets_its_logout_after_it() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().delay_appends(1, LATE).start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(TIMEOUT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
     let (err, took) = failed_open_on_thread(&acct, "pts/5");
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
@@ -147,7 +147,7 @@ fn a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
     let _g = serial();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), dir.path().join("no-wtmpd")).timeout(TIMEOUT);
+    let acct = Accounting::native(peer.utmpd_socket(), dir.path().join("no-wtmpd")).with_timeout(TIMEOUT);
     let (err, took) = failed_open_on_thread(&acct, "pts/6");
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
@@ -166,7 +166,7 @@ fn a_refused_put_is_not_taken_back() {
     // SAFETY: getegid and geteuid have no preconditions.
     let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
     let peer = Peer::builder().daemon_gid(egid.wrapping_add(1)).start(dir.path()).unwrap();
-    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).timeout(TIMEOUT);
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
     let refused = || {
         let code = fork::outcome(acct.open(&login("pts/8")).map(drop));
         match Accounting::wait_for_take_backs(SETTLE) {
@@ -191,7 +191,7 @@ fn libc_flavour_a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
     let utmp = dir.path().join("utmp");
     std::fs::File::create(&utmp).unwrap();
     let acct = match Accounting::files(&utmp, dir.path().join("missing-wtmp")) {
-        Ok(acct) => acct.timeout(TIMEOUT),
+        Ok(acct) => acct.with_timeout(TIMEOUT),
         Err(e) if e.kind() == ErrorKind::Unsupported => {
             peer_support::capability_skip(&format!("SKIPPED libc flavour take-back: {e}"));
             return;

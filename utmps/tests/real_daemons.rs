@@ -34,7 +34,7 @@ fn backends(utmpd: &PathBuf, wtmpd: &PathBuf) -> Vec<(&'static str, Accounting)>
     #[cfg(feature = "native")]
     out.push(("native", Accounting::native(utmpd, wtmpd)));
     let _ = (utmpd, wtmpd);
-    out.into_iter().map(|(n, a)| (n, a.timeout(Duration::from_secs(3)))).collect()
+    out.into_iter().map(|(n, a)| (n, a.with_timeout(Duration::from_secs(3)))).collect()
 }
 
 /// A line no other test run uses at the same time.

@@ -35,11 +35,11 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
 
     // Files, both constructors: built in A, the session opened in A, ended in B.
     chdir(&a);
-    let files = Accounting::files("utmp", "wtmp").unwrap().lastlog_path("lastlog");
+    let files = Accounting::files("utmp", "wtmp").unwrap().with_lastlog("lastlog");
     let xutmp = Accounting::xutmp("utmp", "wtmp").unwrap();
     assert_eq!(files.utmp_endpoint(), a.join("utmp"));
     assert_eq!(files.wtmp_endpoint(), a.join("wtmp"));
-    assert_eq!(files.lastlog_file(), a.join("lastlog"));
+    assert_eq!(files.lastlog_path(), a.join("lastlog"));
     assert_eq!(xutmp.utmp_endpoint(), a.join("utmp"));
     let s1 = files.open(&Login::new(USER, "pts/50").lastlog(true)).unwrap();
     chdir(&b);
@@ -79,7 +79,7 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
     assert!(e.to_string().contains("current directory"), "{e}");
     assert!(Accounting::xutmp("utmp", "wtmp").is_err());
     let absolute = Accounting::files(a.join("utmp"), a.join("wtmp")).unwrap();
-    let refusing = absolute.clone().lastlog_path("lastlog");
+    let refusing = absolute.clone().with_lastlog("lastlog");
     let e = refusing.open(&Login::new(USER, "pts/53")).unwrap_err();
     assert!(e.to_string().contains("current directory"), "{e}");
     assert!(refusing.check().is_err() && refusing.entries().is_err());

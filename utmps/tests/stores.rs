@@ -270,7 +270,7 @@ fn a_locked_wtmpdb_fails_the_open_in_time_and_the_utmp_entry_is_taken_back() {
     holder.execute_batch(utmps::wtmpdb::SCHEMA).unwrap();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let timeout = Duration::from_millis(400);
-    let acct = f.acct().with_wtmpdb(&db).timeout(timeout);
+    let acct = f.acct().with_wtmpdb(&db).with_timeout(timeout);
     let start = Instant::now();
     let e = acct.open(&Login::new(USER, "pts/6")).unwrap_err();
     let took = start.elapsed();
@@ -292,7 +292,7 @@ fn a_failed_last_login_write_deletes_the_wtmpdb_row() {
     let holder = sql(&ll2);
     holder.execute_batch(utmps::lastlog2::SCHEMA).unwrap();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let acct = f.acct().with_wtmpdb(&db).with_lastlog2(&ll2).timeout(Duration::from_millis(400));
+    let acct = f.acct().with_wtmpdb(&db).with_lastlog2(&ll2).with_timeout(Duration::from_millis(400));
     let e = acct.open(&Login::new(USER, "pts/4").lastlog(true)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
     holder.execute_batch("ROLLBACK").unwrap();

@@ -33,7 +33,7 @@ impl Files {
     }
 
     pub fn acct(&self) -> Accounting {
-        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour").lastlog_path(&self.lastlog)
+        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour").with_lastlog(&self.lastlog)
     }
 
     pub fn utmp_records(&self) -> Vec<Record> {
