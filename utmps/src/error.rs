@@ -21,7 +21,7 @@ pub enum ErrorKind {
     /// The caller's input was rejected; nothing was written. Either a bad record,
     /// refused before any I/O, or an endpoint path that holds something other than
     /// the expected file (not a regular file, or not records of the expected
-    /// layout: see [`lastlog::write`](crate::lastlog::write) and libxutmp's
+    /// layout: see `lastlog::write` and libxutmp's
     /// `xutmp.h`).
     InvalidInput,
     /// This build or platform cannot do it.
@@ -232,7 +232,7 @@ impl Error {
     }
 }
 
-/// The errno with which libxutmp (libc flavour) and [`lastlog::write`](crate::lastlog::write)
+/// The errno with which libxutmp (libc flavour) and `lastlog::write`
 /// refuse a path that holds something other than the expected file. A directory
 /// at the path (EISDIR from the open) is the same mistake.
 #[cfg(target_os = "linux")]

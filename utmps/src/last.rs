@@ -348,17 +348,10 @@ where
 
 /// The running system's boot time in seconds: now less the time since boot.
 fn system_boot() -> Option<i64> {
-    // SAFETY: plain C struct, zero is a valid value.
-    let mut up: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid clock id and out-pointer.
-    if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut up) } != 0 {
-        return None;
-    }
+    let up = crate::sys::process::since_boot()?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
     let now_us = i64::try_from(now.as_micros()).ok()?;
-    // time_t and c_long are 32 bits wide on some targets.
-    #[allow(clippy::useless_conversion)]
-    let up_us = i64::from(up.tv_sec).checked_mul(1_000_000)?.checked_add(i64::from(up.tv_nsec) / 1000)?;
+    let up_us = i64::try_from(up.as_micros()).ok()?;
     Some((now_us - up_us).div_euclid(1_000_000))
 }
 
@@ -411,8 +404,7 @@ mod tests {
 
     #[test]
     fn pairs_by_line_with_durations() {
-        // SAFETY: getpid has no preconditions.
-        let me = unsafe { libc::getpid() };
+        let me = std::process::id() as i32;
         let records = [
             rec(RecordType::USER_PROCESS, "pts/1", "alice", 100, me),
             rec(RecordType::USER_PROCESS, "pts/2", "bob", 110, me),

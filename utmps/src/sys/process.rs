@@ -23,6 +23,17 @@ pub(crate) fn session_of(pid: i32) -> i32 {
     unsafe { libc::getsid(pid) }.max(0)
 }
 
+/// How long the system has been up, suspended time included (CLOCK_BOOTTIME).
+pub(crate) fn since_boot() -> Option<std::time::Duration> {
+    // SAFETY: plain C struct, zero is a valid value.
+    let mut up: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid clock id and out-pointer.
+    cvt(unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut up) }).ok()?;
+    let secs = u64::try_from(up.tv_sec).ok()?;
+    let nanos = u32::try_from(up.tv_nsec).ok()?;
+    Some(std::time::Duration::new(secs, nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
