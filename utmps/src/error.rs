@@ -5,6 +5,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::record::escaped;
+
 /// A specialised `Result` for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -55,6 +57,9 @@ pub enum PermissionRule {
 /// Its `Display` is one line in this crate's words: the operation, the endpoint
 /// when there is one, the [kind](ErrorKind) and what this crate found, such as
 /// `wtmp append on /run/utmps/.wtmpd-socket: timed out: no answer within 1s`.
+/// Every [unsafe character](crate::is_unsafe_char) of the endpoint and of the
+/// input quoted in it is escaped, as a [`Field`](crate::Field)'s Display does;
+/// the raw path is [`endpoint()`](Error::endpoint).
 /// The OS error behind it, if any, is [`source()`](std::error::Error::source)
 /// and is not repeated in the text, so that chain printers (`anyhow`'s `{:#}`,
 /// `tracing`'s error fields) show it once. What to do about it is
@@ -257,8 +262,11 @@ fn not_accounting_file_detail(op: &str) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.op)?;
+        // The path and the detail may carry the caller's or a file's text:
+        // escaped as a field's Display is, so that the message stays one line
+        // a terminal shows as it is.
         if let Some(endpoint) = &self.endpoint {
-            write!(f, " on {}", endpoint.display())?;
+            write!(f, " on {}", escaped(&endpoint.to_string_lossy()))?;
         }
         let kind = match self.kind {
             ErrorKind::Unavailable => "unavailable",
@@ -273,7 +281,7 @@ impl fmt::Display for Error {
         };
         write!(f, ": {kind}")?;
         if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+            write!(f, ": {}", escaped(&self.detail))?;
         }
         Ok(())
     }
@@ -399,5 +407,16 @@ mod tests {
         // Wrapped in an io::Error (the From impl), the chain still shows the OS error once.
         let wrapped: io::Error = Error::from_errno("wtmp append", endpoint, libc::ENOSPC, PermissionRule::File).into();
         assert_eq!(chain(&wrapped), format!("{full}: {os}"));
+    }
+
+    #[test]
+    fn endpoint_and_detail_are_escaped_as_fields_are() {
+        let raw = Path::new("/tmp/missing\n\x1b[31mFAKE\u{202e}\u{200b}");
+        let e = Error::from_errno("file read", raw, libc::ENOENT, PermissionRule::File);
+        let text = e.to_string();
+        assert_eq!(text, "file read on /tmp/missing\\n\\u{1b}[31mFAKE\\u{202e}\\u{200b}: unavailable");
+        assert_eq!(e.endpoint(), Some(raw), "the raw path stays reachable");
+        let e = Error::invalid("login", "the name x\u{2028}y\x1b[2J is bad");
+        assert_eq!(e.to_string(), "login: invalid input: the name x\\u{2028}y\\u{1b}[2J is bad");
     }
 }

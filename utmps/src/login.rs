@@ -16,10 +16,14 @@ const RESERVED_USERS: [&str; 3] = ["reboot", "shutdown", "runlevel"];
 /// fits 256 bytes.
 ///
 /// No field may hold a character of [`is_unsafe_char`](crate::is_unsafe_char)
-/// (controls, line separators, bidirectional formatting): `who` prints fields
-/// raw, so one would let a name drive the reader's terminal or forge a line.
-/// For a host the client chose (reverse DNS, a label it sent), use
-/// [`host_lossy`](Self::host_lossy), which replaces them.
+/// (controls, line separators, bidirectional and other format characters,
+/// invisible fillers): `who` prints fields raw, so one would let a name drive
+/// the reader's terminal, forge a line or pass for another name. The user and
+/// the line hold no whitespace either (Unix user names and terminal names never
+/// do, and `who` would show `root fake pts/9` as columns); the host may hold
+/// ASCII spaces (mosh writes `mosh [1234]`), no other whitespace. For a host
+/// the client chose (reverse DNS, a label it sent), use
+/// [`host_lossy`](Self::host_lossy), which replaces what a host may not hold.
 ///
 /// ```
 /// use utmps::Login;
@@ -56,16 +60,16 @@ impl Login {
     }
 
     /// The remote host name (cut to 256 bytes on a character boundary). A host
-    /// with an [unsafe character](crate::is_unsafe_char) makes the open fail with
-    /// `InvalidInput`; see [`host_lossy`](Self::host_lossy) for names the caller
-    /// does not control.
+    /// with an [unsafe character](crate::is_unsafe_char) or whitespace other
+    /// than the ASCII space makes the open fail with `InvalidInput`; see
+    /// [`host_lossy`](Self::host_lossy) for names the caller does not control.
     pub fn host(mut self, host: impl Into<String>) -> Login {
         self.host = host.into();
         self
     }
 
     /// The remote host name with every [unsafe character](crate::is_unsafe_char)
-    /// replaced by `?`: for names that come from the network (reverse DNS, a name
+    /// and every whitespace character but the ASCII space replaced by `?`: for names that come from the network (reverse DNS, a name
     /// the client sent), where refusing the login would be wrong but storing the
     /// name raw would let the client drive the terminals of those who run `who`.
     ///
@@ -75,7 +79,7 @@ impl Login {
     /// assert_eq!(login.host_name(), "evil?]0;pwned?.example");
     /// ```
     pub fn host_lossy(mut self, host: impl AsRef<str>) -> Login {
-        self.host = host.as_ref().chars().map(|c| if is_unsafe_char(c) { '?' } else { c }).collect();
+        self.host = host.as_ref().chars().map(|c| if refused_in_host(c) { '?' } else { c }).collect();
         self
     }
 
@@ -142,7 +146,7 @@ impl Login {
     ///
     /// # Errors
     /// `InvalidInput` when the line is empty, too long, has an
-    /// [unsafe character](crate::is_unsafe_char) (NUL included) or a `..` part,
+    /// [unsafe character](crate::is_unsafe_char) (NUL included), whitespace or a `..` part,
     /// is a path outside `/dev`, or starts with `~` (the line of reboot, shutdown
     /// and run-level records, which `last` would read as such).
     pub fn line_name(&self) -> Result<&str> {
@@ -180,19 +184,45 @@ impl Login {
     }
 }
 
-/// The first unsafe character of `text`, named for an error message.
-fn unsafe_char(text: &str) -> Option<String> {
-    text.chars().find(|&c| is_unsafe_char(c)).map(|c| match c {
+/// At most this many characters of the caller's input are quoted in a message:
+/// a 100 KB name must not make a 100 KB error.
+const QUOTED: usize = 64;
+
+/// `text` quoted for a message: its first [`QUOTED`] characters, and `…` when
+/// there were more.
+fn quoted(text: &str) -> String {
+    match text.char_indices().nth(QUOTED) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("\"{}…\"", text[..end].escape_debug()),
+    }
+}
+
+/// What a host may not hold: what no field may, and whitespace but the ASCII space.
+fn refused_in_host(c: char) -> bool {
+    is_unsafe_char(c) || (c.is_whitespace() && c != ' ')
+}
+
+/// The first character of `text` that `refused` refuses, named for an error message.
+fn refused_char(text: &str, refused: impl Fn(char) -> bool) -> Option<String> {
+    text.chars().find(|&c| refused(c)).map(|c| match c {
         '\0' => "a NUL byte".to_owned(),
-        c => format!("the character U+{:04X}, which could drive a terminal or reorder text", u32::from(c)),
+        c if is_unsafe_char(c) => {
+            format!("the character U+{:04X}, which could drive a terminal or hide or reorder text", u32::from(c))
+        }
+        c => format!("the whitespace character U+{:04X}, which `who` would show as a column break", u32::from(c)),
     })
+}
+
+/// What a user name or a line may not hold: an unsafe character, or whitespace.
+fn refused_in_name(c: char) -> bool {
+    is_unsafe_char(c) || c.is_whitespace()
 }
 
 pub(crate) fn check_user(user: &str) -> Result<()> {
     if user.is_empty() {
         return Err(Error::invalid("login", "the user name is empty"));
     }
-    if let Some(what) = unsafe_char(user) {
+    if let Some(what) = refused_char(user, refused_in_name) {
         return Err(Error::invalid("login", format!("the user name contains {what}")));
     }
     if RESERVED_USERS.contains(&user) {
@@ -204,7 +234,7 @@ pub(crate) fn check_user(user: &str) -> Result<()> {
     if user.len() > 32 {
         return Err(Error::invalid(
             "login",
-            format!("the user name {user:?} is {} bytes; utmp holds 32 and it is never truncated", user.len()),
+            format!("the user name {} is {} bytes; utmp holds 32 and it is never truncated", quoted(user), user.len()),
         ));
     }
     Ok(())
@@ -212,12 +242,12 @@ pub(crate) fn check_user(user: &str) -> Result<()> {
 
 pub(crate) fn check_line(line: &str) -> Result<&str> {
     let name = line.strip_prefix("/dev/").unwrap_or(line);
-    let bad = |why: &str| Err(Error::invalid("login", format!("the line {line:?} {why}")));
+    let bad = |why: &str| Err(Error::invalid("login", format!("the line {} {why}", quoted(line))));
     if name.is_empty() {
         return bad("is empty");
     }
-    if let Some(what) = unsafe_char(name) {
-        return Err(Error::invalid("login", format!("the line {line:?} contains {what}")));
+    if let Some(what) = refused_char(name, refused_in_name) {
+        return bad(&format!("contains {what}"));
     }
     if name.starts_with('~') {
         return bad("starts with `~`, the line `last` reads as reboot, shutdown or run-level records");
@@ -236,7 +266,7 @@ pub(crate) fn check_line(line: &str) -> Result<&str> {
 
 /// Checks `host` and cuts it to the 256 bytes of `ut_host` at a character boundary.
 pub(crate) fn cut_host(host: &str) -> Result<&str> {
-    if let Some(what) = unsafe_char(host) {
+    if let Some(what) = refused_char(host, refused_in_host) {
         return Err(Error::invalid(
             "login",
             format!("the host contains {what}; Login::host_lossy replaces such characters"),
@@ -306,8 +336,22 @@ mod tests {
     }
 
     /// One of each class of unsafe character.
-    const UNSAFE: [char; 9] =
-        ['\n', '\x1b', '\x7f', '\u{85}', '\u{9b}', '\u{2028}', '\u{2029}', '\u{202e}', '\u{2066}'];
+    const UNSAFE: [char; 14] = [
+        '\n',
+        '\x1b',
+        '\x7f',
+        '\u{85}',
+        '\u{9b}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{200b}',
+        '\u{feff}',
+        '\u{ad}',
+        '\u{3164}',
+        '\u{e0001}',
+    ];
 
     #[test]
     fn unsafe_characters_are_refused_in_every_field() {
@@ -362,5 +406,52 @@ mod tests {
         assert_eq!(default_id("tty"), Field::truncated(b"tty"));
         assert_ne!(alternate_id("pts/11012", 0), alternate_id("pts/11012", 1));
         assert_ne!(alternate_id("pts/11012", 0), default_id("pts/11012"));
+    }
+
+    #[test]
+    fn whitespace_is_refused_in_users_and_lines_and_hosts_keep_ascii_spaces() {
+        for c in [' ', '\t', '\u{a0}', '\u{1680}', '\u{2003}', '\u{202f}', '\u{3000}'] {
+            let text = format!("root{c}fake");
+            assert_eq!(check_user(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "user {c:?}");
+            assert_eq!(check_line(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "line {c:?}");
+            if c != ' ' {
+                assert_eq!(cut_host(&text).unwrap_err().kind(), ErrorKind::InvalidInput, "host {c:?}");
+                let lossy = Login::new("a", "b").host_lossy(&text);
+                assert_eq!(lossy.host_name(), "root?fake", "host_lossy replaces {c:?}");
+            }
+        }
+        let forged = Login::new("root fake pts/9", "pts/2").to_record().unwrap_err();
+        assert_eq!(forged.kind(), ErrorKind::InvalidInput);
+        assert!(forged.to_string().contains("whitespace"), "{forged}");
+        // mosh and screen write hosts such as `mosh [1234]`.
+        assert_eq!(cut_host("mosh [1234]").unwrap(), "mosh [1234]");
+        assert_eq!(Login::new("a", "b").host_lossy("mosh [1234]").host_name(), "mosh [1234]");
+    }
+
+    #[test]
+    fn messages_quote_at_most_a_short_prefix_of_the_input() {
+        let huge = "u".repeat(100_000);
+        let errors = [
+            check_user(&huge).unwrap_err(),
+            check_line(&huge).unwrap_err(),
+            check_line(&format!("/{huge}")).unwrap_err(),
+            check_line(&format!("~{huge}")).unwrap_err(),
+            check_user(&format!("{huge}\n")).unwrap_err(),
+            cut_host(&format!("{huge}\n")).unwrap_err(),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(text.len() < 300, "{} bytes: {}", text.len(), &text[..300]);
+        }
+        let text = check_user(&huge).unwrap_err().to_string();
+        assert!(text.contains(&format!("\"{}…\"", "u".repeat(64))), "{text}");
+        assert!(text.contains("100000 bytes"), "{text}");
+        // Short input is quoted whole, without an ellipsis.
+        let text = check_line("pts//3").unwrap_err().to_string();
+        assert!(text.contains("\"pts//3\"") && !text.contains('…'), "{text}");
+        // A cut never splits a character.
+        let wide = "é".repeat(100);
+        let text = check_line(&wide).unwrap_err().to_string();
+        assert!(text.contains(&format!("\"{}…\"", "é".repeat(64))), "{text}");
     }
 }

@@ -135,37 +135,62 @@ impl<const N: usize> fmt::Debug for Field<N> {
 /// ```
 impl<const N: usize> fmt::Display for Field<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = String::with_capacity(N);
-        for c in self.to_string_lossy().chars() {
-            if is_unsafe_char(c) {
-                text.extend(c.escape_default());
-            } else {
-                text.push(c);
-            }
-        }
-        f.pad(&text)
+        f.pad(&escaped(&self.to_string_lossy()))
     }
 }
 
+/// `text` with every [`is_unsafe_char`] replaced by its Rust escape
+/// (`\n`, `\u{1b}`): the one rule by which every Display of this crate shows
+/// untrusted text, fields and error messages alike.
+pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The characters that never enter a stored field through this crate and that
-/// every `Display` of a field escapes: C0 controls (NUL included), DEL, C1
-/// controls (all three are `char::is_control`), the Unicode line and paragraph
-/// separators U+2028 and U+2029, and the bidirectional formatting characters
-/// (U+202A..U+202E, U+2066..U+2069, and the marks U+200E, U+200F, U+061C).
+/// every `Display` of a field or an error escapes:
 ///
-/// Printed raw, the first group drives a terminal (escape sequences, a newline
-/// that forges a second line of `who` output); the others reorder or break
-/// the text a reader sees.
+/// - controls: C0 (NUL included), DEL and C1, all three `char::is_control`;
+/// - the line and paragraph separators U+2028 and U+2029;
+/// - bidirectional formatting: U+202A..U+202E, U+2066..U+2069 and the marks
+///   U+200E, U+200F, U+061C;
+/// - other format characters that show nothing: the zero-width space and
+///   joiners U+200B..U+200D, the word joiner and invisible operators
+///   U+2060..U+2064 (and the deprecated U+206A..U+206F), the byte order mark
+///   U+FEFF, the interlinear annotation marks U+FFF9..U+FFFB, the soft hyphen
+///   U+00AD, the Mongolian vowel separator U+180E, and the tags
+///   U+E0000..U+E007F;
+/// - the fillers that render as blank glyphs: the Hangul fillers U+115F,
+///   U+1160, U+3164 and U+FFA0.
+///
+/// Printed raw, controls drive a terminal (escape sequences, a newline that
+/// forges a second line of `who` output); the others reorder the text a
+/// reader sees or hide characters in it, so that `root\u{200b}` reads as
+/// `root`. Whitespace is not in the set (a host may hold a space); user names
+/// and lines refuse it separately.
 ///
 /// ```
 /// assert!(utmps::is_unsafe_char('\x1b'));
 /// assert!(utmps::is_unsafe_char('\u{202e}'));
+/// assert!(utmps::is_unsafe_char('\u{200b}'));
 /// assert!(!utmps::is_unsafe_char('é'));
 /// ```
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{061c}' | '\u{2060}'..='\u{206f}')
+        || matches!(c, '\u{feff}' | '\u{fff9}'..='\u{fffb}' | '\u{ad}' | '\u{180e}' | '\u{e0000}'..='\u{e007f}')
+        || matches!(c, '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}')
 }
 
 /// Exit status of a DEAD_PROCESS record (`ut_exit`).
@@ -344,10 +369,32 @@ mod tests {
             }
             assert_eq!(f.as_bytes(), text.as_bytes(), "raw bytes stay reachable");
         }
-        for c in ['a', ' ', '~', 'é', '\u{fffd}', '\u{200b}', '\u{a0}'] {
+        for c in ['a', ' ', '~', 'é', '\u{fffd}', '\u{a0}', '\u{2010}', '\u{2070}', '가', '\u{e0100}'] {
             assert!(!is_unsafe_char(c), "{c:?}");
         }
         assert_eq!(RecordType(42).name(), None);
         assert_eq!(format!("{:?}", RecordType(7)), "USER_PROCESS");
+    }
+
+    #[test]
+    fn invisible_and_format_characters_are_unsafe() {
+        let classes: [(&str, &[char]); 8] = [
+            ("zero-width space and joiners", &['\u{200b}', '\u{200c}', '\u{200d}']),
+            ("word joiner and invisible operators", &['\u{2060}', '\u{2061}', '\u{2064}']),
+            ("deprecated format characters", &['\u{206a}', '\u{206f}']),
+            ("byte order mark", &['\u{feff}']),
+            ("interlinear annotation", &['\u{fff9}', '\u{fffa}', '\u{fffb}']),
+            ("soft hyphen, Mongolian vowel separator", &['\u{ad}', '\u{180e}']),
+            ("Hangul fillers", &['\u{115f}', '\u{1160}', '\u{3164}', '\u{ffa0}']),
+            ("tags", &['\u{e0000}', '\u{e0001}', '\u{e0041}', '\u{e007f}']),
+        ];
+        for (class, chars) in classes {
+            for &c in chars {
+                assert!(is_unsafe_char(c), "{class}: {c:?}");
+                let f = Field::<16>::new(format!("root{c}").as_bytes()).unwrap();
+                assert!(!f.to_string().contains(c), "{class}: {c:?} shown raw in {f}");
+                assert_eq!(f.to_string(), format!("root\\u{{{:x}}}", u32::from(c)), "{class}");
+            }
+        }
     }
 }
