@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
-use crate::paths::DEFAULT_TIMEOUT;
+use crate::paths::{absolute, unresolved_error, DEFAULT_TIMEOUT};
 use crate::record::{Exit, Record};
 #[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
 use crate::store::History;
@@ -321,7 +321,7 @@ impl Accounting {
     /// could not be resolved).
     pub(crate) fn usable(&self) -> Result<()> {
         match &self.refused {
-            Some(r) => Err(unresolved_error(&r.0, &r.1)),
+            Some(r) => Err(unresolved_error("accounting", &r.0, &r.1)),
             None => Ok(()),
         }
     }
@@ -543,30 +543,8 @@ fn same(a: &Arc<dyn Backend>, b: &Arc<dyn Backend>) -> bool {
     std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
 }
 
-/// `path` made absolute against the current directory, so that a later `chdir`
-/// does not change what it names. Not canonicalized: symlinks keep meaning what
-/// they point to when a write happens. An empty path is kept: it names nothing,
-/// and the current directory is not what it means either.
-fn absolute(path: &Path) -> std::io::Result<PathBuf> {
-    if path.is_absolute() || path.as_os_str().is_empty() {
-        return Ok(path.to_path_buf());
-    }
-    Ok(std::env::current_dir()?.join(path))
-}
-
-fn unresolved_error(path: &Path, err: &std::io::Error) -> Error {
-    // io::Error is not Clone: the copy keeps the errno, which is what decides the kind.
-    let copy = match err.raw_os_error() {
-        Some(errno) => std::io::Error::from_raw_os_error(errno),
-        None => std::io::Error::new(err.kind(), err.to_string()),
-    };
-    Error::from_io("accounting", path, copy, crate::error::PermissionRule::File).with_detail(format!(
-        "the relative path could not be made absolute: the current directory cannot be read ({err})"
-    ))
-}
-
 /// [`absolute`], with the error of this crate.
 #[cfg(feature = "xutmp")]
 fn resolve(path: &Path) -> Result<PathBuf> {
-    absolute(path).map_err(|e| unresolved_error(path, &e))
+    absolute(path).map_err(|e| unresolved_error("accounting", path, &e))
 }

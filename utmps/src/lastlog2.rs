@@ -29,6 +29,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 use crate::login::{check_line, check_user, cut_host};
+use crate::paths::Anchored;
 use crate::sqlite::{self, Mode};
 
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
@@ -111,14 +112,20 @@ fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<LastLogin2> {
 /// A lastlog2 database at a path; each operation opens and closes it.
 #[derive(Clone, Debug)]
 pub struct Lastlog2 {
-    path: PathBuf,
+    path: Anchored,
     create: bool,
 }
 
 impl Lastlog2 {
     /// The database at `path` (symlinks followed). Nothing is created.
+    ///
+    /// A relative path is resolved against the current directory now, so that
+    /// a later `chdir` cannot send a last login to another file. When the
+    /// current directory cannot be read, this cannot fail: the store it
+    /// returns refuses every operation with that error (`Unavailable` when the
+    /// directory was removed).
     pub fn new(path: impl Into<PathBuf>) -> Lastlog2 {
-        Lastlog2 { path: path.into(), create: false }
+        Lastlog2 { path: Anchored::new(path.into()), create: false }
     }
 
     /// Whether [`record`](Self::record) may create the database and its
@@ -128,21 +135,24 @@ impl Lastlog2 {
         self
     }
 
-    /// The path given.
+    /// The path, made absolute by [`new`](Self::new) (as given when that failed).
     pub fn path(&self) -> &Path {
-        &self.path
+        self.path.as_path()
     }
 
     /// Records `entry` as its user's last login, replacing the previous one.
-    /// An empty file at the path is initialised with [`SCHEMA`] first, as
-    /// liblastlog2 does.
+    /// A database without tables (an empty file) is initialised with
+    /// [`SCHEMA`] first, as liblastlog2 does; one that holds other tables but
+    /// no `Lastlog2` table is another program's, and is refused.
     ///
     /// # Errors
     /// `InvalidInput` for a bad user, TTY, host or service or a time before 1970
-    /// (before any I/O), or when the file is not a database or is a directory
-    /// (left unchanged); `Unavailable` when there is no database and
-    /// [`create`](Self::create) was not asked; `TimedOut` when another
-    /// connection holds it locked past `deadline`; `Permission`.
+    /// (before any I/O), or when the file is not a database, is a directory or
+    /// is another program's database, "not a lastlog2 database" (left
+    /// unchanged); `Unavailable` when there is no database and
+    /// [`create`](Self::create) was not asked, or when the path is relative
+    /// and [`new`](Self::new) could not read the current directory; `TimedOut`
+    /// when another connection holds it locked past `deadline`; `Permission`.
     pub fn record(&self, entry: &Entry, deadline: Instant) -> Result<()> {
         const OP: &str = "lastlog2 write";
         check_user(&entry.user)?;
@@ -152,13 +162,14 @@ impl Lastlog2 {
             sqlite::check_service(OP, service)?;
         }
         let time = sqlite::seconds(OP, entry.time.unwrap_or_else(SystemTime::now))?;
-        tracing::trace!(path = %self.path.display(), user = %entry.user, tty, "lastlog2 write");
+        let path = self.path.resolved(OP)?;
+        tracing::trace!(path = %path.display(), user = %entry.user, tty, "lastlog2 write");
         let mode = if self.create { Mode::Create } else { Mode::Write };
-        let conn = sqlite::open(OP, &self.path, mode, deadline)?
-            .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(&self.path))?;
-        let fail = |e| sqlite::classify(OP, &self.path, e);
-        conn.execute_batch(SCHEMA).map_err(fail)?;
-        sqlite::bound(&conn, OP, &self.path, deadline)?;
+        let conn = sqlite::open(OP, path, mode, deadline)?
+            .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(path))?;
+        let fail = |e| sqlite::classify(OP, path, e);
+        sqlite::claim(&conn, OP, path, deadline, ("lastlog2", "Lastlog2", SCHEMA))?;
+        sqlite::bound(&conn, OP, path, deadline)?;
         conn.execute(REPLACE, params![entry.user, time, tty, host, entry.service]).map_err(fail)?;
         Ok(())
     }
@@ -171,13 +182,14 @@ impl Lastlog2 {
     pub fn get(&self, user: &str, deadline: Instant) -> Result<Option<LastLogin2>> {
         const OP: &str = "lastlog2 read";
         check_user(user)?;
-        let Some(conn) = sqlite::open(OP, &self.path, Mode::Read, deadline)? else {
+        let path = self.path.resolved(OP)?;
+        let Some(conn) = sqlite::open(OP, path, Mode::Read, deadline)? else {
             return Ok(None);
         };
         match conn.query_row(ONE, [user], decode).optional() {
             Ok(row) => Ok(row),
             Err(e) if sqlite::no_table(&e) => Ok(None),
-            Err(e) => Err(sqlite::classify(OP, &self.path, e)),
+            Err(e) => Err(sqlite::classify(OP, path, e)),
         }
     }
 
@@ -189,10 +201,11 @@ impl Lastlog2 {
     /// As [`get`](Self::get).
     pub fn all(&self, deadline: Instant) -> Result<AllLogins> {
         const OP: &str = "lastlog2 read";
-        let conn = sqlite::open(OP, &self.path, Mode::Read, deadline)?;
+        let path = self.path.resolved(OP)?;
+        let conn = sqlite::open(OP, path, Mode::Read, deadline)?;
         Ok(AllLogins {
             conn,
-            path: self.path.clone(),
+            path: path.to_path_buf(),
             deadline,
             batch: VecDeque::new(),
             after: String::new(),

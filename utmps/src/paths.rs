@@ -1,6 +1,11 @@
-//! Where the stores of a host are, and the default deadline.
+//! Where the stores of a host are, the default deadline, and how a relative
+//! path is pinned to the directory it was given in.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::error::{Error, PermissionRule, Result};
 
 /// The deadline of each operation unless [`Accounting::with_timeout`](crate::Accounting::with_timeout) says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -15,3 +20,62 @@ pub const UTMP_FILE: &str = "/var/run/utmp";
 pub const WTMP_FILE: &str = "/var/log/wtmp";
 /// The lastlog file of glibc systems.
 pub const LASTLOG_FILE: &str = "/var/log/lastlog";
+
+/// `path` made absolute against the current directory, so that a later `chdir`
+/// does not change what it names. Not canonicalized: symlinks keep meaning what
+/// they point to when a write happens. An empty path is kept: it names nothing,
+/// and the current directory is not what it means either.
+pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    if path.is_absolute() || path.as_os_str().is_empty() {
+        return Ok(path.to_path_buf());
+    }
+    Ok(std::env::current_dir()?.join(path))
+}
+
+/// The error of `op` on a relative `path` that [`absolute`] could not resolve.
+pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &std::io::Error) -> Error {
+    // io::Error is not Clone: the copy keeps the errno, which is what decides the kind.
+    let copy = match err.raw_os_error() {
+        Some(errno) => std::io::Error::from_raw_os_error(errno),
+        None => std::io::Error::new(err.kind(), err.to_string()),
+    };
+    // The OS error is the source: not repeated here.
+    Error::from_io(op, path, copy, PermissionRule::File)
+        .with_detail("the relative path could not be made absolute: the current directory cannot be read")
+}
+
+/// A store's path, made [absolute](absolute) when the store was built; or,
+/// when that failed, the path as given and the reason, so that every
+/// operation refuses with it rather than write relative to a later directory.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
+pub(crate) struct Anchored {
+    path: PathBuf,
+    unresolved: Option<Arc<std::io::Error>>,
+}
+
+#[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
+impl Anchored {
+    pub(crate) fn new(path: PathBuf) -> Anchored {
+        match absolute(&path) {
+            Ok(path) => Anchored { path, unresolved: None },
+            Err(e) => Anchored { path, unresolved: Some(Arc::new(e)) },
+        }
+    }
+
+    /// The absolute path, or the path as given when it could not be resolved.
+    pub(crate) fn as_path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path `op` works on.
+    ///
+    /// # Errors
+    /// The error of resolving it, when the current directory could not be read.
+    pub(crate) fn resolved(&self, op: &'static str) -> Result<&Path> {
+        match &self.unresolved {
+            None => Ok(&self.path),
+            Some(e) => Err(unresolved_error(op, &self.path, e)),
+        }
+    }
+}

@@ -12,6 +12,7 @@ use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
+use crate::record::{escaped, is_unsafe_char};
 
 /// Cap on one stored value read back (bytes): a row holding more is an error,
 /// never an allocation the size of the file.
@@ -108,25 +109,79 @@ pub(crate) fn bound(conn: &Connection, op: &'static str, path: &Path, deadline: 
     conn.busy_timeout(left).map_err(|e| classify(op, path, e))
 }
 
-/// Classifies an SQLite error into the crate's kinds.
+/// Classifies an SQLite error into the crate's kinds. The message is in this
+/// crate's words; SQLite's own text (which may quote the path) is the source,
+/// with its unsafe characters escaped as the message's are.
 pub(crate) fn classify(op: &'static str, path: &Path, err: rusqlite::Error) -> Error {
-    let (kind, remedy) = match err.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => (ErrorKind::TimedOut, Some(REMEDY_BUSY)),
-        Some(ErrorCode::NotADatabase) => (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB)),
-        Some(ErrorCode::CannotOpen) => (ErrorKind::Unavailable, None),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => (ErrorKind::Permission, Some(REMEDY_PERMISSION)),
-        Some(ErrorCode::TooBig) => (ErrorKind::Io, None),
-        _ => (ErrorKind::Io, None),
+    let code = err.sqlite_error_code();
+    let (kind, remedy, detail) = match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            (ErrorKind::TimedOut, Some(REMEDY_BUSY), "the database stayed locked past the deadline".to_owned())
+        }
+        Some(ErrorCode::NotADatabase) => {
+            (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB), "the file is not an SQLite database".to_owned())
+        }
+        Some(ErrorCode::CannotOpen) => (ErrorKind::Unavailable, None, "SQLite cannot open the file".to_owned()),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+            (ErrorKind::Permission, Some(REMEDY_PERMISSION), "the database is not writable here".to_owned())
+        }
+        Some(ErrorCode::TooBig) => {
+            (ErrorKind::Io, None, format!("a stored value is larger than the {MAX_VALUE}-byte cap"))
+        }
+        Some(code) => (ErrorKind::Io, None, format!("SQLite failed ({code:?})")),
+        None => (ErrorKind::Io, None, "the statement failed".to_owned()),
     };
-    let detail = match err.sqlite_error_code() {
-        Some(ErrorCode::TooBig) => format!("a stored value is larger than the {MAX_VALUE}-byte cap"),
-        _ => err.to_string(),
+    let err = match err {
+        rusqlite::Error::SqliteFailure(code, Some(text)) => {
+            rusqlite::Error::SqliteFailure(code, Some(escaped(&text).into_owned()))
+        }
+        other => other,
     };
     let e = Error::new(kind, op, detail).at(path).with_source(io::Error::other(err), PermissionRule::File);
     match remedy {
         Some(r) => e.with_remedy(r),
         None => e,
     }
+}
+
+/// Makes the database at `conn` one of `table`'s, or refuses it: a database
+/// with no table yet (a new file, or the empty one logrotate leaves) gets
+/// `schema`; one that has `table` is used as it is; one with other tables but
+/// not `table` belongs to another program (or to the other store) and is left
+/// unchanged. Runs before every write, as the stores' upstream writers run
+/// their `CREATE TABLE IF NOT EXISTS`.
+pub(crate) fn claim(
+    conn: &Connection,
+    op: &'static str,
+    path: &Path,
+    deadline: Instant,
+    (store, table, schema): (&str, &str, &str),
+) -> Result<()> {
+    bound(conn, op, path, deadline)?;
+    let fail = |e| classify(op, path, e);
+    // SQLite's own objects (sqlite_sequence, sqlite_stat1) say nothing of the owner.
+    let (objects, ours): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(CASE WHEN type = 'table' AND name = ?1 COLLATE NOCASE THEN 1 END) \
+             FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+            [table],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(fail)?;
+    if ours > 0 {
+        return Ok(());
+    }
+    if objects > 0 {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "not a {store} database: it holds other tables or views but no `{table}` table; nothing was written"
+            ),
+        )
+        .at(path)
+        .with_remedy(REMEDY_NOT_DB));
+    }
+    conn.execute_batch(schema).map_err(fail)
 }
 
 /// Microseconds since the epoch, as wtmpdb stores times.
@@ -154,8 +209,8 @@ pub(crate) fn check_service(op: &'static str, service: &str) -> Result<()> {
     if service.is_empty() || service.len() > 64 {
         return Err(Error::invalid(op, "the service name must be 1 to 64 bytes"));
     }
-    if service.chars().any(char::is_control) {
-        return Err(Error::invalid(op, "the service name contains a control character"));
+    if service.chars().any(is_unsafe_char) {
+        return Err(Error::invalid(op, "the service name contains a control, format or invisible character"));
     }
     Ok(())
 }
@@ -180,4 +235,36 @@ pub(crate) fn integer(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<O
 /// True for SQLite's "no such table": a database nobody has written to yet.
 pub(crate) fn no_table(err: &rusqlite::Error) -> bool {
     matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::ffi;
+    use std::error::Error as _;
+
+    #[test]
+    fn sqlites_text_is_the_source_only_and_escaped() {
+        let path = Path::new("/tmp/x.db");
+        let sqlite_text = "unable to open database file: /tmp/x\n\x1b[31m.db";
+        let cases = [
+            (ffi::SQLITE_CANTOPEN, ErrorKind::Unavailable),
+            (ffi::SQLITE_BUSY, ErrorKind::TimedOut),
+            (ffi::SQLITE_NOTADB, ErrorKind::InvalidInput),
+            (ffi::SQLITE_READONLY, ErrorKind::Permission),
+            (ffi::SQLITE_CORRUPT, ErrorKind::Io),
+        ];
+        for (code, kind) in cases {
+            let err = rusqlite::Error::SqliteFailure(ffi::Error::new(code), Some(sqlite_text.to_owned()));
+            let e = classify("wtmpdb login", path, err);
+            assert_eq!(e.kind(), kind);
+            let text = e.to_string();
+            assert!(text.starts_with("wtmpdb login on /tmp/x.db: "), "{text}");
+            assert!(!text.contains("unable to open"), "SQLite's words are the source's, not repeated: {text}");
+            let source = e.source().expect("the SQLite error is the source").to_string();
+            assert!(source.contains("unable to open database file"), "{source}");
+            assert!(!source.chars().any(crate::record::is_unsafe_char), "the source is escaped too: {source:?}");
+            assert!(!text.contains(&source), "{text}");
+        }
+    }
 }

@@ -36,6 +36,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
 use crate::login::{check_line, check_user, cut_host};
+use crate::paths::Anchored;
 use crate::sqlite::{self, Mode};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
@@ -121,15 +122,21 @@ impl Entry {
 /// and closes it again, as libwtmpdb does, so no lock outlives a call.
 #[derive(Clone, Debug)]
 pub struct Wtmpdb {
-    path: PathBuf,
+    path: Anchored,
     create: bool,
 }
 
 impl Wtmpdb {
     /// The database at `path`; symlinks are followed (Debian's
     /// `/var/lib/wtmpdb/wtmp.db -> ../../log/wtmp.db`). Nothing is created.
+    ///
+    /// A relative path is resolved against the current directory now, so that
+    /// a later `chdir` cannot send a logout to another file. When the current
+    /// directory cannot be read, this cannot fail: the store it returns refuses
+    /// every operation with that error (`Unavailable` when the directory was
+    /// removed).
     pub fn new(path: impl Into<PathBuf>) -> Wtmpdb {
-        Wtmpdb { path: path.into(), create: false }
+        Wtmpdb { path: Anchored::new(path.into()), create: false }
     }
 
     /// Whether a login may create the database and its directory (mode 0755)
@@ -140,36 +147,42 @@ impl Wtmpdb {
         self
     }
 
-    /// The path given.
+    /// The path, made absolute by [`new`](Self::new) (as given when that failed).
     pub fn path(&self) -> &Path {
-        &self.path
+        self.path.as_path()
     }
 
     pub(crate) fn creates(&self) -> bool {
         self.create
     }
 
-    fn write(&self, op: &'static str, deadline: Instant) -> Result<Connection> {
+    fn write(&self, op: &'static str, path: &Path, deadline: Instant) -> Result<Connection> {
         let mode = if self.create { Mode::Create } else { Mode::Write };
-        let conn = sqlite::open(op, &self.path, mode, deadline)?
-            .ok_or_else(|| Error::invalid(op, "the database could not be opened for writing").at(&self.path))?;
-        // As libwtmpdb on every write: this is also what makes an empty file
-        // (logrotate's `create`) a fresh database.
-        conn.execute_batch(SCHEMA).map_err(|e| sqlite::classify(op, &self.path, e))?;
+        let conn = sqlite::open(op, path, mode, deadline)?
+            .ok_or_else(|| Error::invalid(op, "the database could not be opened for writing").at(path))?;
+        // What libwtmpdb's `CREATE TABLE IF NOT EXISTS` on every write does
+        // (an empty file, logrotate's `create`, becomes a fresh database), but
+        // never into another program's database.
+        sqlite::claim(&conn, op, path, deadline, ("wtmpdb", "wtmp", SCHEMA))?;
         Ok(conn)
     }
 
     /// Records a login and returns its row id, for [`logout`](Self::logout).
     ///
-    /// An empty file at the path is initialised with [`SCHEMA`] first, as
-    /// wtmpdb does (the administrator created it, usually logrotate).
+    /// A database without tables (an empty file, as logrotate's `create`
+    /// leaves it) is initialised with [`SCHEMA`] first, as wtmpdb does; one
+    /// that holds other tables but no `wtmp` table is another program's, and
+    /// is refused.
     ///
     /// # Errors
     /// `InvalidInput` for a bad user, TTY, host or service or a time before 1970
-    /// (before any I/O), or when the file is not a database or is a directory
-    /// (it is left unchanged); `Unavailable` when there is no database and
-    /// [`create`](Self::create) was not asked; `TimedOut` when another
-    /// connection holds the database locked past `deadline`; `Permission`.
+    /// (before any I/O), or when the file is not a database, is a directory or
+    /// is another program's database, "not a wtmpdb database" (it is left
+    /// unchanged); `Unavailable` when there is no database and
+    /// [`create`](Self::create) was not asked, or when the path is relative
+    /// and [`new`](Self::new) could not read the current directory;
+    /// `TimedOut` when another connection holds the database locked past
+    /// `deadline`; `Permission`.
     pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<RowId> {
         const OP: &str = "wtmpdb login";
         check_user(&entry.user)?;
@@ -179,13 +192,14 @@ impl Wtmpdb {
             sqlite::check_service(OP, service)?;
         }
         let login = sqlite::micros(OP, entry.time.unwrap_or_else(SystemTime::now))?;
-        tracing::trace!(path = %self.path.display(), user = %entry.user, tty, "wtmpdb login");
-        let conn = self.write(OP, deadline)?;
-        sqlite::bound(&conn, OP, &self.path, deadline)?;
+        let path = self.path.resolved(OP)?;
+        tracing::trace!(path = %path.display(), user = %entry.user, tty, "wtmpdb login");
+        let conn = self.write(OP, path, deadline)?;
+        sqlite::bound(&conn, OP, path, deadline)?;
         conn.execute(INSERT, params![USER_PROCESS, entry.user, login, tty, host, entry.service])
-            .map_err(|e| sqlite::classify(OP, &self.path, e))?;
+            .map_err(|e| sqlite::classify(OP, path, e))?;
         let id = RowId(conn.last_insert_rowid());
-        tracing::debug!(path = %self.path.display(), id = id.0, "wtmpdb session opened");
+        tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session opened");
         Ok(id)
     }
 
@@ -197,9 +211,10 @@ impl Wtmpdb {
     pub fn logout(&self, id: RowId, time: SystemTime, deadline: Instant) -> Result<Logout> {
         const OP: &str = "wtmpdb logout";
         let at = sqlite::micros(OP, time)?;
-        tracing::trace!(path = %self.path.display(), id = id.0, "wtmpdb logout");
-        let conn = self.write(OP, deadline)?;
-        update(&conn, &self.path, id, at, deadline)
+        let path = self.path.resolved(OP)?;
+        tracing::trace!(path = %path.display(), id = id.0, "wtmpdb logout");
+        let conn = self.write(OP, path, deadline)?;
+        update(&conn, path, id, at, deadline)
     }
 
     /// Removes row `id`: the take-back of a login whose session failed to
@@ -209,12 +224,13 @@ impl Wtmpdb {
     /// As [`logout`](Self::logout).
     pub(crate) fn delete(&self, id: RowId, deadline: Instant) -> Result<bool> {
         const OP: &str = "wtmpdb take-back";
-        let Some(conn) = sqlite::open(OP, &self.path, Mode::Write, deadline)? else {
+        let path = self.path.resolved(OP)?;
+        let Some(conn) = sqlite::open(OP, path, Mode::Write, deadline)? else {
             return Ok(false);
         };
-        sqlite::bound(&conn, OP, &self.path, deadline)?;
-        let n = conn.execute(DELETE, params![id.0]).map_err(|e| sqlite::classify(OP, &self.path, e))?;
-        tracing::debug!(path = %self.path.display(), id = id.0, removed = n, "wtmpdb login taken back");
+        sqlite::bound(&conn, OP, path, deadline)?;
+        let n = conn.execute(DELETE, params![id.0]).map_err(|e| sqlite::classify(OP, path, e))?;
+        tracing::debug!(path = %path.display(), id = id.0, removed = n, "wtmpdb login taken back");
         Ok(n > 0)
     }
 
@@ -227,10 +243,11 @@ impl Wtmpdb {
     pub fn find_open(&self, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
         const OP: &str = "wtmpdb find";
         let tty = check_line(tty)?;
-        let Some(conn) = sqlite::open(OP, &self.path, Mode::Read, deadline)? else {
+        let path = self.path.resolved(OP)?;
+        let Some(conn) = sqlite::open(OP, path, Mode::Read, deadline)? else {
             return Ok(None);
         };
-        find_open(&conn, &self.path, OP, tty, deadline)
+        find_open(&conn, path, OP, tty, deadline)
     }
 
     /// Logs out the newest open row of `tty`: the logout of a session whose row
@@ -242,9 +259,10 @@ impl Wtmpdb {
         const OP: &str = "wtmpdb logout";
         let tty = check_line(tty)?;
         let at = sqlite::micros(OP, time)?;
-        let conn = self.write(OP, deadline)?;
-        match find_open(&conn, &self.path, OP, tty, deadline)? {
-            Some(id) => update(&conn, &self.path, id, at, deadline),
+        let path = self.path.resolved(OP)?;
+        let conn = self.write(OP, path, deadline)?;
+        match find_open(&conn, path, OP, tty, deadline)? {
+            Some(id) => update(&conn, path, id, at, deadline),
             None => Ok(Logout::RowGone),
         }
     }
@@ -263,10 +281,11 @@ impl Wtmpdb {
     /// that cannot be read.
     pub fn history(&self, deadline: Instant) -> Result<History> {
         const OP: &str = "wtmpdb read";
-        let conn = sqlite::open(OP, &self.path, Mode::Read, deadline)?;
+        let path = self.path.resolved(OP)?;
+        let conn = sqlite::open(OP, path, Mode::Read, deadline)?;
         Ok(History {
             conn,
-            path: self.path.clone(),
+            path: path.to_path_buf(),
             deadline,
             batch: VecDeque::new(),
             after: (i64::MAX, i64::MAX),

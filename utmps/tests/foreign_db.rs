@@ -1,0 +1,98 @@
+//! The SQLite stores write only into a database of their own: one that holds
+//! their table, or none at all (a new file, or the empty file logrotate
+//! leaves). Another application's database, or the other store's, is refused
+//! and left byte for byte as it was.
+#![cfg(feature = "wtmpdb")]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::Connection;
+use utmps::lastlog2::{Entry as LastEntry, Lastlog2};
+use utmps::wtmpdb::{Entry, RowId, Wtmpdb};
+use utmps::{Error, ErrorKind};
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(10)
+}
+
+fn db_with(dir: &Path, name: &str, sql: &str) -> PathBuf {
+    let path = dir.join(name);
+    Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+    path
+}
+
+fn tables(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+    let names = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    names
+}
+
+fn refused(r: Result<(), Error>, store: &str) {
+    let e = r.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains(&format!("not a {store} database")), "{e}");
+}
+
+fn wtmpdb_writes(path: &Path) -> [Result<(), Error>; 3] {
+    let store = Wtmpdb::new(path).create(true);
+    [
+        store.login(&Entry::new("alice", "pts/1"), soon()).map(drop),
+        store.logout(RowId(1), SystemTime::now(), soon()).map(drop),
+        store.logout_tty("pts/1", SystemTime::now(), soon()).map(drop),
+    ]
+}
+
+#[test]
+fn another_applications_database_is_refused_and_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = db_with(dir.path(), "other.db", "CREATE TABLE accounts(name TEXT); INSERT INTO accounts VALUES('x');");
+    let before = std::fs::read(&other).unwrap();
+    for r in wtmpdb_writes(&other) {
+        refused(r, "wtmpdb");
+    }
+    refused(Lastlog2::new(&other).create(true).record(&LastEntry::new("alice", "pts/1"), soon()), "lastlog2");
+    assert_eq!(std::fs::read(&other).unwrap(), before, "the file is byte for byte as it was");
+    assert_eq!(tables(&other), ["accounts"]);
+}
+
+#[test]
+fn one_store_never_writes_into_the_others_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let last = dir.path().join("lastlog2.db");
+    Lastlog2::new(&last).create(true).record(&LastEntry::new("alice", "pts/1"), soon()).unwrap();
+    let wtmp = dir.path().join("wtmp.db");
+    Wtmpdb::new(&wtmp).create(true).login(&Entry::new("alice", "pts/1"), soon()).unwrap();
+    let (last_before, wtmp_before) = (std::fs::read(&last).unwrap(), std::fs::read(&wtmp).unwrap());
+    for r in wtmpdb_writes(&last) {
+        refused(r, "wtmpdb");
+    }
+    refused(Lastlog2::new(&wtmp).record(&LastEntry::new("bob", "pts/2"), soon()), "lastlog2");
+    assert_eq!(std::fs::read(&last).unwrap(), last_before);
+    assert_eq!(std::fs::read(&wtmp).unwrap(), wtmp_before);
+    assert_eq!(tables(&last), ["Lastlog2"]);
+    assert_eq!(tables(&wtmp), ["wtmp"]);
+}
+
+#[test]
+fn empty_and_own_databases_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // The 0-byte file logrotate's `create` leaves, and a database with no tables yet.
+    let rotated = dir.path().join("rotated.db");
+    std::fs::write(&rotated, b"").unwrap();
+    let blank = db_with(dir.path(), "blank.db", "PRAGMA user_version = 0;");
+    for path in [&rotated, &blank] {
+        Wtmpdb::new(path).login(&Entry::new("alice", "pts/1"), soon()).unwrap();
+        assert_eq!(tables(path), ["wtmp"], "{}", path.display());
+    }
+    let last = dir.path().join("empty-lastlog2.db");
+    std::fs::write(&last, b"").unwrap();
+    Lastlog2::new(&last).record(&LastEntry::new("alice", "pts/1"), soon()).unwrap();
+    assert_eq!(tables(&last), ["Lastlog2"]);
+    // The store's table beside others (an administrator's index or view): still its own.
+    let extended =
+        db_with(dir.path(), "extended.db", &format!("{} CREATE INDEX by_user ON wtmp(User);", utmps::wtmpdb::SCHEMA));
+    Wtmpdb::new(&extended).login(&Entry::new("alice", "pts/1"), soon()).unwrap();
+    assert_eq!(Wtmpdb::new(&extended).history(soon()).unwrap().count(), 1);
+}
