@@ -122,8 +122,9 @@ impl Login {
 
     /// The service name stored by wtmpdb and lastlog2 (their `Service`
     /// column), such as `sshd`; utmp and wtmp have no place for it. Default:
-    /// none, stored as NULL, as OpenSSH writes it. 1 to 64 bytes without
-    /// control characters, or the open fails with `InvalidInput` before any I/O.
+    /// none, stored as NULL, as OpenSSH writes it. 1 to 64 bytes without an
+    /// [unsafe character](crate::is_unsafe_char), or the open fails with
+    /// `InvalidInput` before any I/O.
     pub fn service(mut self, service: impl Into<String>) -> Login {
         self.service = Some(service.into());
         self
