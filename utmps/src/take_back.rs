@@ -13,6 +13,9 @@
 //! once could be applied before the write it undoes. A take-back therefore
 //! first waits (on the original connection, for at most [`WAIT_LIMIT`]) for the
 //! answer that says whether the write happened, and only then undoes it.
+//! The undo itself is not bound by the failed open's deadline (which may have
+//! been near zero): it is tried again, with pauses, while the daemon is busy,
+//! full or away, until it is done or [`WAIT_LIMIT`] has passed.
 //!
 //! One worker thread per process runs the queued take-backs in order; it starts
 //! when the first one is queued and ends when the queue is empty. Take-backs
@@ -25,6 +28,7 @@ use std::time::Duration;
 
 use crate::accounting::Accounting;
 use crate::backend::Landed;
+use crate::error::ErrorKind;
 use crate::record::{Exit, Record};
 use crate::store::Mark;
 
@@ -38,7 +42,9 @@ impl Accounting {
     /// Waits until the background take-backs of failed opens (see
     /// [`open`](Self::open)) of this process have finished, or `timeout` has
     /// passed; true when none is left. For an orderly exit, and for tests.
-    /// The take-backs belong to the process, not to one handle.
+    /// The take-backs belong to the process, not to one handle. A take-back
+    /// counts as left while it still means to undo something: against a
+    /// daemon that stays unreachable, one gives up about 40 s after its open.
     pub fn wait_for_take_backs(timeout: Duration) -> bool {
         wait_all(timeout)
     }
@@ -47,13 +53,28 @@ use crate::sys::deadline::Deadline;
 
 /// How long a take-back waits for the answer to the write it undoes. utmpd and
 /// wtmpd give up on a request whose payload is not complete within 30 s; a
-/// daemon stalled longer than this on a lock is taken to be gone.
+/// daemon stalled longer than this on a lock is taken to be gone. Undos that
+/// fail for a reason that may pass are tried again until then.
 pub(crate) const WAIT_LIMIT: Duration = Duration::from_secs(35);
 
 /// Take-backs that may keep their connection open while they wait. Beyond
 /// this, a new one closes its connections and undoes at once, so that a hung
 /// daemon cannot make the process run out of descriptors.
 const MAX_WAITING: usize = 64;
+
+/// How long one background undo attempt may take (at least). Long, since
+/// nobody waits on it; short enough that a daemon slot freed meanwhile is
+/// taken by a later attempt, where a connection left in a full daemon's
+/// backlog would stay behind any other client queued there.
+const ATTEMPT: Duration = Duration::from_secs(5);
+
+/// The one attempt an undo still gets once its job's limit has passed (after
+/// a wait for an answer that never came, say).
+const LAST_ATTEMPT: Duration = Duration::from_secs(1);
+
+/// The first pause between attempts of an undo; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// Take-backs queued at most; beyond this a new one is dropped (and traced).
 const MAX_QUEUED: usize = 4096;
@@ -68,6 +89,7 @@ struct Job {
     rows: Vec<Row>,
     utmp: Landed,
     wtmp: Landed,
+    /// When waiting for answers and trying undos again ends.
     wait_until: Deadline,
 }
 
@@ -77,27 +99,90 @@ impl Job {
     }
 
     fn run(self) {
-        for row in &self.rows {
-            if let Err(e) = delete(row, self.acct.deadline()) {
-                tracing::warn!(line = %self.login.line, error = %e, "could not delete the wtmpdb row of a failed login");
-            }
+        let Job { acct, login, rows, utmp, wtmp, wait_until } = self;
+        let retry = Retry { login: &login, per_attempt: acct.timeout().max(ATTEMPT), until: wait_until };
+        for row in &rows {
+            retry.run("delete the wtmpdb row of a failed login", |deadline| delete(row, deadline));
         }
-        let undo = self.login.dead(Exit::default());
-        let stores = self.acct.store_set();
-        if self.utmp.settle(self.wait_until) {
-            if let Some(Err(e)) = stores.live.as_ref().map(|b| b.utmp_put(&undo, self.acct.deadline())) {
-                tracing::warn!(line = %self.login.line, error = %e, "could not take back the utmp entry of a failed login");
+        let undo = login.dead(Exit::default());
+        let stores = acct.store_set();
+        if utmp.settle(wait_until) {
+            if let Some(live) = &stores.live {
+                // Ending an entry twice ends it once: a put is safe to repeat.
+                retry.run("take back the utmp entry of a failed login", |deadline| live.utmp_put(&undo, deadline));
             }
         }
         // A logout with no login before it is ignored by `last`; one before
         // its login would leave the login dangling, hence the wait.
-        if self.wtmp.settle(self.wait_until) {
-            if let Some(Err(e)) = stores.wtmp().map(|b| b.wtmp_append(&undo, self.acct.deadline())) {
-                tracing::warn!(line = %self.login.line, error = %e, "could not close the wtmp login of a failed login");
+        if wtmp.settle(wait_until) {
+            if let Some(backend) = stores.wtmp() {
+                retry.run("close the wtmp login of a failed login", |deadline| {
+                    let Err(failed) = backend.wtmp_append_tracked(&undo, deadline) else {
+                        return Ok(());
+                    };
+                    // Sent, and perhaps appended: sending it again could log
+                    // the line out twice.
+                    match failed.landed.settle(deadline) {
+                        true => {
+                            tracing::debug!(line = %login.line, error = %failed.error, "wtmp logout may have landed; not sent again");
+                            Ok(())
+                        }
+                        false => Err(failed.error),
+                    }
+                });
             }
         }
-        tracing::debug!(line = %self.login.line, "failed login taken back");
+        tracing::debug!(line = %login.line, "failed login taken back");
     }
+}
+
+/// How the undos of one job are tried. Each attempt gets [`ATTEMPT`] (or the
+/// handle's timeout, if longer), not the handle's timeout alone: that was the
+/// caller's budget, possibly near zero, and nobody waits on this thread.
+struct Retry<'a> {
+    login: &'a Record,
+    per_attempt: Duration,
+    until: Deadline,
+}
+
+impl Retry<'_> {
+    /// Runs one undo until it is done, refused for good, or `until` has
+    /// passed; once it has, an undo still gets one attempt of [`LAST_ATTEMPT`].
+    fn run(&self, what: &'static str, mut attempt: impl FnMut(Deadline) -> crate::Result<()>) {
+        let line = &self.login.line;
+        let mut pause = FIRST_PAUSE;
+        for tries in 1u32.. {
+            let left = self.until.remaining().max(LAST_ATTEMPT);
+            let error = match attempt(Deadline::after(self.per_attempt.min(left))) {
+                Ok(()) => return,
+                Err(e) => e,
+            };
+            if !may_pass(error.kind()) {
+                tracing::warn!(%line, %error, "could not {what}; refused, not tried again");
+                return;
+            }
+            if self.until.remaining() <= pause {
+                tracing::warn!(%line, %error, tries, "could not {what}; gave up");
+                return;
+            }
+            tracing::debug!(%line, %error, tries, "could not {what} yet; trying again");
+            if error.kind() == ErrorKind::TimedOut {
+                settle_queued();
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+}
+
+/// Whether an undo that failed so may succeed later: a daemon busy, full,
+/// restarting or cut off. A refusal (permission, a record or file rejected)
+/// would only be repeated.
+fn may_pass(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::TimedOut | ErrorKind::Unavailable | ErrorKind::Protocol | ErrorKind::Io | ErrorKind::OutcomeUnknown
+    )
 }
 
 #[derive(Debug, Default)]
@@ -230,6 +315,49 @@ fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtm
             // The next take-back queued tries again.
             Err(e) => tracing::warn!(error = %e, "could not start the take-back thread"),
         }
+    }
+}
+
+/// Learns the answers the queued take-backs wait for, and so closes their
+/// connections. Those connections hold daemon slots (utmpd serves 40 at
+/// once): while they are open, the undo of the take-back before them may
+/// never be served. Learning an answer early changes nothing else: each undo
+/// still follows its own write.
+fn settle_queued() {
+    // Only the worker takes jobs out of the queue, so the indices hold while
+    // the answers are awaited without the lock; jobs queued meanwhile go after.
+    let waiting: Vec<(usize, Landed, Landed, Deadline)> = queue()
+        .jobs
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, job)| job.waits())
+        .map(|(i, job)| (i, take_wait(&mut job.utmp), take_wait(&mut job.wtmp), job.wait_until))
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    tracing::debug!(count = waiting.len(), "learning the answers queued take-backs wait for");
+    let settled: Vec<(usize, Landed, Landed)> =
+        waiting.into_iter().map(|(i, utmp, wtmp, until)| (i, settled(utmp, until), settled(wtmp, until))).collect();
+    let mut q = queue();
+    for (i, utmp, wtmp) in settled {
+        if let Some(job) = q.jobs.get_mut(i) {
+            job.utmp = utmp;
+            job.wtmp = wtmp;
+        }
+    }
+}
+
+/// The wait in `landed`, leaving [`Landed::Maybe`] in its place (the
+/// conservative answer) until it is settled.
+fn take_wait(landed: &mut Landed) -> Landed {
+    std::mem::replace(landed, Landed::Maybe)
+}
+
+fn settled(landed: Landed, until: Deadline) -> Landed {
+    match landed.settle(until) {
+        true => Landed::Maybe,
+        false => Landed::No,
     }
 }
 

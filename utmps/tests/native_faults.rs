@@ -26,8 +26,12 @@ use utmps::{Accounting, ErrorKind, Field, Login, PermissionRule, Record, RecordT
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// One test at a time, each starting with no take-back left by another (they
+/// belong to the process, and `wait_for_take_backs` waits for them all).
 fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(Accounting::wait_for_take_backs(Duration::from_secs(60)), "take-backs of an earlier test still running");
+    guard
 }
 
 const SHORT: Duration = Duration::from_millis(300);
@@ -75,6 +79,11 @@ fn silent_daemon_times_out_within_the_deadline_from_another_thread() {
     let a = acct.clone();
     let (r, took) = timed_on_thread(move || a.check());
     assert_timed_out("check", r.unwrap_err(), took, &utmpd);
+    // The take-back of the open is tried again until a daemon serves it.
+    drop(peer);
+    let restarted = Peer::start(dir.path()).unwrap();
+    assert!(Accounting::wait_for_take_backs(Duration::from_secs(20)), "the take-back finished");
+    assert!(restarted.utmp_records().iter().all(|r| !r.is_user_process()), "{:?}", restarted.utmp_records());
 }
 
 #[test]
@@ -89,8 +98,13 @@ fn silent_wtmpd_after_the_request_is_outcome_unknown_within_the_deadline() {
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < SHORT_LIMIT, "utmp put + wtmp wait took {took:?}; the undo runs after");
     drop(silent); // ends the wtmpd connection the take-back waits on
+                  // The logout is tried again while wtmpd is away, and lands once it is back.
+    let restarted = Peer::start(dir.path().join("silent")).unwrap();
     assert!(Accounting::wait_for_take_backs(Duration::from_secs(20)), "the take-back finished");
     assert!(live.utmp_records().iter().all(|r| r.record_type == RecordType::DEAD_PROCESS), "open took its entry back");
+    let wtmp = restarted.wtmp_records();
+    assert_eq!(wtmp.len(), 1, "the logout, once: {wtmp:?}");
+    assert_eq!(wtmp[0].record_type, RecordType::DEAD_PROCESS, "{wtmp:?}");
 }
 
 #[test]

@@ -76,7 +76,10 @@ fn open_against_a_silent_daemon_returns_within_its_deadline_from_any_thread() {
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(took < LIMIT, "open on a spawned thread took {took:?}");
     drop(peer); // ends the connections the take-backs wait on
+                // The undos are tried again until a daemon serves them.
+    let restarted = Peer::start(dir.path()).unwrap();
     assert!(Accounting::wait_for_take_backs(SETTLE));
+    assert!(restarted.utmp_records().iter().all(|r| !r.is_user_process()), "{:?}", restarted.utmp_records());
 }
 
 #[test]
@@ -90,7 +93,11 @@ fn open_against_a_silent_wtmpd_returns_within_its_deadline() {
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
     drop(silent);
+    // The logout is tried again until a wtmpd serves it.
+    let restarted = Peer::start(dir.path().join("silent")).unwrap();
     assert!(Accounting::wait_for_take_backs(SETTLE));
+    let wtmp = restarted.wtmp_records();
+    assert_eq!(wtmp.len(), 1, "the logout, once: {wtmp:?}");
     let entries = live.utmp_records();
     let slot = on_line(&entries, "pts/3");
     assert_eq!(slot.len(), 1, "{entries:?}");
