@@ -269,9 +269,9 @@ fn side_by_side(first: impl FnOnce() -> Result<()> + Send, second: impl FnOnce()
         match spawned {
             Ok(thread) => {
                 let second = second();
-                let first = thread.join().unwrap_or_else(|_| {
-                    Err(Error::new(ErrorKind::Io, "logout", "the thread writing utmp panicked"))
-                });
+                let first = thread
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "logout", "the thread writing utmp panicked")));
                 first.and(second)
             }
             Err(e) => {
