@@ -282,6 +282,105 @@ fn session_open_close(c: &mut Criterion) {
     native_row(&mut group);
     real_daemon_rows(&mut group);
     group.finish();
+    paired_rows();
+}
+
+/// One session, by one of the clients compared.
+type OneSession<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
+/// Times `rounds` sessions of each of `rows`, interleaved (each round starts
+/// with the next row), so that a disk or CPU that slows down for a while (the
+/// fsyncs here vary tenfold on a shared machine) weighs on every row alike;
+/// prints each row's median and the first row's median over each other's.
+fn paired(label: &str, rows: &[OneSession<'_>], rounds: usize) {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); rows.len()];
+    for round in 0..rounds {
+        for k in 0..rows.len() {
+            let row = (round + k) % rows.len();
+            let started = Instant::now();
+            (rows[row].1)();
+            times[row].push(started.elapsed());
+        }
+    }
+    let medians: Vec<Duration> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[t.len() / 2]
+        })
+        .collect();
+    for (row, median) in rows.iter().zip(&medians) {
+        println!("paired/{label}/{}: median {median:.2?} over {rounds} sessions", row.0);
+    }
+    for (row, median) in rows.iter().zip(&medians).skip(1) {
+        let ratio = medians[0].as_secs_f64() / median.as_secs_f64();
+        println!("paired/{label}: {} / {} = {ratio:.2}", rows[0].0, row.0);
+    }
+}
+
+/// The interleaved comparisons of the native session with libutmps's pattern
+/// (and with libutmps itself where libxutmp is its utmps flavour). Run only
+/// by `cargo bench`, not when the bench is run as a test.
+fn paired_rows() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rounds = std::env::var("UTMPS_BENCH_PAIRED_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(500);
+    #[cfg(all(feature = "native", feature = "test-peer"))]
+    {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let peer = utmps::peer::Peer::start(dir.path()).expect("peer");
+        let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket());
+        let pattern = LibutmpsPattern::new(peer.utmpd_socket(), peer.wtmpd_socket(), "root", "pts/1");
+        let rows: Vec<OneSession<'_>> = vec![
+            (
+                "utmps_native",
+                Box::new(|| {
+                    let _ = sessions_as(&acct, 1, &login());
+                }),
+            ),
+            (
+                "libutmps_pattern",
+                Box::new(|| {
+                    let _ = pattern.sessions(1);
+                }),
+            ),
+        ];
+        paired("peer", &rows, rounds);
+    }
+    let (Some(utmpd), Some(wtmpd)) = (std::env::var_os("UTMPS_TEST_UTMPD"), std::env::var_os("UTMPS_TEST_WTMPD"))
+    else {
+        return;
+    };
+    let line = format!("bench/{}", std::process::id());
+    let login = Login::new(own_user(), &line).host("bench.example");
+    #[cfg(feature = "native")]
+    let native = Accounting::native(&utmpd, &wtmpd);
+    let pattern = LibutmpsPattern::new(Path::new(&utmpd), Path::new(&wtmpd), &own_user(), &line);
+    let xutmp = Accounting::xutmp(&utmpd, &wtmpd).ok().filter(|a| a.backend() == utmps::BackendKind::XutmpUtmps);
+    let mut rows: Vec<OneSession<'_>> = Vec::new();
+    #[cfg(feature = "native")]
+    rows.push((
+        "utmps_native",
+        Box::new(|| {
+            let _ = sessions_as(&native, 1, &login);
+        }),
+    ));
+    rows.push((
+        "libutmps_pattern",
+        Box::new(|| {
+            let _ = pattern.sessions(1);
+        }),
+    ));
+    if let Some(xutmp) = &xutmp {
+        rows.push((
+            "xutmp_utmps",
+            Box::new(|| {
+                let _ = sessions_as(xutmp, 1, &login);
+            }),
+        ));
+    }
+    paired("real_daemons", &rows, rounds);
 }
 
 criterion_group! {
