@@ -14,7 +14,10 @@
 //!   libutmps's pattern on the wire, not libutmps;
 //! - with UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD: the native backend, the same
 //!   emulation, and libxutmp's utmps flavour (libutmps itself, when the bench
-//!   is built with `XUTMP_FLAVOUR=utmps`) against those daemons.
+//!   is built with `XUTMP_FLAVOUR=utmps`) against those daemons;
+//! - `paired/...` (printed after the criterion rows by `cargo bench`): the
+//!   native session and the baselines taken in turn, one session each per
+//!   round, and the ratio of their medians.
 //!
 //! Each sample starts from empty files so that wtmp does not grow without bound.
 //! Run: `cargo bench -p utmps --features native,test-peer --bench session`.
