@@ -100,8 +100,14 @@ impl Session {
             true => stores.last_login.iter().map(|s| s.prepare(login, &record)).collect::<Result<Vec<_>>>()?,
             false => Vec::new(),
         };
+        // Set up ahead, writing nothing: the wtmpd connection, whose daemon the
+        // superserver starts while utmp is written. The wtmp login itself
+        // still waits for the utmp put, so that a failed open leaves no
+        // session in wtmp for `last` to show.
+        let prepared: Vec<_> = stores.history.iter().map(|h| h.prepare(deadline)).collect();
         if let Some(live) = &stores.live {
             if let Err(failed) = put_with_free_id(&**live, &mut record, line, deadline) {
+                drop(prepared);
                 take_back::undo(&acct, &record, failed.landed, Landed::No, &[], deadline);
                 return Err(failed.error);
             }
@@ -111,8 +117,8 @@ impl Session {
             false => Landed::No,
         };
         let mut marks = Vec::with_capacity(stores.history.len());
-        for history in &stores.history {
-            match history.login(&record, login, deadline) {
+        for (history, prepared) in stores.history.iter().zip(prepared) {
+            match history.login(prepared, &record, login, deadline) {
                 Ok(mark) => marks.push(mark),
                 Err(failed) => {
                     let wtmp = match history {
@@ -193,13 +199,17 @@ impl Session {
         self.logout_with(Exit::default())
     }
 
-    /// Logs out: the utmp DEAD_PROCESS entry in the login's slot, then each
+    /// Logs out: the utmp DEAD_PROCESS entry in the login's slot, and each
     /// history store's logout (the wtmp logout record; the wtmpdb row's
-    /// logout time). Each is attempted even when one before it fails, each
-    /// with a deadline of its own (the handle's timeout).
+    /// logout time). Each is attempted even when another fails, all within
+    /// one deadline (the handle's timeout). When utmp is kept by utmpd, its
+    /// write runs on a thread of its own beside the history writes, which go
+    /// to other daemons or files; a utmp file is written on the calling
+    /// thread, before the history stores.
     ///
     /// # Errors
-    /// The first failure. `Unsupported` in a forked child, which does not own the session.
+    /// The first failure in store order: the utmp write's, then each history
+    /// store's. `Unsupported` in a forked child, which does not own the session.
     pub fn logout_with(mut self, exit: Exit) -> Result<()> {
         self.teardown(exit)
     }
@@ -217,18 +227,60 @@ impl Session {
             ));
         }
         let stores = self.acct.store_set();
+        let deadline = self.acct.deadline();
         let dead = self.record.dead(exit);
-        let mut result = match &stores.live {
-            Some(live) => live.utmp_put(&dead, self.acct.deadline()),
+        let live_put = || match &stores.live {
+            Some(live) => live.utmp_put(&dead, deadline),
             None => Ok(()),
         };
-        for (history, mark) in stores.history.iter().zip(&self.marks) {
-            let ended = history.logout(mark, exit, self.acct.deadline());
-            result = result.and(ended);
-        }
+        let history_logouts = || {
+            let mut result = Ok(());
+            for (history, mark) in stores.history.iter().zip(&self.marks) {
+                let ended = history.logout(mark, exit, deadline);
+                result = result.and(ended);
+            }
+            result
+        };
+        // A thread costs more than a whole logout on files; beside a daemon's
+        // fork, exec and fsync it is cheap.
+        let concurrent = stores.live.as_ref().is_some_and(|l| l.kind().uses_daemons()) && !stores.history.is_empty();
+        let result = match concurrent {
+            true => side_by_side(live_put, history_logouts),
+            false => live_put().and(history_logouts()),
+        };
         tracing::debug!(line = %self.record.line, ok = result.is_ok(), "session closed");
         result
     }
+}
+
+/// Runs `first` on a thread of its own while `second` runs here, and returns
+/// the first error in that order. When no thread can be started, runs both
+/// here, one after the other.
+fn side_by_side(first: impl FnOnce() -> Result<()> + Send, second: impl FnOnce() -> Result<()>) -> Result<()> {
+    // A closure handed to a spawn that fails is gone: keep it where the
+    // fallback can still take it.
+    let first = std::sync::Mutex::new(Some(first));
+    let run_first = || {
+        let first = first.lock().unwrap_or_else(|p| p.into_inner()).take();
+        first.map_or(Ok(()), |f| f())
+    };
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new().name("utmps-logout".into()).spawn_scoped(scope, run_first);
+        match spawned {
+            Ok(thread) => {
+                let second = second();
+                let first = thread
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "logout", "the thread writing utmp panicked")));
+                first.and(second)
+            }
+            Err(e) => {
+                tracing::trace!(error = %e, "no thread for the utmp logout; written on this one");
+                let first = run_first();
+                first.and(second())
+            }
+        }
+    })
 }
 
 /// A wtmp login record among `marks` landed, so its take-back needs a logout.

@@ -103,6 +103,32 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
             Failed { error, landed }
         })
     }
+    /// Sets up a wtmp append without writing anything, so that the setup
+    /// overlaps with what the caller does before it appends (the utmp put of
+    /// an open). The native backend connects to wtmpd here: the superserver
+    /// starts a daemon for the connection meanwhile, and a connection closed
+    /// without a whole `+` request leaves nothing in wtmp. The default sets
+    /// up nothing and does the whole append later.
+    fn wtmp_prepare(&self, deadline: Deadline) -> Box<dyn PreparedAppend + '_> {
+        let _ = deadline;
+        Box::new(LazyAppend(self))
+    }
+}
+
+/// A wtmp append set up by [`Backend::wtmp_prepare`]. Dropped unused, it
+/// writes nothing.
+pub(crate) trait PreparedAppend {
+    /// As [`Backend::wtmp_append_tracked`], on what was set up.
+    fn append_tracked(self: Box<Self>, rec: &Record, deadline: Deadline) -> Result<(), Failed>;
+}
+
+/// An append with nothing set up ahead: all of it happens in `append_tracked`.
+struct LazyAppend<'a, B: ?Sized>(&'a B);
+
+impl<B: Backend + ?Sized> PreparedAppend for LazyAppend<'_, B> {
+    fn append_tracked(self: Box<Self>, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
+        self.0.wtmp_append_tracked(rec, deadline)
+    }
 }
 
 /// Whether a failed utmp put may still be applied by the daemon.

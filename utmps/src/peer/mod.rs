@@ -29,7 +29,7 @@ mod wtmpd;
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -162,9 +162,12 @@ impl PeerBuilder {
             puts_seen: AtomicUsize::new(0),
             appends_seen: AtomicUsize::new(0),
             delayed_in_flight: AtomicUsize::new(0),
+            wtmpd_silent: AtomicBool::new(false),
+            refused_puts: AtomicU8::new(0),
+            wtmpd_connections: AtomicUsize::new(0),
         });
-        let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, utmpd::serve))?;
-        let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, wtmpd::serve))?;
+        let utmpd = Server::start(&dir.join(".utmpd-socket"), self.max_connections, handler(&shared, false))?;
+        let wtmpd = Server::start(&dir.join(".wtmpd-socket"), self.max_connections, handler(&shared, true))?;
         // The real sockets are bound by the daemons' user, so they show the
         // daemon's group, which clients look at to judge write permission.
         // Only root (or a member of that group) can give them another group.
@@ -189,6 +192,12 @@ struct Shared {
     appends_seen: AtomicUsize,
     /// Delayed writes not yet answered.
     delayed_in_flight: AtomicUsize,
+    /// Set by [`Peer::set_wtmpd_silent`].
+    wtmpd_silent: AtomicBool,
+    /// Set by [`Peer::refuse_puts`]; 0 accepts.
+    refused_puts: AtomicU8,
+    /// wtmpd connections served so far.
+    wtmpd_connections: AtomicUsize,
 }
 
 impl Shared {
@@ -233,11 +242,18 @@ impl Drop for InFlight<'_> {
 
 type Serve = fn(Wire, ids::Creds, &Shared, &AtomicBool);
 
-fn handler(shared: &Arc<Shared>, serve: Serve) -> Handler {
+fn handler(shared: &Arc<Shared>, wtmpd: bool) -> Handler {
     let shared = shared.clone();
+    let serve: Serve = match wtmpd {
+        true => wtmpd::serve,
+        false => utmpd::serve,
+    };
     Arc::new(move |stream, creds, stop| {
+        if wtmpd {
+            shared.wtmpd_connections.fetch_add(1, Ordering::SeqCst);
+        }
         let Ok(mut wire) = Wire::new(stream, shared.config.payload_timeout) else { return };
-        if shared.config.silent {
+        if shared.config.silent || (wtmpd && shared.wtmpd_silent.load(Ordering::SeqCst)) {
             wire.discard_all();
         } else {
             serve(wire, creds, &shared, stop);
@@ -348,6 +364,27 @@ impl Peer {
     /// (written or failed, then answered).
     pub fn delayed_writes_in_flight(&self) -> usize {
         self.shared.delayed_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Makes wtmpd silent (as [`PeerBuilder::silent`], for wtmpd alone) for
+    /// the connections it serves from now on, or answering again; utmpd goes
+    /// on answering. A hung wtmpd beside a working utmpd, switched on after
+    /// a login was recorded.
+    pub fn set_wtmpd_silent(&self, silent: bool) {
+        self.shared.wtmpd_silent.store(silent, Ordering::SeqCst);
+    }
+
+    /// Makes utmpd answer every permitted put (`E`) from now on with the
+    /// status `errno` without writing anything, as a daemon whose disk fails;
+    /// the connection stays usable. 0 makes puts work again.
+    pub fn refuse_puts(&self, errno: u8) {
+        self.shared.refused_puts.store(errno, Ordering::SeqCst);
+    }
+
+    /// How many wtmpd connections the peer has begun to serve, requests sent
+    /// on them or not.
+    pub fn wtmpd_connections(&self) -> usize {
+        self.shared.wtmpd_connections.load(Ordering::SeqCst)
     }
 
     /// Stops the peer: no new connections, current ones closed, every thread

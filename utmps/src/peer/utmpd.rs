@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::files;
 use super::ids::Creds;
@@ -130,6 +130,10 @@ impl Conversation<'_> {
             return self.wire.send(&[EPERM]);
         }
         let shared = self.shared;
+        match shared.refused_puts.load(Ordering::SeqCst) {
+            0 => {}
+            errno => return self.wire.send(&[errno]),
+        }
         let stop = self.stop;
         let _in_flight = shared.delay(false, stop);
         let mut file = self.file()?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::StoreKind;
-use crate::backend::{Backend, Failed};
+use crate::backend::{Backend, Failed, PreparedAppend};
 use crate::error::Result;
 use crate::login::Login;
 use crate::record::{Exit, Record};
@@ -22,6 +22,10 @@ pub(crate) enum History {
     #[cfg(feature = "wtmpdb")]
     Wtmpdb(crate::wtmpdb::Wtmpdb),
 }
+
+/// What [`History::prepare`] set up for one store's login; nothing is written
+/// until [`History::login`] uses it, and dropping it unused writes nothing.
+pub(crate) struct Prepared<'a>(Option<Box<dyn PreparedAppend + 'a>>);
 
 /// What a history store returned at login, which its logout needs.
 #[derive(Clone, Debug)]
@@ -59,13 +63,38 @@ impl History {
         }
     }
 
-    /// Records the login `record` (built from `login`). A wtmpdb insert either
-    /// committed or did not, so its failure never leaves a row behind.
-    pub(crate) fn login(&self, record: &Record, login: &Login, deadline: Deadline) -> Result<Mark, Failed> {
+    /// Sets up, without writing anything, what [`login`](Self::login) can use
+    /// to record the login sooner: a wtmpd connection, whose daemon then
+    /// starts while the caller writes utmp. Nothing for the other stores.
+    pub(crate) fn prepare(&self, deadline: Deadline) -> Prepared<'_> {
+        match self {
+            History::Wtmp(b) => Prepared(Some(b.wtmp_prepare(deadline))),
+            #[cfg(feature = "wtmpdb")]
+            History::Wtmpdb(_) => Prepared(None),
+        }
+    }
+
+    /// Records the login `record` (built from `login`), on what `prepared`
+    /// (from [`prepare`](Self::prepare) on this store) set up, if anything. A
+    /// wtmpdb insert either committed or did not, so its failure never leaves
+    /// a row behind.
+    pub(crate) fn login(
+        &self,
+        prepared: Prepared<'_>,
+        record: &Record,
+        login: &Login,
+        deadline: Deadline,
+    ) -> Result<Mark, Failed> {
         #[cfg(not(feature = "wtmpdb"))]
         let _ = login;
         match self {
-            History::Wtmp(b) => b.wtmp_append_tracked(record, deadline).map(|()| Mark::Wtmp(Box::new(*record))),
+            History::Wtmp(b) => {
+                let appended = match prepared.0 {
+                    Some(append) => append.append_tracked(record, deadline),
+                    None => b.wtmp_append_tracked(record, deadline),
+                };
+                appended.map(|()| Mark::Wtmp(Box::new(*record)))
+            }
             #[cfg(feature = "wtmpdb")]
             History::Wtmpdb(db) => {
                 let line = record.line.to_string_lossy();

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Backend, BackendKind, Failed, Pending, WriteCheck};
+use super::{Backend, BackendKind, Failed, Pending, PreparedAppend, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
@@ -64,6 +64,10 @@ impl Backend for NativeBackend {
 
     fn wtmp_append_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
         wtmpd::append(&self.wtmpd, rec, deadline)
+    }
+
+    fn wtmp_prepare(&self, _: Deadline) -> Box<dyn PreparedAppend + '_> {
+        Box::new(wtmpd::prepare(&self.wtmpd))
     }
 
     fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
