@@ -40,7 +40,7 @@ fn assert_refused(e: &utmps::Error, what: &str) {
     assert_eq!(e.raw_os_error(), Some(libc::EMEDIUMTYPE), "{what}: {e}");
 }
 
-/// The files a hostile review found damaged: a lastlog file of uid 1000
+/// Files that are no utmp, wtmp or btmp file: a lastlog file of uid 1000
 /// (292,292 bytes: a 68-byte "torn tail"), one of uid 1055 (308,352 bytes:
 /// whole records), and zero-filled files with and without a tail.
 fn not_records(f: &Files) -> Vec<(PathBuf, &'static str)> {
@@ -123,7 +123,8 @@ fn btmp_of_text_junk_or_zeros_is_refused_and_left_alone() {
     assert_eq!(std::fs::metadata(&good).unwrap().len() as usize, 2 * size);
 }
 
-/// Paths that name no regular file, and how each was misread before.
+/// Paths that name no regular file: a device read as endless zero records, one
+/// read as an empty file, a FIFO and a directory.
 fn non_files(dir: &Path) -> Vec<PathBuf> {
     let fifo = dir.join("fifo");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
