@@ -601,6 +601,31 @@ int xutmp_rewind(xutmp_handle *h)
     return 0;
 }
 
+/*
+ * Opens utmp for the reads of a cursor. Anything but a regular file is refused
+ * as a write refuses it: /dev/zero would be read as records without end,
+ * /dev/null as an empty utmp, a FIFO would fail with an unclear errno.
+ */
+static int open_reader(xutmp_handle *h)
+{
+    struct stat st;
+    int fd = open(h->utmp, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int err = 0;
+
+    if (fd < 0)
+        return failure_errno();
+    if (fstat(fd, &st) != 0)
+        err = failure_errno();
+    else if (!S_ISREG(st.st_mode))
+        err = XUTMP_ERR_NOT_RECORDS;
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
+    h->read_fd = fd;
+    return 0;
+}
+
 /* Reads up to `len` bytes at `at`, fewer only at the end of the file. */
 static int pread_full(int fd, void *buf, size_t len, off_t at, size_t *got)
 {
@@ -658,6 +683,9 @@ static int line_matches(const char line[XUTMP_LINE_SIZE], const struct utmpx *ut
         && strncmp(line, ut->ut_line, XUTMP_LINE_SIZE) == 0;
 }
 
+/* How many records a scan reads between looks at the clock. */
+#define DEADLINE_EVERY 1024
+
 /*
  * getutxent and friends are not used: they share glibc's one global cursor
  * and reopen the file per search. The handle keeps its own offset instead.
@@ -667,6 +695,7 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
 {
     struct timespec deadline;
     struct utmpx ut;
+    unsigned long scanned = 0;
     int fd, err = 0, got = 0;
 
     if (h == NULL || out == NULL || (how != SEARCH_NEXT && key == NULL))
@@ -674,11 +703,17 @@ static int search(xutmp_handle *h, enum search how, int type, const char *key,
     if (how == SEARCH_ID && !valid_type(type))
         return EINVAL;
     deadline = deadline_after(h->timeout_ms);
-    if (h->read_fd < 0 && (h->read_fd = open(h->utmp, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
-        err = failure_errno();
+    if (h->read_fd < 0)
+        err = open_reader(h);
     fd = h->read_fd;
     if (err == 0 && (err = lock_file_until(fd, F_RDLCK, &deadline)) == 0) {
         for (;;) {
+            /* A huge (sparse) file must not outlast the deadline; the cursor keeps the progress. */
+            if (++scanned % DEADLINE_EVERY == 0 && ns_left(&deadline) <= 0) {
+                err = ETIMEDOUT;
+                got = 0;
+                break;
+            }
             if ((err = read_record(fd, h->cursor, &ut, &got)) != 0 || !got)
                 break;
             h->cursor += (off_t)sizeof ut;
@@ -728,11 +763,24 @@ static int plausible_prefix(const void *bytes, size_t len)
 }
 
 /*
+ * Whether a plausible record is evidence that the file holds records: a type
+ * other than EMPTY, with a time. Zero bytes are plausible (EMPTY, time 0) but
+ * prove nothing: the holes of a sparse lastlog file, a preallocated or
+ * zero-filled file, the padding of some other format all read as such records.
+ */
+static int is_entry(const struct utmpx *ut)
+{
+    return ut->ut_type > XUTMP_EMPTY && ut->ut_type <= XUTMP_ACCOUNTING && ut->ut_tv.tv_sec != 0;
+}
+
+/*
  * Checks the torn tail, the bytes after the last whole record: glibc writes a
  * record with one write, so what a crash or a full disk leaves is the start of
- * a record. Anything else means the file holds something other than records.
+ * a record, after the records written before it. Anything else means the file
+ * holds something other than records. `entries`: whether the whole records
+ * checked include an entry (is_entry); without one a tail is no torn write.
  */
-static int check_tail(int fd, const struct stat *st, off_t whole)
+static int check_tail(int fd, const struct stat *st, off_t whole, int entries)
 {
     struct utmpx tail;
     size_t got;
@@ -740,6 +788,8 @@ static int check_tail(int fd, const struct stat *st, off_t whole)
 
     if (st->st_size == whole)
         return 0;
+    if (!entries)
+        return XUTMP_ERR_NOT_RECORDS;
     if ((err = pread_full(fd, &tail, (size_t)(st->st_size - whole), whole, &got)) != 0)
         return err;
     return plausible_prefix(&tail, got) ? 0 : XUTMP_ERR_NOT_RECORDS;
@@ -754,14 +804,17 @@ static int check_tail(int fd, const struct stat *st, off_t whole)
  * put, or a later logout of either session, would overwrite the other's entry.
  * Every record is read, and one that is not plausible (see plausible_prefix)
  * refuses the put with XUTMP_ERR_NOT_RECORDS: the file is not a utmp file.
+ * `*entries` tells whether any record read is an entry (is_entry).
  */
-static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot, int *append)
+static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot, int *append,
+                     int *entries, const struct timespec *deadline)
 {
     struct utmpx buf[SCAN_RECORDS];
     int process = want->ut_type >= XUTMP_INIT_PROCESS && want->ut_type <= XUTMP_DEAD_PROCESS;
     off_t at;
 
     *append = 1;
+    *entries = 0;
     for (at = 0; at < whole;) {
         size_t want_bytes = sizeof buf;
         size_t i, count, got;
@@ -769,6 +822,9 @@ static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot,
 
         if ((off_t)want_bytes > whole - at)
             want_bytes = (size_t)(whole - at);
+        if (at > 0 && (at / (off_t)sizeof buf) % (DEADLINE_EVERY / SCAN_RECORDS) == 0
+            && ns_left(deadline) <= 0)
+            return ETIMEDOUT;
         if ((err = pread_full(fd, buf, want_bytes, at, &got)) != 0)
             return err;
         count = got / sizeof buf[0];
@@ -779,6 +835,7 @@ static int find_slot(int fd, off_t whole, const struct utmpx *want, off_t *slot,
 
             if (!plausible_prefix(ut, sizeof *ut))
                 return XUTMP_ERR_NOT_RECORDS;
+            *entries = *entries || is_entry(ut);
             if (process && is_live(ut) && strncmp(ut->ut_id, want->ut_id, XUTMP_ID_SIZE) == 0
                 && strncmp(ut->ut_line, want->ut_line, XUTMP_LINE_SIZE) != 0)
                 return XUTMP_ERR_ID_TAKEN;
@@ -847,7 +904,7 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
     struct utmpx ut;
     struct stat st;
     off_t whole, slot = 0;
-    int fd, err, append = 1;
+    int fd, err, append = 1, entries = 0;
 
     if (h == NULL || rec == NULL)
         return EINVAL;
@@ -860,9 +917,12 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
             err = failure_errno();
         whole = err == 0 ? whole_records(&st) : 0;
         if (err == 0)
-            err = check_tail(fd, &st, whole);
+            err = find_slot(fd, whole, &ut, &slot, &append, &entries, &deadline);
+        /* A utmp file that is not empty has an entry: glibc never writes EMPTY. */
+        if (err == 0 && st.st_size > 0 && !entries)
+            err = XUTMP_ERR_NOT_RECORDS;
         if (err == 0)
-            err = find_slot(fd, whole, &ut, &slot, &append);
+            err = check_tail(fd, &st, whole, entries);
         if (err == 0)
             err = write_record(fd, &st, whole, slot, &ut);
         release_file(fd, 1);
@@ -872,27 +932,41 @@ int xutmp_put(xutmp_handle *h, const struct xutmp_record *rec)
 
 /*
  * wtmp may be gigabytes: instead of the full scan a put does, the first and the
- * last whole record and the torn tail must be plausible. That is enough to tell
- * a wtmp file from text or another layout (struct utmpx of another C library or
- * another word size puts other bytes where the type and microseconds are).
+ * last whole record and the torn tail must be plausible, and the last whole
+ * record must be an entry (is_entry): every writer appends entries, so a last
+ * record of zero bytes means a file of something else (a lastlog file, a
+ * zero-filled one). That is enough to tell a wtmp file from text or another
+ * layout (struct utmpx of another C library or another word size puts other
+ * bytes where the type and microseconds are).
  */
 static int check_wtmp(int fd, const struct stat *st)
 {
     off_t whole = whole_records(st);
     struct utmpx ut;
     off_t ends[2];
-    int err, got;
+    int err, got, entries = 0;
 
     ends[0] = 0;
     ends[1] = whole - (off_t)sizeof ut;
     for (int i = 0; i < 2 && whole > 0; i++) {
         if ((err = read_record(fd, ends[i], &ut, &got)) != 0)
             return err;
-        /* Shrunk under the lock by a writer that ignores it: only the tail check is left. */
-        if (got && !plausible_prefix(&ut, sizeof ut))
+        /*
+         * Shrunk under the lock by a writer that ignores the lock: nothing
+         * there to judge, and that writer is one of records.
+         */
+        if (!got) {
+            entries = 1;
+            continue;
+        }
+        if (!plausible_prefix(&ut, sizeof ut))
             return XUTMP_ERR_NOT_RECORDS;
+        if (i == 1)
+            entries = is_entry(&ut);
     }
-    return check_tail(fd, st, whole);
+    if (whole > 0 && !entries)
+        return XUTMP_ERR_NOT_RECORDS;
+    return check_tail(fd, st, whole, entries);
 }
 
 /*

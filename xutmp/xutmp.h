@@ -45,7 +45,7 @@ extern "C" {
 /* The errno values that mean something of their own here. */
 #define XUTMP_ERR_END ESRCH /* xutmp_next, xutmp_find_*: no further record */
 #define XUTMP_ERR_ID_TAKEN EADDRINUSE /* xutmp_put, libc flavour: see there */
-#define XUTMP_ERR_NOT_RECORDS EMEDIUMTYPE /* a write, libc flavour: see the end */
+#define XUTMP_ERR_NOT_RECORDS EMEDIUMTYPE /* libc flavour: not a utmp/wtmp file; see the end */
 
 /*
  * The record, fixed width on every platform. Character fields are not
@@ -126,7 +126,12 @@ void xutmp_close(xutmp_handle *h);
 
 /* Moves the handle's utmp cursor to the first record. */
 int xutmp_rewind(xutmp_handle *h);
-/* Reads the record at the cursor and advances; XUTMP_ERR_END at the end. */
+/*
+ * Reads the record at the cursor and advances; XUTMP_ERR_END at the end. The
+ * reads here and in the find functions (libc flavour) refuse a path that names
+ * anything but a regular file (a directory, a device, a FIFO, a socket) with
+ * XUTMP_ERR_NOT_RECORDS. Contents are not judged: a torn tail reads as the end.
+ */
 int xutmp_next(xutmp_handle *h, struct xutmp_record *out);
 /*
  * Searches forward from the cursor for a LOGIN/USER_PROCESS record on `line`;
@@ -148,21 +153,31 @@ int xutmp_append_wtmp(xutmp_handle *h, const struct xutmp_record *rec);
 
 /*
  * What a write checks first (libc flavour), so that a path that holds
- * something else (a symlink to a text file, a FIFO, a device) is never changed.
- * Symlinks are followed as the kernel resolves them at the time of the call; a
- * symlink to a real utmp or wtmp file works.
+ * something else (a symlink to a text file, a lastlog file, a FIFO, a device)
+ * is never changed. Symlinks are followed as the kernel resolves them at the
+ * time of the call; a symlink to a real utmp or wtmp file works.
  *
  * - The path must name a regular file: anything else is refused before the
  *   lock is tried (a directory already fails the open with EISDIR).
  * - A record is plausible when its type is 0..9 (XUTMP_EMPTY..XUTMP_ACCOUNTING)
- *   and its microseconds are 0..999999. The bytes after the last whole record
- *   (a torn tail, which an append cuts off as glibc does) must be the start of
- *   a plausible record: glibc writes a record in one write, so that is what a
- *   crash or a full disk leaves.
+ *   and its microseconds are 0..999999. A record is an entry when it is
+ *   plausible, its type is 1..9 and its seconds are not 0. An all-zero record
+ *   is plausible but no entry: zero bytes are what a sparse lastlog file, a
+ *   preallocated or zero-filled file and many other formats hold, so they are
+ *   no evidence of a utmp or wtmp file. Every writer of these files writes
+ *   entries only.
+ * - The bytes after the last whole record are a torn tail (what a crash or a
+ *   full disk leaves of glibc's one write), which an append cuts off as glibc
+ *   does, only when the whole records checked include an entry and the tail is
+ *   the start of a plausible record. A file shorter than one record (a tail
+ *   alone) is refused.
  * - xutmp_put checks every record of utmp (it reads them all anyway) and the
- *   tail. xutmp_append_wtmp, whose file may be large, checks the first and the
- *   last whole record and the tail; it opens wtmp for reading as well, so the
- *   file must be readable by the caller.
+ *   tail; a file that is not empty must hold at least one entry.
+ *   xutmp_append_wtmp, whose file may be large, checks the first and the last
+ *   whole record and the tail: both must be plausible, and the last must be an
+ *   entry. It opens wtmp for reading as well, so the file must be readable by
+ *   the caller.
+ * - An empty file (size 0) is always accepted.
  *
  * A file that fails is refused with XUTMP_ERR_NOT_RECORDS and left as it was.
  */

@@ -10,10 +10,15 @@
 //! system's own layout ([`Layout::system`]) under an exclusive lock taken
 //! before the deadline; a short write is cut back, so the file stays whole
 //! records.
+//!
+//! Before the append the file is checked as libxutmp checks wtmp, so that a
+//! path holding something else is never changed: its size must be a whole
+//! number of records, the first record [plausible](Layout::is_plausible) and
+//! the last an [entry](Layout::is_entry) (zero bytes are no failed login).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Instant;
 
@@ -44,7 +49,8 @@ pub const NOTTY_LINE: &str = "ssh:notty";
 ///
 /// # Errors
 /// `InvalidInput` for a bad user, line or host, or a path that is not a regular
-/// file of whole records; `Permission` when the caller is not root or the file
+/// file of whole, plausible records (see the [module docs](self)), which is
+/// left unchanged; `Permission` when the caller is not root or the file
 /// is not owned by root or has group-execute or other bits (rule
 /// [`PermissionRule::File`]); `Unavailable` when the file does not exist;
 /// `TimedOut` when another process holds its lock past `deadline`; `Io` otherwise.
@@ -61,8 +67,8 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
     }
     let io = |e| Error::from_io(op, path, e, PermissionRule::File);
     // Never O_CREAT: a system without btmp does not want one. O_NONBLOCK: a FIFO
-    // at the path must not block the open.
-    let file = OpenOptions::new().append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    // at the path must not block the open. Read access too: the file is checked first.
+    let file = OpenOptions::new().read(true).append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(Error::invalid(op, "the path is not a regular file").at(path));
@@ -93,7 +99,28 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         )
         .at(path));
     }
+    if let Some(why) = not_records(&file, layout, size).map_err(io)? {
+        return Err(Error::invalid(op, format!("{why}: not a btmp file of this system; nothing was written")).at(path));
+    }
     append_whole(&file, &bytes, size).map_err(io)
+}
+
+/// Why a file of `size` bytes (whole records) holds no failed logins, if it does not.
+fn not_records(file: &File, layout: Layout, size: u64) -> std::io::Result<Option<&'static str>> {
+    let len = layout.record_size() as u64;
+    if size == 0 {
+        return Ok(None);
+    }
+    let mut record = vec![0u8; layout.record_size()];
+    file.read_exact_at(&mut record, 0)?;
+    if !layout.is_plausible(&record) {
+        return Ok(Some("the first record holds bytes no login record has"));
+    }
+    file.read_exact_at(&mut record, size - len)?;
+    if !layout.is_entry(&record) {
+        return Ok(Some("the last record is no login record (no type, or no time)"));
+    }
+    Ok(None)
 }
 
 /// Appends `bytes` in one write; a short or failed write is cut back to `size`.

@@ -150,10 +150,17 @@ fn check_file(file: &File, uid: u32) -> std::result::Result<(), Refusal> {
 ///
 /// # Errors
 /// `Unsupported` off glibc; `Unavailable` when the file does not exist;
-/// `Permission` when it may not be read; `Io` otherwise.
+/// `Permission` when it may not be read; `InvalidInput` (OS error
+/// `EMEDIUMTYPE`) when the path names no regular file (a device such as
+/// `/dev/zero` would read as "never logged in", a FIFO would fail obscurely);
+/// `Io` otherwise.
 pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
-    check_platform("lastlog read")?;
-    let file = open(path, false).map_err(|e| Error::from_io("lastlog read", path, e, PermissionRule::File))?;
+    let op = "lastlog read";
+    check_platform(op)?;
+    let file = open(path, false).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    if !file.metadata().map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?.is_file() {
+        return Err(not_lastlog(op, path, "it is not a regular file"));
+    }
     let mut buf = [0u8; LASTLOG_RECORD_SIZE];
     match file.read_exact_at(&mut buf, offset(uid)) {
         Ok(()) => {

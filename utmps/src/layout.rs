@@ -225,6 +225,33 @@ impl Layout {
         Ok(out)
     }
 
+    /// Whether `bytes`, one record of this layout, can be a record that a writer
+    /// of utmp, wtmp or btmp leaves: a type of 0..=9 (EMPTY to ACCOUNTING) and
+    /// microseconds of 0..=999_999. Text and other layouts fail this at once.
+    /// All-zero bytes pass, but they prove nothing: see [`is_entry`](Self::is_entry).
+    /// `false` when `bytes` is not exactly [`record_size`](Self::record_size) long.
+    pub fn is_plausible(self, bytes: &[u8]) -> bool {
+        let o = self.offsets();
+        if bytes.len() != o.size {
+            return false;
+        }
+        let usec = if o.wide_time { i64_at(bytes, o.tv_usec) } else { i64::from(i32_at(bytes, o.tv_usec)) };
+        (0..=9).contains(&i16::from_ne_bytes(array_at(bytes, fields::TYPE.start))) && (0..1_000_000).contains(&usec)
+    }
+
+    /// Whether `bytes` is an entry: [plausible](Self::is_plausible), of a type
+    /// other than EMPTY, with non-zero seconds. Writers append nothing else, so
+    /// the last record of a wtmp or btmp file is one; zero bytes (the holes of
+    /// a sparse lastlog file, a zero-filled file) are plausible but no entry.
+    pub fn is_entry(self, bytes: &[u8]) -> bool {
+        if !self.is_plausible(bytes) {
+            return false;
+        }
+        let o = self.offsets();
+        let sec = if o.wide_time { i64_at(bytes, o.tv_sec) } else { i64::from(i32_at(bytes, o.tv_sec)) };
+        i16::from_ne_bytes(array_at(bytes, fields::TYPE.start)) != 0 && sec != 0
+    }
+
     /// Guesses the layout of a file's contents: the one whose first records decode
     /// to plausible types and times. `None` when neither (or both, equally) fit.
     pub fn detect(bytes: &[u8]) -> Option<Layout> {
@@ -342,6 +369,31 @@ mod tests {
                 file.extend(layout.encode(&sample()).unwrap());
             }
             assert_eq!(Layout::detect(&file), Some(layout));
+        }
+    }
+
+    #[test]
+    fn plausible_records_and_entries() {
+        for layout in [Layout::Glibc, Layout::Utmps] {
+            let good = layout.encode(&sample()).unwrap();
+            assert!(layout.is_plausible(&good) && layout.is_entry(&good), "{layout:?}");
+            let zero = vec![0u8; layout.record_size()];
+            assert!(layout.is_plausible(&zero) && !layout.is_entry(&zero), "{layout:?}: zeros");
+            let empty = layout.encode(&Record { record_type: RecordType::EMPTY, ..sample() }).unwrap();
+            assert!(layout.is_plausible(&empty) && !layout.is_entry(&empty), "{layout:?}: EMPTY");
+            let timeless = layout.encode(&Record { tv_sec: 0, ..sample() }).unwrap();
+            assert!(!layout.is_entry(&timeless), "{layout:?}: no time");
+            for junk in [vec![b'x'; layout.record_size()], vec![0xff; layout.record_size()]] {
+                assert!(!layout.is_plausible(&junk) && !layout.is_entry(&junk), "{layout:?}: {:?}", junk[0]);
+            }
+            let mut ten = good.clone();
+            ten[..2].copy_from_slice(&10i16.to_ne_bytes());
+            assert!(!layout.is_plausible(&ten), "{layout:?}: type 10");
+            let mut slow = good.clone();
+            let at = layout.offsets().tv_usec;
+            slow[at..at + 4].copy_from_slice(&1_000_000i32.to_ne_bytes());
+            assert!(!layout.is_plausible(&slow), "{layout:?}: a whole second of microseconds");
+            assert!(!layout.is_plausible(&good[1..]), "{layout:?}: short");
         }
     }
 

@@ -673,6 +673,165 @@ static void test_hostile_paths(void)
     rmdir(sub);
 }
 
+#define LASTLOG_SIZE 292
+
+/* A sparse lastlog file as login(1) leaves it: only `uid` has logged in. */
+static void write_lastlog(const char *path, unsigned uid)
+{
+    char rec[LASTLOG_SIZE];
+    uint32_t t = 1700000000;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    memset(rec, 0, sizeof rec);
+    memcpy(rec, &t, sizeof t);
+    memcpy(rec + 4, "pts/4", 5);
+    memcpy(rec + 36, "h.example", 9);
+    if (fd < 0 || pwrite(fd, rec, sizeof rec, (off_t)uid * LASTLOG_SIZE) != (ssize_t)sizeof rec) {
+        perror(path);
+        exit(2);
+    }
+    close(fd);
+}
+
+static void write_zeros(const char *path, size_t len)
+{
+    char *zeros = calloc(1, len);
+
+    if (zeros == NULL) {
+        perror("calloc");
+        exit(2);
+    }
+    write_file(path, zeros, len);
+    free(zeros);
+}
+
+/*
+ * Zero bytes are no evidence of a utmp or wtmp file: a lastlog file (sparse,
+ * mostly zero; one with a torn "tail", one of whole records), a zero-filled
+ * file, a lone torn tail and a wtmp ending in an all-zero record are refused
+ * as utmp and as wtmp and keep every byte.
+ */
+static void test_zero_bytes_are_no_records(void)
+{
+    char path[PATH_MAX];
+    struct xutmp_record in = make_rec(XUTMP_USER_PROCESS, "pts/5", "ts/5", "erin", 51);
+    struct utmpx zero;
+    xutmp_handle *h;
+
+    path_in_dir(path, "not-utmp");
+    write_lastlog(path, 1000); /* 292,292 bytes: 761 records and 68 bytes */
+    check_refused(path, path, EMEDIUMTYPE, "lastlog, uid 1000");
+    write_lastlog(path, 1055); /* 308,352 bytes: exactly 803 records */
+    check_refused(path, path, EMEDIUMTYPE, "lastlog of whole records");
+    write_zeros(path, 4096);
+    check_refused(path, path, EMEDIUMTYPE, "4096 zero bytes");
+    write_zeros(path, 10 * REC);
+    check_refused(path, path, EMEDIUMTYPE, "ten zero records");
+    make_file(path);
+    append_torn(path, 100);
+    check_refused(path, path, EMEDIUMTYPE, "a torn tail alone");
+
+    /* Entries, then a zero record last: not what any wtmp writer leaves. */
+    make_file(path);
+    CHECK_ERR(xutmp_open(&h, path, path, 2000), 0);
+    CHECK_ERR(xutmp_append_wtmp(h, &in), 0);
+    xutmp_close(h);
+    memset(&zero, 0, sizeof zero);
+    {
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+        CHECK(fd >= 0 && write(fd, &zero, sizeof zero) == REC, "appending a zero record");
+        if (fd >= 0)
+            close(fd);
+    }
+    {
+        size_t before_len, after_len;
+        char *before = slurp(path, &before_len), *after;
+
+        CHECK_ERR(xutmp_open(&h, NULL, path, 2000), 0);
+        CHECK_ERR(xutmp_append_wtmp(h, &in), EMEDIUMTYPE);
+        xutmp_close(h);
+        after = slurp(path, &after_len);
+        CHECK(before_len == after_len && memcmp(before, after, before_len) == 0,
+              "a wtmp ending in a zero record was changed");
+        free(before);
+        free(after);
+    }
+    /* In utmp a zero record among entries is harmless: the put goes on. */
+    CHECK_ERR(xutmp_open(&h, path, NULL, 2000), 0);
+    CHECK_ERR(xutmp_put(h, &in), 0);
+    CHECK(file_size(path) == 2 * REC, "utmp size %lld", file_size(path));
+    xutmp_close(h);
+    unlink(path);
+}
+
+/* Reads refuse what is no regular file, as writes do: no endless records, no empty utmp. */
+static void test_reads_refuse_non_files(void)
+{
+    char fifo[PATH_MAX], sub[PATH_MAX], line[XUTMP_LINE_SIZE];
+    const char *paths[4];
+    struct xutmp_record out;
+    xutmp_handle *h;
+
+    path_in_dir(fifo, "read-fifo");
+    path_in_dir(sub, "read-dir");
+    if (mkfifo(fifo, 0644) != 0 || mkdir(sub, 0755) != 0) {
+        perror(fifo);
+        exit(2);
+    }
+    paths[0] = "/dev/zero";
+    paths[1] = "/dev/null";
+    paths[2] = fifo;
+    paths[3] = sub;
+    memset(line, 0, sizeof line);
+    strcpy(line, "pts/1");
+    for (int i = 0; i < 4; i++) {
+        long long start = now_ms();
+
+        CHECK_ERR(xutmp_open(&h, paths[i], NULL, 2000), 0);
+        CHECK_ERR(xutmp_next(h, &out), EMEDIUMTYPE);
+        CHECK_ERR(xutmp_next(h, &out), EMEDIUMTYPE);
+        CHECK_ERR(xutmp_rewind(h), 0);
+        CHECK_ERR(xutmp_find_line(h, line, &out), EMEDIUMTYPE);
+        CHECK_ERR(xutmp_find_id(h, XUTMP_USER_PROCESS, ID("ts/1"), &out), EMEDIUMTYPE);
+        xutmp_close(h);
+        CHECK(now_ms() - start < 1000, "%s: refusing took %lld ms", paths[i], now_ms() - start);
+    }
+    unlink(fifo);
+    rmdir(sub);
+}
+
+/* A scan of a huge sparse file (a hole of 8 GiB) stops at the deadline, nothing written. */
+static void test_scans_keep_the_deadline(void)
+{
+    char path[PATH_MAX], line[XUTMP_LINE_SIZE];
+    struct xutmp_record in = make_rec(XUTMP_USER_PROCESS, "pts/6", "ts/6", "frank", 61);
+    struct xutmp_record out;
+    xutmp_handle *h;
+    long long start;
+    int fd;
+
+    path_in_dir(path, "utmp-hole");
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ftruncate(fd, (off_t)REC << 24) != 0) {
+        perror(path);
+        exit(2);
+    }
+    close(fd);
+    memset(line, 0, sizeof line);
+    strcpy(line, "pts/6");
+    CHECK_ERR(xutmp_open(&h, path, path, 200), 0);
+    start = now_ms();
+    CHECK_ERR(xutmp_find_line(h, line, &out), ETIMEDOUT);
+    CHECK(now_ms() - start < 2000, "find_line took %lld ms", now_ms() - start);
+    start = now_ms();
+    CHECK_ERR(xutmp_put(h, &in), ETIMEDOUT);
+    CHECK(now_ms() - start < 2000, "put took %lld ms", now_ms() - start);
+    CHECK(file_size(path) == REC << 24, "size %lld", file_size(path));
+    xutmp_close(h);
+    unlink(path);
+}
+
 struct job {
     xutmp_handle *h;
     int op; /* 0 put, 1 append_wtmp, 2 next */
@@ -1034,6 +1193,9 @@ static void run_flavour_tests(void)
     test_wtmp();
     test_missing_files();
     test_hostile_paths();
+    test_zero_bytes_are_no_records();
+    test_reads_refuse_non_files();
+    test_scans_keep_the_deadline();
     test_failed_write_is_cut_back();
     test_deadlines();
     test_live_slot_refused();
