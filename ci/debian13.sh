@@ -76,4 +76,22 @@ unshare -m --propagation private sh -c '
     chroot "$1" /tmp/utmps-debian13 --ignored --test-threads=1 --nocapture
 ' sh "$root"
 rm -f "$root/tmp/utmps-debian13"
+
+# The `last` example on that database prints what Debian 13's own `last` does.
+last_exe=$(UTMPS_SYS_STATIC=1 cargo build -p utmps --example last --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
+[ -x "$last_exe" ] || { echo "debian13: could not build the last example" >&2; exit 1; }
+cp "$last_exe" "$root/tmp/utmps-last"
+ours=$(chroot "$root" /tmp/utmps-last -f /var/log/wtmp.db)
+theirs=$(chroot "$root" last -f /var/log/wtmp.db)
+rm -f "$root/tmp/utmps-last"
+if [ "$ours" != "$theirs" ]; then
+    echo "debian13: the last example and Debian 13's last differ on /var/log/wtmp.db:" >&2
+    printf '%s\n' "$theirs" >"$cache/last.theirs"
+    printf '%s\n' "$ours" >"$cache/last.ours"
+    diff "$cache/last.theirs" "$cache/last.ours" >&2 || true
+    exit 1
+fi
+echo "debian13: examples/last prints what Debian 13's last prints:"
+echo "$ours"
 echo "debian13: ok"

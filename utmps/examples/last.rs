@@ -2,6 +2,11 @@
 //! prints them: the same sessions and boots in the same order and format.
 //! The file is streamed newest first, so memory does not grow with it.
 //!
+//! Given a wtmpdb database (Debian 13, Ubuntu 26.04, openSUSE:
+//! `/var/log/wtmp.db`), it lists its rows newest first in the same columns,
+//! with "still logged in" and "crash" told from the boot rows as `wtmpdb last`
+//! does.
+//!
 //! ```text
 //! cargo run --example last -- [-w] [-R] [--time-format short|iso] [[-f] FILE]
 //! ```
@@ -24,10 +29,13 @@ struct Options {
     host_max: usize,
     host: bool,
     format: Format,
+    /// util-linux `last` shows an end in the second it started as running;
+    /// `wtmpdb last` does not.
+    same_second_runs: bool,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut opts = Options { user_max: 8, host_max: 16, host: true, format: Format::Short };
+    let mut opts = Options { user_max: 8, host_max: 16, host: true, format: Format::Short, same_second_runs: true };
     let mut path = utmps::WTMP_FILE.to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -44,6 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             _ => path = a,
         }
+    }
+    #[cfg(feature = "wtmpdb")]
+    if is_sqlite(&path) {
+        return wtmpdb_listing(&path, &Options { same_second_runs: false, ..opts });
     }
     let mut records = stream::open(&path, None, Duration::from_secs(5))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
@@ -71,6 +83,70 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{path}: {} stray bytes after the last whole {:?} record", records.trailing(), records.layout());
     }
     Ok(())
+}
+
+/// Whether `path` starts with SQLite's file header.
+#[cfg(feature = "wtmpdb")]
+fn is_sqlite(path: &str) -> bool {
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok()
+        && &head == b"SQLite format 3\0"
+}
+
+/// The rows of a wtmpdb database, newest first, in the listing's columns.
+#[cfg(feature = "wtmpdb")]
+fn wtmpdb_listing(path: &str, opts: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    use utmps::wtmpdb::{self, Wtmpdb};
+    use utmps::RecordType;
+
+    let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let at = |t: SystemTime| Record { tv_sec: secs(t), ..Record::default() };
+    let now = secs(SystemTime::now());
+    let mut clock = Clock::new(now);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut text = Vec::with_capacity(512);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut oldest = None;
+    for row in Wtmpdb::new(path).history(deadline)? {
+        let row = row?;
+        let boot = row.kind == wtmpdb::BOOT_TIME;
+        // Fields hold what fits; the listing cuts them further anyway.
+        let login = Record {
+            record_type: if boot { RecordType::BOOT_TIME } else { RecordType::USER_PROCESS },
+            user: fit(&row.user),
+            line: fit(row.tty.as_deref().unwrap_or("")),
+            host: fit(row.host.as_deref().unwrap_or("")),
+            tv_sec: row.login.map_or(0, secs),
+            ..Record::default()
+        };
+        oldest = Some(login.tv_sec);
+        let end = match row.end {
+            wtmpdb::End::LoggedOut(t) => End::LoggedOut { logout: at(t), exit: Default::default() },
+            wtmpdb::End::Crash { boot } => End::Crash { boot: at(boot) },
+            wtmpdb::End::StillRunning => End::Running,
+            _ => End::StillLoggedIn,
+        };
+        line(&mut text, &LastEntry { login, end, boot }, opts, &mut clock);
+        careful(&mut out, &text)?;
+    }
+    text.clear();
+    clock.ctime(&mut text, oldest.unwrap_or(now));
+    // `wtmpdb last` names the database as it was given.
+    writeln!(out, "\n{path} begins {}", String::from_utf8_lossy(&text))?;
+    out.flush()?;
+    Ok(())
+}
+
+/// As much of `text` as fits a field, cut on a character boundary.
+#[cfg(feature = "wtmpdb")]
+fn fit<const N: usize>(text: &str) -> utmps::Field<N> {
+    let mut end = text.len().min(N);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    utmps::Field::new(&text.as_bytes()[..end]).unwrap_or_default()
 }
 
 /// One line of the listing, in `last`'s columns, trailing blanks trimmed,
@@ -113,8 +189,8 @@ fn line(text: &mut Vec<u8>, entry: &LastEntry, opts: &Options, clock: &mut Clock
     pad(text, at, in_width);
     // `last` also shows an end in the second it started as running.
     let running = matches!(entry.end, End::Running)
-        || (end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))
-        || (entry.boot && end_time == clock.now);
+        || (opts.same_second_runs && end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))
+        || (opts.same_second_runs && entry.boot && end_time == clock.now);
     let (logout, length): (&str, &str) = match (entry.end, iso) {
         (_, true) if running => ("  still running", ""),
         (_, false) if running => ("  still", "running"),
