@@ -56,6 +56,19 @@ if [ ! -e "$cache/ready" ] || [ ! -x "$root/usr/bin/wtmpdb" ]; then
     touch "$cache/ready"
 fi
 
+# What systemd-tmpfiles does at the first boot, which a chroot never had: the
+# directories and links that the tree's wtmpdb and lastlog2 packages declare
+# (without /var/lib/lastlog, lastlog2 is not installed as far as system() sees).
+for conf in "$root"/usr/lib/tmpfiles.d/wtmpdb.conf "$root"/usr/lib/tmpfiles.d/lastlog2*.conf; do
+    [ -f "$conf" ] || continue
+    while read -r kind path mode _user _group _age target; do
+        case "$kind" in
+            d) [ -d "$root$path" ] || install -d -m "$mode" "$root$path" ;;
+            L) [ -e "$root$path" ] || [ -L "$root$path" ] || ln -s "$target" "$root$path" ;;
+        esac
+    done <"$conf"
+done
+
 # Built on the host: a binary linked against an older glibc (Debian 12) runs on trixie.
 exe=$(UTMPS_SYS_STATIC=1 cargo test -p utmps --test debian13 --no-run --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
