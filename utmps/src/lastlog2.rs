@@ -28,9 +28,10 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
-use crate::login::{check_line, check_user, cut_host};
+use crate::login::check_user;
 use crate::paths::Anchored;
-use crate::sqlite::{self, Mode};
+pub use crate::sqlite::Entry;
+use crate::sqlite::{self, Checked, Mode};
 
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
 pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";
@@ -44,45 +45,6 @@ const ONE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHE
 // By name like `lastlog2`, paged on the primary key.
 const PAGE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name > ? ORDER BY Name ASC LIMIT ?";
 const SECOND: Duration = Duration::from_secs(1);
-
-/// A last login to record.
-///
-/// The user and TTY follow the crate's rules (never truncated; one leading
-/// `/dev/` stripped, as pam_lastlog2 does); the host is cut at 256 bytes on a
-/// character boundary; the service is NULL unless set.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    user: String,
-    tty: String,
-    host: Option<String>,
-    service: Option<String>,
-    time: Option<SystemTime>,
-}
-
-impl Entry {
-    /// A login of `user` on `tty` (`pts/3` or `/dev/pts/3`).
-    pub fn new(user: impl Into<String>, tty: impl Into<String>) -> Entry {
-        Entry { user: user.into(), tty: tty.into(), host: None, service: None, time: None }
-    }
-
-    /// The remote host (`RemoteHost`; NULL when not given or empty).
-    pub fn host(mut self, host: impl Into<String>) -> Entry {
-        self.host = Some(host.into()).filter(|h| !h.is_empty());
-        self
-    }
-
-    /// The service name (`Service`), such as `sshd` (default: NULL).
-    pub fn service(mut self, service: impl Into<String>) -> Entry {
-        self.service = Some(service.into());
-        self
-    }
-
-    /// The login time (default: now); stored in whole seconds.
-    pub fn time(mut self, time: SystemTime) -> Entry {
-        self.time = Some(time);
-        self
-    }
-}
 
 /// A user's last login as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,22 +117,17 @@ impl Lastlog2 {
     /// when another connection holds it locked past `deadline`; `Permission`.
     pub fn record(&self, entry: &Entry, deadline: Instant) -> Result<()> {
         const OP: &str = "lastlog2 write";
-        check_user(&entry.user)?;
-        let tty = check_line(&entry.tty)?;
-        let host = entry.host.as_deref().map(cut_host).transpose()?;
-        if let Some(service) = &entry.service {
-            sqlite::check_service(OP, service)?;
-        }
-        let time = sqlite::seconds(OP, entry.time.unwrap_or_else(SystemTime::now))?;
+        let Checked { user, tty, host, service, time } = entry.checked(OP)?;
+        let time = sqlite::seconds(OP, time)?;
         let path = self.path.resolved(OP)?;
-        tracing::trace!(path = %path.display(), user = %entry.user, tty, "lastlog2 write");
+        tracing::trace!(path = %path.display(), user, tty, "lastlog2 write");
         let mode = if self.create { Mode::Create } else { Mode::Write };
         let conn = sqlite::open(OP, path, mode, deadline)?
             .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(path))?;
         let fail = |e| sqlite::classify(OP, path, e);
         sqlite::claim(&conn, OP, path, deadline, ("lastlog2", "Lastlog2", SCHEMA))?;
         sqlite::bound(&conn, OP, path, deadline)?;
-        conn.execute(REPLACE, params![entry.user, time, tty, host, entry.service]).map_err(fail)?;
+        conn.execute(REPLACE, params![user, time, tty, host, service]).map_err(fail)?;
         Ok(())
     }
 

@@ -237,6 +237,70 @@ pub(crate) fn no_table(err: &rusqlite::Error) -> bool {
     matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
 }
 
+/// A login to record in wtmpdb ([`Wtmpdb::login`](crate::wtmpdb::Wtmpdb::login))
+/// or lastlog2 ([`Lastlog2::record`](crate::lastlog2::Lastlog2::record)): user,
+/// terminal and where from.
+///
+/// The user and TTY follow the crate's rules (never truncated; one leading
+/// `/dev/` stripped, as sshd, pam_wtmpdb and pam_lastlog2 store it); the host
+/// is cut at 256 bytes on a character boundary. The service is NULL unless
+/// set, as OpenSSH writes it; PAM-based writers store the PAM service name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    user: String,
+    tty: String,
+    host: Option<String>,
+    service: Option<String>,
+    time: Option<SystemTime>,
+}
+
+impl Entry {
+    /// A login of `user` on `tty` (`pts/3` or `/dev/pts/3`).
+    pub fn new(user: impl Into<String>, tty: impl Into<String>) -> Entry {
+        Entry { user: user.into(), tty: tty.into(), host: None, service: None, time: None }
+    }
+
+    /// The remote host (stored in `RemoteHost`; NULL when not given or empty).
+    pub fn host(mut self, host: impl Into<String>) -> Entry {
+        self.host = Some(host.into()).filter(|h| !h.is_empty());
+        self
+    }
+
+    /// The service name (`Service`), such as `sshd` (default: NULL).
+    pub fn service(mut self, service: impl Into<String>) -> Entry {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The login time (default: now): microseconds in wtmpdb, whole seconds
+    /// in lastlog2.
+    pub fn time(mut self, time: SystemTime) -> Entry {
+        self.time = Some(time);
+        self
+    }
+
+    /// The fields as they are stored, checked before any I/O.
+    pub(crate) fn checked(&self, op: &'static str) -> Result<Checked<'_>> {
+        crate::login::check_user(&self.user)?;
+        let tty = crate::login::check_line(&self.tty)?;
+        let host = self.host.as_deref().map(crate::login::cut_host).transpose()?;
+        if let Some(service) = &self.service {
+            check_service(op, service)?;
+        }
+        let time = self.time.unwrap_or_else(SystemTime::now);
+        Ok(Checked { user: &self.user, tty, host, service: self.service.as_deref(), time })
+    }
+}
+
+/// An [`Entry`] that passed its checks.
+pub(crate) struct Checked<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) tty: &'a str,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) service: Option<&'a str>,
+    pub(crate) time: SystemTime,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

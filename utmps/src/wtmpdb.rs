@@ -35,9 +35,10 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
-use crate::login::{check_line, check_user, cut_host};
+use crate::login::check_line;
 use crate::paths::Anchored;
-use crate::sqlite::{self, Mode};
+pub use crate::sqlite::Entry;
+use crate::sqlite::{self, Checked, Mode};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
 pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
@@ -76,46 +77,6 @@ pub enum Logout {
     /// No row has that id any more (`wtmpdb rotate` moved it away), or no open
     /// row has that TTY: nothing was changed. Not a failure of the session.
     RowGone,
-}
-
-/// A login to record: user, terminal and where from.
-///
-/// The user and TTY follow the crate's rules (never truncated; one leading
-/// `/dev/` stripped, as sshd and pam_wtmpdb store it); the host is cut at 256
-/// bytes on a character boundary. The service is NULL unless set, as OpenSSH
-/// writes it; PAM-based writers store the PAM service name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    user: String,
-    tty: String,
-    host: Option<String>,
-    service: Option<String>,
-    time: Option<SystemTime>,
-}
-
-impl Entry {
-    /// A login of `user` on `tty` (`pts/3` or `/dev/pts/3`).
-    pub fn new(user: impl Into<String>, tty: impl Into<String>) -> Entry {
-        Entry { user: user.into(), tty: tty.into(), host: None, service: None, time: None }
-    }
-
-    /// The remote host (stored in `RemoteHost`; NULL when not given or empty).
-    pub fn host(mut self, host: impl Into<String>) -> Entry {
-        self.host = Some(host.into()).filter(|h| !h.is_empty());
-        self
-    }
-
-    /// The service name (`Service`), such as `sshd` (default: NULL).
-    pub fn service(mut self, service: impl Into<String>) -> Entry {
-        self.service = Some(service.into());
-        self
-    }
-
-    /// The login time (default: now).
-    pub fn time(mut self, time: SystemTime) -> Entry {
-        self.time = Some(time);
-        self
-    }
 }
 
 /// A wtmpdb database at a path. Each operation opens it, runs its statements
@@ -185,18 +146,13 @@ impl Wtmpdb {
     /// `deadline`; `Permission`.
     pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<RowId> {
         const OP: &str = "wtmpdb login";
-        check_user(&entry.user)?;
-        let tty = check_line(&entry.tty)?;
-        let host = entry.host.as_deref().map(cut_host).transpose()?;
-        if let Some(service) = &entry.service {
-            sqlite::check_service(OP, service)?;
-        }
-        let login = sqlite::micros(OP, entry.time.unwrap_or_else(SystemTime::now))?;
+        let Checked { user, tty, host, service, time } = entry.checked(OP)?;
+        let login = sqlite::micros(OP, time)?;
         let path = self.path.resolved(OP)?;
-        tracing::trace!(path = %path.display(), user = %entry.user, tty, "wtmpdb login");
+        tracing::trace!(path = %path.display(), user, tty, "wtmpdb login");
         let conn = self.write(OP, path, deadline)?;
         sqlite::bound(&conn, OP, path, deadline)?;
-        conn.execute(INSERT, params![USER_PROCESS, entry.user, login, tty, host, entry.service])
+        conn.execute(INSERT, params![USER_PROCESS, user, login, tty, host, service])
             .map_err(|e| sqlite::classify(OP, path, e))?;
         let id = RowId(conn.last_insert_rowid());
         tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session opened");
