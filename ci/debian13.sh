@@ -46,7 +46,7 @@ if [ ! -e "$cache/ready" ] || [ ! -x "$root/usr/bin/wtmpdb" ]; then
         exit 1
     fi
     if ! command -v debootstrap >/dev/null 2>&1; then
-        apt-get install -y debootstrap >/dev/null || { apt-get update >/dev/null && apt-get install -y debootstrap >/dev/null; }
+        apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y debootstrap >/dev/null
     fi
     rm -rf "$root" "$cache/ready"
     mkdir -p "$cache"
@@ -70,7 +70,7 @@ for conf in "$root"/usr/lib/tmpfiles.d/wtmpdb.conf "$root"/usr/lib/tmpfiles.d/la
 done
 
 # Built on the host: a binary linked against an older glibc (Debian 12) runs on trixie.
-exe=$(UTMPS_SYS_STATIC=1 cargo test -p utmps --test debian13 --no-run --message-format=json 2>/dev/null |
+exe=$(UTMPS_SYS_STATIC=1 cargo test -p utmps --test debian13 --no-run --message-format=json-render-diagnostics |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
 if [ -z "$exe" ] || [ ! -x "$exe" ]; then
     echo "debian13: could not build the test binary (cargo test -p utmps --test debian13 --no-run)" >&2
@@ -91,7 +91,7 @@ unshare -m --propagation private sh -c '
 rm -f "$root/tmp/utmps-debian13"
 
 # The `last` example on that database prints what Debian 13's own `last` does.
-last_exe=$(UTMPS_SYS_STATIC=1 cargo build -p utmps --example last --message-format=json 2>/dev/null |
+last_exe=$(UTMPS_SYS_STATIC=1 cargo build -p utmps --example last --message-format=json-render-diagnostics |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
 [ -x "$last_exe" ] || { echo "debian13: could not build the last example" >&2; exit 1; }
 cp "$last_exe" "$root/tmp/utmps-last"

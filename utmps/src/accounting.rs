@@ -250,10 +250,9 @@ impl Accounting {
 
     /// Sets the deadline of each operation (default [`DEFAULT_TIMEOUT`]). All the
     /// steps of a session's open share one deadline (undoing a failed open runs
-    /// in the background, see [`open`](Self::open)); a logout gives each store's write one
-    /// of its own, so it is bounded by this times the number of live and
-    /// history stores. A timeout too large for
-    /// the clock is capped at a century rather than rejected.
+    /// in the background, see [`open`](Self::open)); a logout's writes share
+    /// one too, running side by side where the stores are daemons. A timeout
+    /// too large for the clock is capped at a century rather than rejected.
     pub fn with_timeout(mut self, timeout: Duration) -> Accounting {
         self.timeout = timeout;
         self
@@ -265,8 +264,8 @@ impl Accounting {
     /// now, as for [`files`](Self::files); when that fails (the current
     /// directory cannot be read), the handle returned refuses every operation
     /// with that error.
-    pub fn with_lastlog(self, path: impl Into<PathBuf>) -> Accounting {
-        let path = path.into();
+    pub fn with_lastlog(self, path: impl AsRef<Path>) -> Accounting {
+        let path = path.as_ref().to_path_buf();
         self.add(&path, |stores, p| {
             stores.last_login.retain(|s| !matches!(s, LastLoginStore::File(_)));
             stores.last_login.insert(0, LastLoginStore::File(p));

@@ -102,11 +102,17 @@ fn remaining(op: &'static str, path: &Path, deadline: Instant) -> Result<Duratio
         .map_err(|_| Error::timed_out(op, path, Duration::ZERO).with_remedy(REMEDY_BUSY))
 }
 
-/// Sets the busy timeout to what is left of `deadline`; call before each statement.
+/// Bounds the next statements by `deadline`: the busy timeout (waiting for
+/// another connection's lock) is what is left of it, and a progress handler
+/// interrupts a statement still running when it passes (a scan of a large
+/// table). Call before each statement.
 pub(crate) fn bound(conn: &Connection, op: &'static str, path: &Path, deadline: Instant) -> Result<()> {
     // rusqlite panics on a timeout beyond i32::MAX milliseconds (24 days).
     let left = remaining(op, path, deadline)?.min(Duration::from_millis(i32::MAX as u64));
-    conn.busy_timeout(left).map_err(|e| classify(op, path, e))
+    conn.busy_timeout(left).map_err(|e| classify(op, path, e))?;
+    // Every 1,000 virtual-machine steps: microseconds apart, cheap to ask.
+    conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+    Ok(())
 }
 
 /// Classifies an SQLite error into the crate's kinds. The message is in this
@@ -117,6 +123,9 @@ pub(crate) fn classify(op: &'static str, path: &Path, err: rusqlite::Error) -> E
     let (kind, remedy, detail) = match code {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
             (ErrorKind::TimedOut, Some(REMEDY_BUSY), "the database stayed locked past the deadline".to_owned())
+        }
+        Some(ErrorCode::OperationInterrupted) => {
+            (ErrorKind::TimedOut, None, "the statement was still running at the deadline".to_owned())
         }
         Some(ErrorCode::NotADatabase) => {
             (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB), "the file is not an SQLite database".to_owned())

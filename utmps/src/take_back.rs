@@ -31,6 +31,7 @@ use crate::backend::Landed;
 use crate::error::ErrorKind;
 use crate::record::{Exit, Record};
 use crate::store::Mark;
+use crate::sys::deadline::Deadline;
 
 /// A wtmpdb login row to delete.
 #[cfg(feature = "wtmpdb")]
@@ -49,7 +50,6 @@ impl Accounting {
         wait_all(timeout)
     }
 }
-use crate::sys::deadline::Deadline;
 
 /// How long a take-back waits for the answer to the write it undoes. utmpd and
 /// wtmpd give up on a request whose payload is not complete within 30 s; a
@@ -380,9 +380,24 @@ fn work() {
                 }
             }
         };
+        // A panic in a job must not leave the queue waiting for a worker that
+        // is gone: the guard counts the job finished and lets a new worker start.
+        let guard = Finished;
         job.run();
+        drop(guard);
+    }
+}
+
+/// Counts one job finished when dropped, also while unwinding.
+struct Finished;
+
+impl Drop for Finished {
+    fn drop(&mut self) {
         let mut q = queue();
         q.unfinished = q.unfinished.saturating_sub(1);
+        if std::thread::panicking() {
+            q.worker = false;
+        }
         drop(q);
         FINISHED.notify_all();
     }

@@ -19,7 +19,7 @@ fn tool(name: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
             Some(String::from_utf8_lossy(&out.stdout).into_owned())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            skipped!("SKIPPED: `{name}` is not installed on this machine");
+            support::capability_skip(&format!("SKIPPED: `{name}` is not installed on this machine"));
             None
         }
         Err(e) => panic!("running {name}: {e}"),

@@ -373,3 +373,38 @@ fn debians_sqlite3_reads_what_was_written() {
          CREATE TABLE wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT\n"
     );
 }
+
+/// A statement still running at the deadline (a scan of a large table for
+/// the lost-id lookup, which has no index) is interrupted: the call returns
+/// `TimedOut` near its deadline, not when the scan ends.
+#[test]
+fn a_long_scan_stops_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wtmp.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
+         INSERT INTO wtmp (Type, User, Login, Logout, TTY) SELECT 3, 'u', i, i + 1, 'pts/' || (i % 50) FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    let db = Wtmpdb::new(&path);
+    // How long the lookup takes when nothing stops it: no open row, so a full scan.
+    let start = Instant::now();
+    assert_eq!(db.find_open("pts/none", Instant::now() + Duration::from_secs(60)).unwrap(), None);
+    let full = start.elapsed();
+    if full < Duration::from_millis(40) {
+        capability_skip(&format!("SKIPPED a_long_scan_stops_at_the_deadline: the scan took only {full:?} here"));
+        return;
+    }
+    let budget = full / 8;
+    let start = Instant::now();
+    let e = db.find_open("pts/none", Instant::now() + budget).unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert!(
+        took < budget + Duration::from_millis(100),
+        "took {took:?} with a budget of {budget:?} (full scan {full:?})"
+    );
+}

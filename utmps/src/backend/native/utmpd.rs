@@ -78,7 +78,8 @@ fn send(call: &Call<'_>, conn: &Conn, bytes: &[u8]) -> Result<()> {
 /// goes past [`MAX_UTMP_ENTRIES`] records is cut off with an error.
 pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Deadline) -> Result<Vec<Record>> {
     let call = Call::new("utmp read", endpoint, PermissionRule::UtmpdGroup, deadline);
-    let window = window.max(1);
+    // More in flight than READ_WINDOW could fill the socket buffers both ways.
+    let window = window.clamp(1, super::READ_WINDOW);
     let mut requests = vec![NEXT; window + 1];
     requests[0] = REWIND;
     let conn = call.connect()?;
