@@ -544,6 +544,32 @@ static void release_file(int fd, int close_it)
 }
 
 /*
+ * Opens `path` non-blocking (a FIFO must not stall the open) and refuses
+ * anything but a regular file with XUTMP_ERR_NOT_RECORDS. On failure *fd_out
+ * is -1 and nothing is left open.
+ */
+static int open_regular(const char *path, int flags, int *fd_out)
+{
+    struct stat st;
+    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
+    int err = 0;
+
+    *fd_out = -1;
+    if (fd < 0)
+        return failure_errno();
+    if (fstat(fd, &st) != 0)
+        err = failure_errno();
+    else if (!S_ISREG(st.st_mode))
+        err = XUTMP_ERR_NOT_RECORDS;
+    if (err != 0) {
+        close(fd);
+        return err;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/*
  * Opens without O_CREAT (glibc never creates these files) and locks.
  * O_NONBLOCK: a FIFO planted at the path must not block the open forever.
  * Anything but a regular file (a FIFO, a device, a socket) is refused before
@@ -554,20 +580,14 @@ static void release_file(int fd, int close_it)
 static int open_locked(const char *path, int flags, short type,
                        const struct timespec *deadline, int *fd_out)
 {
-    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    int err = 0;
+    int fd;
+    int err = open_regular(path, flags, &fd);
 
-    if (fd < 0)
-        return failure_errno();
-    if (fstat(fd, &st) != 0)
-        err = failure_errno();
-    else if (!S_ISREG(st.st_mode))
-        err = XUTMP_ERR_NOT_RECORDS;
     if (err == 0)
         err = lock_file_until(fd, type, deadline);
     if (err != 0) {
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return err;
     }
     *fd_out = fd;
@@ -608,20 +628,11 @@ int xutmp_rewind(xutmp_handle *h)
  */
 static int open_reader(xutmp_handle *h)
 {
-    struct stat st;
-    int fd = open(h->utmp, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    int err = 0;
+    int fd;
+    int err = open_regular(h->utmp, O_RDONLY, &fd);
 
-    if (fd < 0)
-        return failure_errno();
-    if (fstat(fd, &st) != 0)
-        err = failure_errno();
-    else if (!S_ISREG(st.st_mode))
-        err = XUTMP_ERR_NOT_RECORDS;
-    if (err != 0) {
-        close(fd);
+    if (err != 0)
         return err;
-    }
     h->read_fd = fd;
     return 0;
 }

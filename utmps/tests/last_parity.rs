@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{capability_skip, Files};
+use support::{capability_skip, iso_utc, Files};
 use utmps::last::{End, LastEntry, Pairing};
 use utmps::layout::Layout;
 use utmps::{stream, Field, Login, Record, RecordType};
@@ -59,17 +59,7 @@ fn system_last(path: &Path) -> Option<Vec<[String; 4]>> {
 
 /// Seconds since the epoch as `last --time-format iso` prints them in UTC.
 fn iso(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!("{}+00:00", iso_utc(secs))
 }
 
 /// A length as `last` prints it (negative ones included), blanks dropped.

@@ -96,17 +96,10 @@ impl History {
                 appended.map(|()| Mark::Wtmp(Box::new(*record)))
             }
             #[cfg(feature = "wtmpdb")]
-            History::Wtmpdb(db) => {
-                let line = record.line.to_string_lossy();
-                let mut entry = crate::wtmpdb::Entry::new(login.user_name(), line.as_ref()).host(login.host_name());
-                if let Some(t) = record.time() {
-                    entry = entry.time(t);
-                }
-                if let Some(service) = login.service_name() {
-                    entry = entry.service(service);
-                }
-                db.login(&entry, deadline.instant()).map(Mark::Wtmpdb).map_err(Failed::not_written)
-            }
+            History::Wtmpdb(db) => db
+                .login(&super::db_entry(login, record), deadline.instant())
+                .map(Mark::Wtmpdb)
+                .map_err(Failed::not_written),
         }
     }
 

@@ -51,17 +51,7 @@ impl LastLoginStore {
                 crate::lastlog::PendingLogin::prepare(p, login.user_name(), record).map(PendingLastLogin::File)
             }
             #[cfg(feature = "wtmpdb")]
-            LastLoginStore::Lastlog2(_) => {
-                let line = record.line.to_string_lossy();
-                let mut entry = crate::lastlog2::Entry::new(login.user_name(), line.as_ref()).host(login.host_name());
-                if let Some(t) = record.time() {
-                    entry = entry.time(t);
-                }
-                if let Some(service) = login.service_name() {
-                    entry = entry.service(service);
-                }
-                Ok(PendingLastLogin::Lastlog2(entry))
-            }
+            LastLoginStore::Lastlog2(_) => Ok(PendingLastLogin::Lastlog2(super::db_entry(login, record))),
         }
     }
 

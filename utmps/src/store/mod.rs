@@ -84,6 +84,21 @@ impl fmt::Debug for Shown<'_> {
 /// # Errors
 /// `InvalidInput` for a directory or a special file at the path; the open's
 /// error (`Permission`, `Unavailable`...) otherwise.
+/// The row a login writes to wtmpdb or lastlog2: the utmp record's line and
+/// time, the login's user, host and service.
+#[cfg(feature = "wtmpdb")]
+pub(crate) fn db_entry(login: &crate::login::Login, record: &crate::record::Record) -> crate::sqlite::Entry {
+    let line = record.line.to_string_lossy();
+    let mut entry = crate::sqlite::Entry::new(login.user_name(), line.as_ref()).host(login.host_name());
+    if let Some(t) = record.time() {
+        entry = entry.time(t);
+    }
+    if let Some(service) = login.service_name() {
+        entry = entry.service(service);
+    }
+    entry
+}
+
 #[cfg(feature = "wtmpdb")]
 pub(crate) fn sqlite_access(op: &'static str, path: &Path, create: bool) -> crate::Result<crate::WriteAccess> {
     use crate::error::{Error, PermissionRule};
