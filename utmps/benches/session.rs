@@ -75,26 +75,34 @@ impl TempFiles {
 }
 
 type BaselineFn = unsafe extern "C" fn(*const c_char, *const c_char, c_int) -> c_int;
+type LibutmpsFn = unsafe extern "C" fn(*const c_char, *const c_char, *const c_char, *const c_char, c_int) -> c_int;
 
-/// The C baseline, compiled into a temp dir and loaded.
-struct Baseline {
+/// A C baseline, compiled into a temp dir and loaded; `run` is its entry point.
+struct Baseline<F> {
     _dir: tempfile::TempDir,
-    run: BaselineFn,
+    run: F,
 }
 
-fn c_string(path: &Path) -> CString {
-    CString::new(path.as_os_str().as_bytes()).expect("path without NUL")
+fn c_string(path: impl AsRef<std::ffi::OsStr>) -> CString {
+    CString::new(path.as_ref().as_bytes()).expect("path without NUL")
 }
 
-fn load_baseline() -> Result<Baseline, String> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c_baseline/session_baseline.c");
+/// Compiles `c_baseline/<source>` with the system `cc` (and `flags`) into a
+/// shared object and returns the address of `symbol` in it.
+fn compile_and_load(
+    source: &str,
+    symbol: &std::ffi::CStr,
+    flags: &[String],
+) -> Result<(tempfile::TempDir, *mut c_void), String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/c_baseline").join(source);
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let object = dir.path().join("libsession_baseline.so");
+    let object = dir.path().join("libbaseline.so");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     let out = Command::new(&cc)
         .args(["-O2", "-shared", "-fPIC", "-o"])
         .arg(&object)
         .arg(&source)
+        .args(flags)
         .output()
         .map_err(|e| format!("cannot run `{cc}`: {e}"))?;
     if !out.status.success() {
@@ -102,19 +110,83 @@ fn load_baseline() -> Result<Baseline, String> {
     }
     let object_c = c_string(&object);
     // SAFETY: a NUL-terminated path. The handle is never closed: the function
-    // pointer taken from it is used until the process exits.
+    // pointer taken from it is used until the process exits. RTLD_LOCAL keeps
+    // its symbols (skalibs' too, for the libutmps baseline) out of the way of
+    // the bench's own.
     let handle = unsafe { libc::dlopen(object_c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if handle.is_null() {
         return Err("dlopen failed".to_owned());
     }
     // SAFETY: a live handle and a NUL-terminated symbol name.
-    let symbol: *mut c_void = unsafe { libc::dlsym(handle, c"baseline_session".as_ptr()) };
-    if symbol.is_null() {
-        return Err("no symbol baseline_session".to_owned());
+    let address: *mut c_void = unsafe { libc::dlsym(handle, symbol.as_ptr()) };
+    if address.is_null() {
+        return Err(format!("no symbol {symbol:?}"));
     }
+    Ok((dir, address))
+}
+
+fn load_baseline() -> Result<Baseline<BaselineFn>, String> {
+    let (dir, address) = compile_and_load("session_baseline.c", c"baseline_session", &[])?;
     // SAFETY: session_baseline.c defines baseline_session with exactly this signature.
-    let run = unsafe { std::mem::transmute::<*mut c_void, BaselineFn>(symbol) };
+    let run = unsafe { std::mem::transmute::<*mut c_void, BaselineFn>(address) };
     Ok(Baseline { _dir: dir, run })
+}
+
+/// libutmps itself, called from C (`c_baseline/libutmps_baseline.c`), linked
+/// statically from what pkg-config's module `libutmps` names.
+fn load_libutmps_baseline() -> Result<Baseline<LibutmpsFn>, String> {
+    let out = Command::new("pkg-config")
+        .args(["--static", "--cflags", "--libs", "libutmps"])
+        .output()
+        .map_err(|e| format!("cannot run pkg-config: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("pkg-config finds no libutmps: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let mut flags: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect();
+    flags.push("-Wl,--exclude-libs,ALL".to_owned());
+    let (dir, address) = compile_and_load("libutmps_baseline.c", c"libutmps_session", &flags)?;
+    // SAFETY: libutmps_baseline.c defines libutmps_session with exactly this signature.
+    let run = unsafe { std::mem::transmute::<*mut c_void, LibutmpsFn>(address) };
+    Ok(Baseline { _dir: dir, run })
+}
+
+/// One session of `user` on `line` through the C libutmps baseline.
+struct LibutmpsDirect {
+    baseline: Baseline<LibutmpsFn>,
+    utmpd: CString,
+    wtmpd: CString,
+    user: CString,
+    line: CString,
+}
+
+impl LibutmpsDirect {
+    fn sessions(&self, iters: u64) -> Duration {
+        let n = c_int::try_from(iters).expect("iterations fit an int");
+        let started = Instant::now();
+        // SAFETY: four NUL-terminated strings that outlive the call.
+        let rc = unsafe {
+            (self.baseline.run)(self.utmpd.as_ptr(), self.wtmpd.as_ptr(), self.user.as_ptr(), self.line.as_ptr(), n)
+        };
+        let took = started.elapsed();
+        assert_eq!(rc, 0, "the libutmps baseline failed");
+        took
+    }
+}
+
+fn libutmps_direct(utmpd: &std::ffi::OsStr, wtmpd: &std::ffi::OsStr, user: &str, line: &str) -> Option<LibutmpsDirect> {
+    match load_libutmps_baseline() {
+        Ok(baseline) => Some(LibutmpsDirect {
+            baseline,
+            utmpd: c_string(utmpd),
+            wtmpd: c_string(wtmpd),
+            user: c_string(user),
+            line: c_string(line),
+        }),
+        Err(reason) => {
+            println!("SKIPPED c_libutmps_direct rows: no libutmps baseline ({reason})");
+            None
+        }
+    }
 }
 
 fn libc_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
@@ -269,6 +341,9 @@ fn real_daemon_rows(group: &mut BenchmarkGroup<'_, criterion::measurement::WallT
     }
     let pattern = LibutmpsPattern::new(Path::new(&utmpd), Path::new(&wtmpd), &own_user(), &line);
     group.bench_function("libutmps_pattern_real_daemons", |b| b.iter_custom(|iters| pattern.sessions(iters)));
+    if let Some(direct) = libutmps_direct(&utmpd, &wtmpd, &own_user(), &line) {
+        group.bench_function("c_libutmps_direct_real_daemons", |b| b.iter_custom(|iters| direct.sessions(iters)));
+    }
     match Accounting::xutmp(&utmpd, &wtmpd) {
         Ok(acct) if acct.backend() == utmps::BackendKind::XutmpUtmps => {
             group.bench_function("xutmp_utmps_real_daemons", |b| {
@@ -351,6 +426,7 @@ fn paired_rows() {
         ];
         paired("peer", &rows, rounds);
     }
+    fsync_rows(rounds);
     let (Some(utmpd), Some(wtmpd)) = (std::env::var_os("UTMPS_TEST_UTMPD"), std::env::var_os("UTMPS_TEST_WTMPD"))
     else {
         return;
@@ -361,6 +437,7 @@ fn paired_rows() {
     let native = Accounting::native(&utmpd, &wtmpd);
     let pattern = LibutmpsPattern::new(Path::new(&utmpd), Path::new(&wtmpd), &own_user(), &line);
     let xutmp = Accounting::xutmp(&utmpd, &wtmpd).ok().filter(|a| a.backend() == utmps::BackendKind::XutmpUtmps);
+    let direct = libutmps_direct(&utmpd, &wtmpd, &own_user(), &line);
     let mut rows: Vec<OneSession<'_>> = Vec::new();
     #[cfg(feature = "native")]
     rows.push((
@@ -375,6 +452,14 @@ fn paired_rows() {
             let _ = pattern.sessions(1);
         }),
     ));
+    if let Some(direct) = &direct {
+        rows.push((
+            "c_libutmps_direct",
+            Box::new(|| {
+                let _ = direct.sessions(1);
+            }),
+        ));
+    }
     if let Some(xutmp) = &xutmp {
         rows.push((
             "xutmp_utmps",
@@ -384,6 +469,59 @@ fn paired_rows() {
         ));
     }
     paired("real_daemons", &rows, rounds);
+}
+
+/// What two fsyncs cost on the file system of the temp dir (where the peer's
+/// files are): one record appended and synced to one file, to two files one
+/// after the other, and to two files by two threads at once. The peer's
+/// daemons sync after every write as the real ones do, so these rows bound
+/// what a client can save there by overlapping a logout's two writes.
+fn fsync_rows(rounds: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let open = |name: &str| {
+        std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join(name)).expect("temp file")
+    };
+    let (a, b) = (open("a"), open("b"));
+    let record = [0u8; 400];
+    let write_sync = |mut file: &File| {
+        file.write_all(&record).expect("write");
+        file.sync_all().expect("fsync");
+    };
+    // The second file's writer waits on `go` for each round and reports on `done`.
+    let go = std::sync::Barrier::new(2);
+    let done = std::sync::Barrier::new(2);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| loop {
+            go.wait();
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            write_sync(&b);
+            done.wait();
+        });
+        let rows: Vec<OneSession<'_>> = vec![
+            ("one_file", Box::new(|| write_sync(&a))),
+            (
+                "two_files_in_turn",
+                Box::new(|| {
+                    write_sync(&a);
+                    write_sync(&b);
+                }),
+            ),
+            (
+                "two_files_side_by_side",
+                Box::new(|| {
+                    go.wait();
+                    write_sync(&a);
+                    done.wait();
+                }),
+            ),
+        ];
+        paired("fsync", &rows, rounds);
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        go.wait();
+    });
 }
 
 criterion_group! {

@@ -203,9 +203,10 @@ impl Session {
     /// history store's logout (the wtmp logout record; the wtmpdb row's
     /// logout time). Each is attempted even when another fails, all within
     /// one deadline (the handle's timeout). When utmp is kept by utmpd, its
-    /// write runs on a thread of its own beside the history writes, which go
-    /// to other daemons or files; a utmp file is written on the calling
-    /// thread, before the history stores.
+    /// write overlaps with the history writes, which go to other daemons or
+    /// files: the native backend sends the utmp request first and reads its
+    /// answer after them, libxutmp's utmps flavour makes its put on a thread
+    /// of its own; a utmp file is written before the history stores.
     ///
     /// # Errors
     /// The first failure in store order: the utmp write's, then each history
@@ -241,12 +242,20 @@ impl Session {
             }
             result
         };
-        // A thread costs more than a whole logout on files; beside a daemon's
-        // fork, exec and fsync it is cheap.
-        let concurrent = stores.live.as_ref().is_some_and(|l| l.kind().uses_daemons()) && !stores.history.is_empty();
-        let result = match concurrent {
-            true => side_by_side(live_put, history_logouts),
-            false => live_put().and(history_logouts()),
+        let result = match &stores.live {
+            Some(live) if !stores.history.is_empty() => match live.utmp_put_start(&dead, deadline) {
+                // utmpd works on the put while the history stores are written.
+                Some(started) => {
+                    let history = history_logouts();
+                    started.finish().and(history)
+                }
+                // libutmps waits for each answer: its put gets a thread. A
+                // thread costs more than a whole logout on files; beside a
+                // daemon's fork, exec and fsync it is cheap.
+                None if live.kind().uses_daemons() => side_by_side(live_put, history_logouts),
+                None => live_put().and(history_logouts()),
+            },
+            _ => live_put().and(history_logouts()),
         };
         tracing::debug!(line = %self.record.line, ok = result.is_ok(), "session closed");
         result

@@ -113,6 +113,23 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
         let _ = deadline;
         Box::new(LazyAppend(self))
     }
+    /// Starts a utmp put whose answer [`StartedPut::finish`] waits for, so that
+    /// the caller can do other writes meanwhile (a logout's history writes).
+    /// The native backend connects and sends the request here; the daemon
+    /// works while the caller goes on, and nothing needs a thread. None from a
+    /// backend that cannot send a request without waiting for its answer: the
+    /// caller then calls [`utmp_put`](Backend::utmp_put).
+    fn utmp_put_start(&self, rec: &Record, deadline: Deadline) -> Option<Box<dyn StartedPut + '_>> {
+        let _ = (rec, deadline);
+        None
+    }
+}
+
+/// A utmp put started by [`Backend::utmp_put_start`]. Dropped unfinished, the
+/// put may still land.
+pub(crate) trait StartedPut {
+    /// Waits, until the deadline given at the start, for the put's answer.
+    fn finish(self: Box<Self>) -> Result<()>;
 }
 
 /// A wtmp append set up by [`Backend::wtmp_prepare`]. Dropped unused, it

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Backend, BackendKind, Failed, Pending, PreparedAppend, WriteCheck};
+use super::{Backend, BackendKind, Failed, Pending, PreparedAppend, StartedPut, WriteCheck};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
@@ -70,6 +70,17 @@ impl Backend for NativeBackend {
         Box::new(wtmpd::prepare(&self.wtmpd))
     }
 
+    fn utmp_put_start(&self, rec: &Record, deadline: Deadline) -> Option<Box<dyn StartedPut + '_>> {
+        match utmpd::send_put(&self.utmpd, rec, deadline, utmpd::Room::Now) {
+            // The listener's backlog is full: waiting for room here would
+            // leave the caller's other writes no time. The put waits after them.
+            Err(f) if f.error.kind() == ErrorKind::TimedOut => {
+                Some(Box::new(LaterPut { utmpd: &self.utmpd, rec: *rec, deadline }))
+            }
+            started => Some(Box::new(started)),
+        }
+    }
+
     fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
         utmpd::probe(&self.utmpd, deadline)?;
         super::probe_socket(&self.wtmpd, deadline)?;
@@ -85,6 +96,27 @@ impl Backend for NativeBackend {
 /// As any utmp read of the native backend.
 pub fn read_utmp_windowed(utmpd: &Path, window: usize, deadline: Instant) -> Result<Vec<Record>> {
     utmpd::read_all(utmpd, window, deadline.into())
+}
+
+/// A put sent (or refused before anything was sent), its answer still to read.
+impl StartedPut for Result<utmpd::SentPut<'_>, Failed> {
+    fn finish(self: Box<Self>) -> Result<()> {
+        (*self).and_then(utmpd::SentPut::answer).map_err(|f| f.error)
+    }
+}
+
+/// A put that found no room at utmpd's listener when it started: all of it
+/// happens when it is finished.
+struct LaterPut<'a> {
+    utmpd: &'a Path,
+    rec: Record,
+    deadline: Deadline,
+}
+
+impl StartedPut for LaterPut<'_> {
+    fn finish(self: Box<Self>) -> Result<()> {
+        utmpd::put(self.utmpd, &self.rec, self.deadline).map_err(|f| f.error)
+    }
 }
 
 /// A connection whose last `left` status bytes have not come yet; the last one
@@ -119,6 +151,7 @@ impl Pending for AwaitStatus {
 }
 
 /// One operation on one endpoint: turns what goes wrong into this crate's errors.
+#[derive(Debug)]
 struct Call<'a> {
     op: &'static str,
     endpoint: &'a Path,
@@ -178,5 +211,47 @@ impl<'a> Call<'a> {
             0 => Ok(()),
             errno => Err(self.status(errno)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::record::{Field, RecordType};
+
+    /// A listener that takes one connection into its queue and no more.
+    fn listener_with_no_room(path: &Path) -> (UnixListener, UnixStream) {
+        let listener = UnixListener::bind(path).unwrap();
+        // SAFETY: a listening socket this test owns; listen(2) only changes its backlog.
+        assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+        let queued = UnixStream::connect(path).unwrap();
+        // The queue is full now: a connect that may not wait fails at once.
+        let attempt = Conn::connect(path, Deadline::after(Duration::ZERO));
+        assert_eq!(attempt.map(drop).unwrap_err().raw_os_error(), Some(libc::ETIMEDOUT), "the queue has room");
+        (listener, queued)
+    }
+
+    #[test]
+    fn a_put_started_while_utmpd_has_no_room_waits_for_it_when_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let utmpd = dir.path().join("utmpd.sock");
+        let (_listener, _queued) = listener_with_no_room(&utmpd);
+        let backend = NativeBackend::new(&utmpd, &dir.path().join("wtmpd.sock"));
+        let rec =
+            Record { record_type: RecordType::DEAD_PROCESS, line: Field::truncated(b"pts/1"), ..Record::default() };
+        let limit = Duration::from_millis(300);
+        let deadline = Deadline::after(limit);
+
+        let started = Instant::now();
+        let put = backend.utmp_put_start(&rec, deadline).expect("the native backend starts puts");
+        assert!(started.elapsed() < limit / 3, "the start waited for room: {:?}", started.elapsed());
+        let err = put.finish().unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(took >= limit.mul_f32(0.9) && took < limit * 3, "finished after {took:?}");
     }
 }

@@ -127,48 +127,88 @@ pub(super) fn read_all(endpoint: &Path, window: usize, deadline: Deadline) -> Re
 /// come by the deadline keeps its connection, so that the caller can learn the
 /// outcome before undoing it (a second connection could be served first).
 pub(super) fn put(endpoint: &Path, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
+    send_put(endpoint, rec, deadline, Room::WaitForIt)?.answer()
+}
+
+/// What a put does when utmpd's listener has no room for a connection yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Room {
+    /// Waits for it until the deadline.
+    WaitForIt,
+    /// Fails at once with `TimedOut`, having sent nothing.
+    Now,
+}
+
+/// A put sent whole to utmpd, its answer not read yet.
+#[derive(Debug)]
+pub(super) struct SentPut<'a> {
+    call: Call<'a>,
+    conn: Conn,
+}
+
+/// Connects and sends the `r` and `E` of a put without waiting for utmpd,
+/// whose superserver starts a daemon for the connection meanwhile. Failing
+/// here, nothing was written.
+pub(super) fn send_put<'a>(
+    endpoint: &'a Path,
+    rec: &Record,
+    deadline: Deadline,
+    room: Room,
+) -> Result<SentPut<'a>, Failed> {
     let call = Call::new("utmp put", endpoint, PermissionRule::UtmpdGroup, deadline);
     let mut request = [0u8; 2 + RECORD_SIZE];
     request[0] = REWIND;
     request[1] = PUT;
     Layout::Utmps.encode_into(rec, &mut request[2..]).map_err(Failed::not_written)?;
-    let conn = call.connect().map_err(Failed::not_written)?;
+    let conn = match room {
+        Room::WaitForIt => call.connect(),
+        Room::Now => Conn::connect(endpoint, Deadline::after(std::time::Duration::ZERO)).map_err(|e| call.io(e)),
+    };
+    let conn = conn.map_err(Failed::not_written)?;
     // A request not sent whole is a short payload, which utmpd drops unwritten.
     send(&call, &conn, &request).map_err(Failed::not_written)?;
-    // The statuses of `r` and `E`, as far as they came.
-    let (rewind, stored) = {
-        let mut answers = Answers::new(&call, &conn);
-        let rewind = answers.status();
-        let stored = match rewind {
-            Ok(_) => Some(answers.status()),
-            Err(_) => None,
-        };
-        (rewind, stored)
-    };
-    let still_to_come = |error: &crate::error::Error, left: usize, conn: Conn| match error.kind() {
-        ErrorKind::TimedOut => Landed::Later(Box::new(AwaitStatus::new(conn, left))),
-        // The daemon ended the connection: it finished or died, nothing more will come.
-        _ => Landed::Maybe,
-    };
-    match (rewind, stored) {
-        (Err(error), _) => {
-            let landed = still_to_come(&error, 2, conn);
-            Err(Failed { error, landed })
-        }
-        (Ok(0), Some(Ok(0))) => Ok(()),
-        (Ok(0), Some(Ok(errno))) => Err(Failed::not_written(call.status(errno))),
-        (Ok(0), Some(Err(error))) => {
-            let landed = still_to_come(&error, 1, conn);
-            Err(Failed { error, landed })
-        }
-        (Ok(errno), stored) => {
-            let landed = match stored {
-                Some(Ok(0)) => Landed::Maybe,
-                Some(Ok(_)) => Landed::No,
-                Some(Err(e)) => still_to_come(&e, 1, conn),
-                None => Landed::Maybe,
+    Ok(SentPut { call, conn })
+}
+
+impl SentPut<'_> {
+    /// Reads the statuses of the `r` and the `E`, until the put's deadline.
+    pub(super) fn answer(self) -> Result<(), Failed> {
+        let SentPut { call, conn } = self;
+        // The statuses of `r` and `E`, as far as they came.
+        let (rewind, stored) = {
+            let mut answers = Answers::new(&call, &conn);
+            let rewind = answers.status();
+            let stored = match rewind {
+                Ok(_) => Some(answers.status()),
+                Err(_) => None,
             };
-            Err(Failed { error: call.status(errno), landed })
+            (rewind, stored)
+        };
+        let still_to_come = |error: &crate::error::Error, left: usize, conn: Conn| match error.kind() {
+            ErrorKind::TimedOut => Landed::Later(Box::new(AwaitStatus::new(conn, left))),
+            // The daemon ended the connection: it finished or died, nothing more will come.
+            _ => Landed::Maybe,
+        };
+        match (rewind, stored) {
+            (Err(error), _) => {
+                let landed = still_to_come(&error, 2, conn);
+                Err(Failed { error, landed })
+            }
+            (Ok(0), Some(Ok(0))) => Ok(()),
+            (Ok(0), Some(Ok(errno))) => Err(Failed::not_written(call.status(errno))),
+            (Ok(0), Some(Err(error))) => {
+                let landed = still_to_come(&error, 1, conn);
+                Err(Failed { error, landed })
+            }
+            (Ok(errno), stored) => {
+                let landed = match stored {
+                    Some(Ok(0)) => Landed::Maybe,
+                    Some(Ok(_)) => Landed::No,
+                    Some(Err(e)) => still_to_come(&e, 1, conn),
+                    None => Landed::Maybe,
+                };
+                Err(Failed { error: call.status(errno), landed })
+            }
         }
     }
 }
