@@ -13,11 +13,14 @@
 //!   before the next request, written here with `UnixStream`. An emulation of
 //!   libutmps's pattern on the wire, not libutmps;
 //! - with UTMPS_TEST_UTMPD/UTMPS_TEST_WTMPD: the native backend, the same
-//!   emulation, and libxutmp's utmps flavour (libutmps itself, when the bench
-//!   is built with `XUTMP_FLAVOUR=utmps`) against those daemons;
+//!   emulation, `c_libutmps_direct` (libutmps's own calls from C,
+//!   `c_baseline/libutmps_baseline.c`, compiled when pkg-config finds
+//!   `libutmps`) and this crate on libxutmp's utmps flavour (when the bench is
+//!   built with `XUTMP_FLAVOUR=utmps`) against those daemons;
 //! - `paired/...` (printed after the criterion rows by `cargo bench`): the
 //!   native session and the baselines taken in turn, one session each per
-//!   round, and the ratio of their medians.
+//!   round, and the ratio of their medians; and `paired/fsync/...`, what one
+//!   sync and two syncs (in turn, side by side) cost where the peer's files are.
 //!
 //! Each sample starts from empty files so that wtmp does not grow without bound.
 //! Run: `cargo bench -p utmps --features native,test-peer --bench session`.
