@@ -40,10 +40,13 @@ impl Accounting {
     /// A write whose answer had not come by the deadline is undone only once
     /// that answer came (the native backend waits for it on the original
     /// connection, at most 35 s), so that the undo can never be applied before
-    /// the write; a write the daemon refused is not undone. Against libxutmp's
-    /// utmps flavour, which cannot keep a connection, a write whose outcome is
-    /// unknown is undone at once, and a daemon that applies it later than the
-    /// undo can still leave it live. Take-backs still pending when the process
+    /// the write; a write the daemon refused is not undone. An undo made after
+    /// the open returned ends the utmp entry only while utmp still holds that
+    /// login (same line, id, pid and time), so a newer login on the line is
+    /// left live (a login landing between that read and the put is not).
+    /// Against libxutmp's utmps flavour, which cannot keep a connection, a
+    /// write whose outcome is unknown is undone at once, and a daemon that
+    /// applies it later than the undo can still leave it live. Take-backs still pending when the process
     /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
     pub fn open(&self, login: &Login) -> Result<Session> {
         Session::open(self.clone(), login)

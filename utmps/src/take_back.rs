@@ -27,7 +27,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::accounting::Accounting;
-use crate::backend::Landed;
+use crate::backend::{Backend, Landed};
 use crate::error::ErrorKind;
 use crate::record::{Exit, Record};
 use crate::store::Mark;
@@ -109,7 +109,13 @@ impl Job {
         if utmp.settle(wait_until) {
             if let Some(live) = &stores.live {
                 // Ending an entry twice ends it once: a put is safe to repeat.
-                retry.run("take back the utmp entry of a failed login", |deadline| live.utmp_put(&undo, deadline));
+                retry.run("take back the utmp entry of a failed login", |deadline| {
+                    if !still_holds(&**live, &login, deadline)? {
+                        tracing::debug!(line = %login.line, "utmp no longer holds the failed login; nothing to take back");
+                        return Ok(());
+                    }
+                    live.utmp_put(&undo, deadline)
+                });
             }
         }
         // A logout with no login before it is ignored by `last`; one before
@@ -134,6 +140,19 @@ impl Job {
         }
         tracing::debug!(line = %login.line, "failed login taken back");
     }
+}
+
+/// Whether utmp still holds `login` live: its slot (line and id) with its pid
+/// and time. A late undo ends only that entry: a newer login on the line,
+/// made while the undo waited, is left alone. The read and the put are two
+/// requests, so a login that lands between them is still ended.
+fn still_holds(live: &dyn Backend, login: &Record, deadline: Deadline) -> crate::Result<bool> {
+    let same = |r: &Record| {
+        r.is_user_process()
+            && (r.line, r.id, r.pid, r.tv_sec, r.tv_usec)
+                == (login.line, login.id, login.pid, login.tv_sec, login.tv_usec)
+    };
+    Ok(live.utmp_records(deadline)?.iter().any(same))
 }
 
 /// How the undos of one job are tried. Each attempt gets [`ATTEMPT`] (or the

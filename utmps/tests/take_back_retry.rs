@@ -152,3 +152,30 @@ fn failed_opens_with_tiny_timeouts_leave_nothing_live() {
         }
     }
 }
+
+/// A failed open whose utmp entry landed, but whose answer came only after a
+/// second login had taken the same line: the late undo leaves the second
+/// login's entry live (it ends only the entry of the login it takes back).
+#[test]
+fn a_late_take_back_does_not_end_a_newer_login_on_the_same_line() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // The first put is written at once and answered well after the open gave
+    // up, leaving time for a second open on a loaded machine.
+    let peer = Peer::builder().delay_put_answers(1, TIMEOUT * 3).start(dir.path()).unwrap();
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
+    let err = acct.open(&login("pts/30")).map(drop).expect_err("no answer by the deadline");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    // The first login's answer is still held back; the line is free again.
+    assert_eq!(peer.delayed_writes_in_flight(), 1, "the first put's answer came already");
+    let second = acct.open(&login("pts/30")).expect("a new login on the line");
+    assert_eq!(peer.delayed_writes_in_flight(), 1, "the second login was made while the first was unanswered");
+
+    assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back never finished");
+    let entries = peer.utmp_records();
+    let slot = on_line(&entries, "pts/30");
+    assert_eq!(slot.len(), 1, "{entries:?}");
+    assert!(slot[0].is_user_process(), "the newer login was ended: {entries:?}");
+    assert_eq!(slot[0].time(), second.record().time(), "the slot holds the newer login: {entries:?}");
+    second.logout().expect("logout");
+}

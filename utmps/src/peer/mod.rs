@@ -60,6 +60,7 @@ pub struct PeerBuilder {
     silent: bool,
     put_delay: Delay,
     append_delay: Delay,
+    put_answer_delay: Delay,
 }
 
 /// A pause before the first `count` writes of one kind.
@@ -79,6 +80,7 @@ impl Default for PeerBuilder {
             silent: false,
             put_delay: Delay::default(),
             append_delay: Delay::default(),
+            put_answer_delay: Delay::default(),
         }
     }
 }
@@ -145,6 +147,14 @@ impl PeerBuilder {
         self
     }
 
+    /// Writes the first `count` permitted utmpd puts at once and sends their
+    /// answers only `pause` later: a put that landed while its client, timed
+    /// out, still waits for the answer. Default: no delay.
+    pub fn delay_put_answers(mut self, count: usize, pause: Duration) -> PeerBuilder {
+        self.put_answer_delay = Delay { count, pause };
+        self
+    }
+
     /// Starts a peer in `dir` (created if missing).
     ///
     /// # Errors
@@ -161,6 +171,7 @@ impl PeerBuilder {
             wtmp_lock: Mutex::new(()),
             puts_seen: AtomicUsize::new(0),
             appends_seen: AtomicUsize::new(0),
+            put_answers_seen: AtomicUsize::new(0),
             delayed_in_flight: AtomicUsize::new(0),
             wtmpd_silent: AtomicBool::new(false),
             refused_puts: AtomicU8::new(0),
@@ -190,6 +201,8 @@ struct Shared {
     /// Permitted writes so far, for the delays.
     puts_seen: AtomicUsize,
     appends_seen: AtomicUsize,
+    /// Puts written so far, for the answer delay.
+    put_answers_seen: AtomicUsize,
     /// Delayed writes not yet answered.
     delayed_in_flight: AtomicUsize,
     /// Set by [`Peer::set_wtmpd_silent`].
@@ -205,10 +218,19 @@ impl Shared {
     /// peer stops waiting. The delayed write counts as in flight until the
     /// returned guard is dropped, after its answer.
     fn delay(&self, append: bool, stop: &AtomicBool) -> Option<InFlight<'_>> {
-        let (delay, seen) = match append {
-            true => (self.config.append_delay, &self.appends_seen),
-            false => (self.config.put_delay, &self.puts_seen),
-        };
+        match append {
+            true => self.pause(self.config.append_delay, &self.appends_seen, stop),
+            false => self.pause(self.config.put_delay, &self.puts_seen, stop),
+        }
+    }
+
+    /// Waits as [`PeerBuilder::delay_put_answers`] says between a put's write
+    /// and its answer.
+    fn delay_put_answer(&self, stop: &AtomicBool) -> Option<InFlight<'_>> {
+        self.pause(self.config.put_answer_delay, &self.put_answers_seen, stop)
+    }
+
+    fn pause(&self, delay: Delay, seen: &AtomicUsize, stop: &AtomicBool) -> Option<InFlight<'_>> {
         if seen.fetch_add(1, Ordering::SeqCst) >= delay.count {
             return None;
         }
@@ -359,7 +381,7 @@ impl Peer {
         files::records(&self.shared.wtmp_path)
     }
 
-    /// How many writes delayed by [`PeerBuilder::delay_puts`] or
+    /// How many writes delayed by [`PeerBuilder::delay_puts`], [`PeerBuilder::delay_put_answers`] or
     /// [`PeerBuilder::delay_appends`] have begun and not been answered yet
     /// (written or failed, then answered).
     pub fn delayed_writes_in_flight(&self) -> usize {

@@ -150,7 +150,10 @@ impl Conversation<'_> {
             place_and_write(file, new)
         };
         match outcome {
-            Ok(()) => self.wire.send(&[OK]),
+            Ok(()) => {
+                let _late = shared.delay_put_answer(stop);
+                self.wire.send(&[OK])
+            }
             Err(Failure::Torn(e)) => self.torn(e),
             Err(Failure::Answer(e)) => self.wire.send_errno(&e),
             Err(Failure::Fatal(e)) => {
