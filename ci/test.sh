@@ -34,6 +34,7 @@ steps=(
     "examples|gcc:gcc pkg-config:pkg-config|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client)"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
+    "bench|gcc:gcc pkg-config:pkg-config|the session bench's paired rows (native vs libutmps's requests, against the peer; fsync): printed, never judged"
     "debian13|gcc:gcc debootstrap:debootstrap|a default-features build records through Accounting::system() in a Debian 13 tree (cached under target/debian13); its last and lastlog2 read it back"
 )
 
@@ -180,6 +181,13 @@ step_package() {
 
 step_new-project() {
     ci/new-project.sh "$target"
+}
+
+step_bench() {
+    # Numbers for the log, not a timed test: the criterion rows are filtered
+    # out (`nomatch`), the paired rows print their medians and ratios.
+    UTMPS_SYS_STATIC=1 UTMPS_BENCH_PAIRED_ROUNDS=300 \
+        cargo bench -q -p utmps --features native,test-peer --bench session -- nomatch | grep '^paired/'
 }
 
 step_debian13() {
