@@ -197,15 +197,8 @@ impl Layout {
             out[o.tv_sec..o.tv_sec + 8].copy_from_slice(&rec.tv_sec.to_ne_bytes());
             out[o.tv_usec..o.tv_usec + 8].copy_from_slice(&i64::from(rec.tv_usec).to_ne_bytes());
         } else {
-            let sec = i32::try_from(rec.tv_sec).map_err(|_| {
-                Error::invalid(
-                    "record encode",
-                    format!(
-                        "time {} s does not fit the glibc layout's 32-bit seconds (1901-12-13 to 2038-01-19)",
-                        rec.tv_sec
-                    ),
-                )
-            })?;
+            let sec =
+                i32::try_from(rec.tv_sec).map_err(|_| Error::invalid("record encode", beyond_32_bits(rec.tv_sec)))?;
             out[o.tv_sec..o.tv_sec + 4].copy_from_slice(&sec.to_ne_bytes());
             out[o.tv_usec..o.tv_usec + 4].copy_from_slice(&rec.tv_usec.to_ne_bytes());
         }
@@ -290,6 +283,11 @@ fn i32_at(bytes: &[u8], at: usize) -> i32 {
 
 fn i64_at(bytes: &[u8], at: usize) -> i64 {
     i64::from_ne_bytes(array_at(bytes, at))
+}
+
+/// Why a time of `tv_sec` seconds cannot be stored in the glibc layout.
+pub(crate) fn beyond_32_bits(tv_sec: i64) -> String {
+    format!("time {tv_sec} s does not fit the glibc layout's 32-bit seconds (1901-12-13 to 2038-01-19)")
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ fn times_past_2038_are_an_error_on_glibc() {
     let after_2038 = std::time::UNIX_EPOCH + Duration::from_secs(1 << 31);
     let e = acct.open(&Login::new(USER, "pts/11").time(after_2038)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("2038-01-19"), "the error says why: {e}");
     assert!(f.utmp_records().is_empty(), "nothing written");
     let before_1970 = std::time::UNIX_EPOCH - Duration::from_secs(3600);
     let s = acct.open(&Login::new(USER, "pts/11").time(before_1970)).unwrap();

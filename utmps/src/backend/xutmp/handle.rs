@@ -83,20 +83,20 @@ impl<'a> Handle<'a> {
 
     /// Writes `rec` into utmp, in the slot the endpoint's rule picks.
     pub(super) fn put(&mut self, rec: &Record) -> Result<()> {
-        let rec = to_ffi(rec);
+        let raw = to_ffi(rec);
         self.set_timeout()?;
-        // SAFETY: `raw` is the live handle this guard owns; `rec` is a valid record
-        // the library only reads.
-        self.check(unsafe { ffi::xutmp_put(self.raw, &rec) })
+        // SAFETY: `raw` is the live handle this guard owns; the record is valid
+        // and the library only reads it.
+        self.check(unsafe { ffi::xutmp_put(self.raw, &raw) }).map_err(|e| time_too_late(e, rec))
     }
 
     /// Appends `rec` to wtmp.
     pub(super) fn append_wtmp(&mut self, rec: &Record) -> Result<()> {
-        let rec = to_ffi(rec);
+        let raw = to_ffi(rec);
         self.set_timeout()?;
-        // SAFETY: `raw` is the live handle this guard owns; `rec` is a valid record
-        // the library only reads.
-        self.check(unsafe { ffi::xutmp_append_wtmp(self.raw, &rec) })
+        // SAFETY: `raw` is the live handle this guard owns; the record is valid
+        // and the library only reads it.
+        self.check(unsafe { ffi::xutmp_append_wtmp(self.raw, &raw) }).map_err(|e| time_too_late(e, rec))
     }
 
     /// Gives the next call what is left of the operation's deadline: the library
@@ -121,6 +121,15 @@ impl<'a> Handle<'a> {
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
+    }
+}
+
+/// libxutmp's EOVERFLOW for a record whose time glibc's 32-bit seconds cannot
+/// hold, with the reason.
+fn time_too_late(e: Error, rec: &Record) -> Error {
+    match e.raw_os_error() == Some(libc::EOVERFLOW) && i32::try_from(rec.tv_sec).is_err() {
+        true => e.with_detail(crate::layout::beyond_32_bits(rec.tv_sec)),
+        false => e,
     }
 }
 
