@@ -36,6 +36,9 @@ use crate::sqlite::{self, Checked, Mode};
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
 pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";
 
+/// The store's name and its table, for the errors about a database that is not one.
+const OWNER: (&str, &str) = ("lastlog2", "Lastlog2");
+
 /// The table, as liblastlog2 creates it (util-linux `liblastlog2/src/lastlog2.c`).
 pub const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS Lastlog2(Name TEXT PRIMARY KEY, Time INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT);";
@@ -125,7 +128,7 @@ impl Lastlog2 {
         let conn = sqlite::open(OP, path, mode, deadline)?
             .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(path))?;
         let fail = |e| sqlite::classify(OP, path, e);
-        sqlite::claim(&conn, OP, path, deadline, ("lastlog2", "Lastlog2", SCHEMA))?;
+        sqlite::claim(&conn, OP, path, deadline, (OWNER.0, OWNER.1, SCHEMA))?;
         sqlite::bound(&conn, OP, path, deadline)?;
         conn.execute(REPLACE, params![user, time, tty, host, service]).map_err(fail)?;
         Ok(())
@@ -134,7 +137,8 @@ impl Lastlog2 {
     /// `user`'s last login; `None` when the user has none (or the file is empty).
     ///
     /// # Errors
-    /// `InvalidInput` for a bad user name or a file that is not a database;
+    /// `InvalidInput` for a bad user name, a file that is not a database, or
+    /// another program's database (tables, none of them `Lastlog2`);
     /// `Unavailable` when there is no database; `TimedOut` past `deadline`.
     pub fn get(&self, user: &str, deadline: Instant) -> Result<Option<LastLogin2>> {
         const OP: &str = "lastlog2 read";
@@ -145,7 +149,7 @@ impl Lastlog2 {
         };
         match conn.query_row(ONE, [user], decode).optional() {
             Ok(row) => Ok(row),
-            Err(e) if sqlite::no_table(&e) => Ok(None),
+            Err(e) if sqlite::no_table(&e) => sqlite::no_rows_unless_foreign(&conn, OP, path, OWNER).map(|()| None),
             Err(e) => Err(sqlite::classify(OP, path, e)),
         }
     }
@@ -195,7 +199,7 @@ impl AllLogins {
             Ok(stmt) => stmt,
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
-                return Ok(());
+                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, OWNER);
             }
             Err(e) => return Err(fail(e)),
         };

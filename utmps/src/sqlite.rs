@@ -168,29 +168,59 @@ pub(crate) fn claim(
 ) -> Result<()> {
     bound(conn, op, path, deadline)?;
     let fail = |e| classify(op, path, e);
+    match holds(conn, table).map_err(fail)? {
+        Holds::Table => Ok(()),
+        Holds::Other => Err(not_ours(op, path, (store, table), "nothing was written")),
+        Holds::Nothing => conn.execute_batch(schema).map_err(fail),
+    }
+}
+
+/// What a database holds, for the store whose table is `table`.
+enum Holds {
+    Table,
+    /// Other tables or views, not `table`: another program's database.
+    Other,
+    /// Nothing yet.
+    Nothing,
+}
+
+fn holds(conn: &Connection, table: &str) -> rusqlite::Result<Holds> {
     // SQLite's own objects (sqlite_sequence, sqlite_stat1) say nothing of the owner.
-    let (objects, ours): (i64, i64) = conn
-        .query_row(
-            "SELECT count(*), count(CASE WHEN type = 'table' AND name = ?1 COLLATE NOCASE THEN 1 END) \
-             FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-            [table],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(fail)?;
-    if ours > 0 {
-        return Ok(());
+    let (objects, ours): (i64, i64) = conn.query_row(
+        "SELECT count(*), count(CASE WHEN type = 'table' AND name = ?1 COLLATE NOCASE THEN 1 END) \
+         FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        [table],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(match (ours, objects) {
+        (1.., _) => Holds::Table,
+        (_, 1..) => Holds::Other,
+        _ => Holds::Nothing,
+    })
+}
+
+fn not_ours(op: &'static str, path: &Path, (store, table): (&str, &str), outcome: &str) -> Error {
+    Error::invalid(
+        op,
+        format!("not a {store} database: it holds other tables or views but no `{table}` table; {outcome}"),
+    )
+    .at(path)
+    .with_remedy(REMEDY_NOT_DB)
+}
+
+/// For a read that met no `table`: a database with nothing in it yet (no
+/// login recorded) has no rows; one that holds other tables belongs to
+/// another program, and reading it as empty would hide that.
+pub(crate) fn no_rows_unless_foreign(
+    conn: &Connection,
+    op: &'static str,
+    path: &Path,
+    (store, table): (&str, &str),
+) -> Result<()> {
+    match holds(conn, table).map_err(|e| classify(op, path, e))? {
+        Holds::Other => Err(not_ours(op, path, (store, table), "nothing was read")),
+        Holds::Table | Holds::Nothing => Ok(()),
     }
-    if objects > 0 {
-        return Err(Error::invalid(
-            op,
-            format!(
-                "not a {store} database: it holds other tables or views but no `{table}` table; nothing was written"
-            ),
-        )
-        .at(path)
-        .with_remedy(REMEDY_NOT_DB));
-    }
-    conn.execute_batch(schema).map_err(fail)
 }
 
 /// Microseconds since the epoch, as wtmpdb stores times.

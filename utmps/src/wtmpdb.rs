@@ -45,6 +45,9 @@ pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
 /// Upstream wtmpdb's default path (openSUSE, and Debian's symlink).
 pub const UPSTREAM_PATH: &str = "/var/lib/wtmpdb/wtmp.db";
 
+/// The store's name and its table, for the errors about a database that is not one.
+const OWNER: (&str, &str) = ("wtmpdb", "wtmp");
+
 /// The table, as libwtmpdb creates it (thkukuk/wtmpdb `lib/sqlite.c`).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;";
 
@@ -124,7 +127,7 @@ impl Wtmpdb {
         // What libwtmpdb's `CREATE TABLE IF NOT EXISTS` on every write does
         // (an empty file, logrotate's `create`, becomes a fresh database), but
         // never into another program's database.
-        sqlite::claim(&conn, op, path, deadline, ("wtmpdb", "wtmp", SCHEMA))?;
+        sqlite::claim(&conn, op, path, deadline, (OWNER.0, OWNER.1, SCHEMA))?;
         Ok(conn)
     }
 
@@ -232,7 +235,9 @@ impl Wtmpdb {
     /// An empty file reads as no rows.
     ///
     /// # Errors
-    /// `InvalidInput` when the file is not a database or is a directory;
+    /// `InvalidInput` when the file is not a database, is a directory, or is
+    /// another program's database (tables, none of them `wtmp`: yielded by
+    /// the iterator, first);
     /// `Unavailable` when there is none; `TimedOut`; per row, `Io` for a row
     /// that cannot be read.
     pub fn history(&self, deadline: Instant) -> Result<History> {
@@ -354,7 +359,7 @@ impl History {
             // A database without the table (nothing logged yet) has no rows.
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
-                return Ok(());
+                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, OWNER);
             }
             Err(e) => return Err(fail(e)),
         };

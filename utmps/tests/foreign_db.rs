@@ -96,3 +96,29 @@ fn empty_and_own_databases_are_written() {
     Wtmpdb::new(&extended).login(&Entry::new("alice", "pts/1"), soon()).unwrap();
     assert_eq!(Wtmpdb::new(&extended).history(soon()).unwrap().count(), 1);
 }
+
+/// Reading another program's database (or the other store's) is an error, not
+/// an empty history: the caller learns that the path is wrong. A database
+/// with nothing in it yet still reads as no rows.
+#[test]
+fn reading_another_applications_database_is_an_error_and_an_empty_one_has_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = db_with(dir.path(), "other.db", "CREATE TABLE accounts(name TEXT); INSERT INTO accounts VALUES('x');");
+    let last = dir.path().join("lastlog2.db");
+    Lastlog2::new(&last).create(true).record(&LastEntry::new("alice", "pts/1"), soon()).unwrap();
+    let before = (std::fs::read(&other).unwrap(), std::fs::read(&last).unwrap());
+
+    for path in [&other, &last] {
+        let first = Wtmpdb::new(path).history(soon()).unwrap().next().expect("an error, not the end");
+        refused(first.map(drop), "wtmpdb");
+    }
+    refused(Lastlog2::new(&other).get("alice", soon()).map(drop), "lastlog2");
+    let first = Lastlog2::new(&other).all(soon()).unwrap().next().expect("an error, not the end");
+    refused(first.map(drop), "lastlog2");
+    assert_eq!((std::fs::read(&other).unwrap(), std::fs::read(&last).unwrap()), before, "read only");
+
+    let blank = db_with(dir.path(), "blank.db", "PRAGMA user_version = 0;");
+    assert_eq!(Wtmpdb::new(&blank).history(soon()).unwrap().count(), 0);
+    assert_eq!(Lastlog2::new(&blank).get("alice", soon()).unwrap(), None);
+    assert_eq!(Lastlog2::new(&blank).all(soon()).unwrap().count(), 0);
+}
