@@ -26,7 +26,11 @@ sys_dir=$(find "$work/crates" -mindepth 1 -maxdepth 1 -type d -name 'utmps-sys-*
 [ -d "$utmps_dir" ] && [ -d "$sys_dir" ] || { echo "new-project: packaged crates not found in $work/package" >&2; exit 1; }
 
 # The packaged utmps names utmps-sys by version only, as crates.io would serve
-# it; the patch makes that version the unpacked one.
+# it; the patch makes that version the unpacked one. The version is the
+# unpacked directory's, without its build metadata (`+xutmp...`), which
+# version requirements do not take.
+sys_version=${sys_dir##*/utmps-sys-}
+sys_version=${sys_version%%+*}
 cat > "$work/app/Cargo.toml" <<TOML
 [package]
 name = "utmps-new-project"
@@ -39,7 +43,7 @@ publish = false
 
 [dependencies]
 utmps = { path = "$utmps_dir" }
-utmps-sys = "0.1.0"
+utmps-sys = "=$sys_version"
 
 [patch.crates-io]
 utmps-sys = { path = "$sys_dir" }
