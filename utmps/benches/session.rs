@@ -521,9 +521,14 @@ fn fsync_rows(rounds: usize) {
                 }),
             ),
         ];
-        paired("fsync", &rows, rounds);
+        // The writer must be released even when a row panics, or the scope
+        // would wait for it for ever.
+        let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| paired("fsync", &rows, rounds)));
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         go.wait();
+        if let Err(panic) = measured {
+            std::panic::resume_unwind(panic);
+        }
     });
 }
 

@@ -149,7 +149,9 @@ impl Lastlog2 {
         };
         match conn.query_row(ONE, [user], decode).optional() {
             Ok(row) => Ok(row),
-            Err(e) if sqlite::no_table(&e) => sqlite::no_rows_unless_foreign(&conn, OP, path, OWNER).map(|()| None),
+            Err(e) if sqlite::no_table(&e) => {
+                sqlite::no_rows_unless_foreign(&conn, OP, path, deadline, OWNER).map(|()| None)
+            }
             Err(e) => Err(sqlite::classify(OP, path, e)),
         }
     }
@@ -199,7 +201,7 @@ impl AllLogins {
             Ok(stmt) => stmt,
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
-                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, OWNER);
+                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER);
             }
             Err(e) => return Err(fail(e)),
         };

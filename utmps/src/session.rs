@@ -208,8 +208,10 @@ impl Session {
     /// one deadline (the handle's timeout). When utmp is kept by utmpd, its
     /// write overlaps with the history writes, which go to other daemons or
     /// files: the native backend sends the utmp request first and reads its
-    /// answer after them, libxutmp's utmps flavour makes its put on a thread
-    /// of its own; a utmp file is written before the history stores.
+    /// answer after them (when utmpd's listener has no room yet, the put
+    /// waits for it on a thread of its own), libxutmp's utmps flavour makes
+    /// its put on a thread of its own; a utmp file is written before the
+    /// history stores.
     ///
     /// # Errors
     /// The first failure in store order: the utmp write's, then each history
@@ -252,9 +254,10 @@ impl Session {
                     let history = history_logouts();
                     started.finish().and(history)
                 }
-                // libutmps waits for each answer: its put gets a thread. A
-                // thread costs more than a whole logout on files; beside a
-                // daemon's fork, exec and fsync it is cheap.
+                // libutmps waits for each answer (and a native put waits for
+                // room at a full listener): the put gets a thread. A thread
+                // costs more than a whole logout on files; beside a daemon's
+                // fork, exec and fsync it is cheap.
                 None if live.kind().uses_daemons() => side_by_side(live_put, history_logouts),
                 None => live_put().and(history_logouts()),
             },

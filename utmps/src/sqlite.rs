@@ -215,8 +215,10 @@ pub(crate) fn no_rows_unless_foreign(
     conn: &Connection,
     op: &'static str,
     path: &Path,
+    deadline: Instant,
     (store, table): (&str, &str),
 ) -> Result<()> {
+    bound(conn, op, path, deadline)?;
     match holds(conn, table).map_err(|e| classify(op, path, e))? {
         Holds::Other => Err(not_ours(op, path, (store, table), "nothing was read")),
         Holds::Table | Holds::Nothing => Ok(()),

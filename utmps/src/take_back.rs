@@ -15,7 +15,9 @@
 //! answer that says whether the write happened, and only then undoes it.
 //! The undo itself is not bound by the failed open's deadline (which may have
 //! been near zero): it is tried again, with pauses, while the daemon is busy,
-//! full or away, until it is done or [`WAIT_LIMIT`] has passed.
+//! full or away, until it is done or [`WAIT_LIMIT`] has passed. Undone in the
+//! background, the utmp entry is ended only while utmp still holds that login:
+//! a newer login on the same line, made while the undo waited, stays live.
 //!
 //! One worker thread per process runs the queued take-backs in order; it starts
 //! when the first one is queued and ends when the queue is empty. Take-backs
@@ -110,9 +112,17 @@ impl Job {
             if let Some(live) = &stores.live {
                 // Ending an entry twice ends it once: a put is safe to repeat.
                 retry.run("take back the utmp entry of a failed login", |deadline| {
-                    if !still_holds(&**live, &login, deadline)? {
-                        tracing::debug!(line = %login.line, "utmp no longer holds the failed login; nothing to take back");
-                        return Ok(());
+                    match still_holds(&**live, &login, deadline) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::debug!(line = %login.line, "utmp no longer holds the failed login; nothing to take back");
+                            return Ok(());
+                        }
+                        // The put does not depend on the read: a utmp too large
+                        // to read, say, is still written.
+                        Err(error) => {
+                            tracing::debug!(line = %login.line, %error, "utmp not read before the take-back; ended anyway");
+                        }
                     }
                     live.utmp_put(&undo, deadline)
                 });
@@ -145,7 +155,8 @@ impl Job {
 /// Whether utmp still holds `login` live: its slot (line and id) with its pid
 /// and time. A late undo ends only that entry: a newer login on the line,
 /// made while the undo waited, is left alone. The read and the put are two
-/// requests, so a login that lands between them is still ended.
+/// requests, so a login that lands between them is still ended; a read that
+/// fails does not stop the put.
 fn still_holds(live: &dyn Backend, login: &Record, deadline: Deadline) -> crate::Result<bool> {
     let same = |r: &Record| {
         r.is_user_process()

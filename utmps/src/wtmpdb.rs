@@ -197,7 +197,8 @@ impl Wtmpdb {
     /// lost. `None` when there is none.
     ///
     /// # Errors
-    /// `InvalidInput` for a bad TTY or a file that is not a database;
+    /// `InvalidInput` for a bad TTY, a file that is not a database, or another
+    /// program's database;
     /// `Unavailable` when there is no database; `TimedOut` past `deadline`.
     pub fn find_open(&self, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
         const OP: &str = "wtmpdb find";
@@ -260,8 +261,10 @@ fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadli
     sqlite::bound(conn, op, path, deadline)?;
     match conn.query_row(FIND_OPEN, [tty], |row| row.get::<_, i64>(0)).optional() {
         Ok(id) => Ok(id.map(RowId)),
-        // A database without the table has no open row.
-        Err(e) if sqlite::no_table(&e) => Ok(None),
+        // A database without the table has no open row, unless it is another program's.
+        Err(e) if sqlite::no_table(&e) => {
+            sqlite::no_rows_unless_foreign(conn, op, path, deadline, OWNER).map(|()| None)
+        }
         Err(e) => Err(sqlite::classify(op, path, e)),
     }
 }
@@ -359,7 +362,7 @@ impl History {
             // A database without the table (nothing logged yet) has no rows.
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
-                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, OWNER);
+                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER);
             }
             Err(e) => return Err(fail(e)),
         };

@@ -112,6 +112,7 @@ fn reading_another_applications_database_is_an_error_and_an_empty_one_has_no_row
         let first = Wtmpdb::new(path).history(soon()).unwrap().next().expect("an error, not the end");
         refused(first.map(drop), "wtmpdb");
     }
+    refused(Wtmpdb::new(&other).find_open("pts/1", soon()).map(drop), "wtmpdb");
     refused(Lastlog2::new(&other).get("alice", soon()).map(drop), "lastlog2");
     let first = Lastlog2::new(&other).all(soon()).unwrap().next().expect("an error, not the end");
     refused(first.map(drop), "lastlog2");
@@ -119,6 +120,7 @@ fn reading_another_applications_database_is_an_error_and_an_empty_one_has_no_row
 
     let blank = db_with(dir.path(), "blank.db", "PRAGMA user_version = 0;");
     assert_eq!(Wtmpdb::new(&blank).history(soon()).unwrap().count(), 0);
+    assert_eq!(Wtmpdb::new(&blank).find_open("pts/1", soon()).unwrap(), None);
     assert_eq!(Lastlog2::new(&blank).get("alice", soon()).unwrap(), None);
     assert_eq!(Lastlog2::new(&blank).all(soon()).unwrap().count(), 0);
 }

@@ -137,7 +137,7 @@ fn a_wtmpd_connection_closed_while_utmp_was_written_is_made_again() {
 #[test]
 fn sessions_on_files_and_daemons_write_every_record() {
     // Many sessions back to back, logged out both ways, on a handle whose
-    // logout uses a thread and on one whose logout does not: nothing lost.
+    // logout overlaps its writes and on one whose logout does not: nothing lost.
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path().join("peer")).unwrap();
     let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));

@@ -179,3 +179,39 @@ fn a_late_take_back_does_not_end_a_newer_login_on_the_same_line() {
     assert_eq!(slot[0].time(), second.record().time(), "the slot holds the newer login: {entries:?}");
     second.logout().expect("logout");
 }
+
+/// The read before a late take-back only guards a newer login: when it fails
+/// (here utmp has grown past what a read takes), the entry is ended anyway.
+#[test]
+fn a_take_back_that_cannot_read_utmp_still_ends_the_entry() {
+    use std::io::Write;
+
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    // The open's put lands well after the open gave up.
+    let peer = Peer::builder().delay_puts(1, TIMEOUT * 3).start(dir.path()).unwrap();
+    let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
+    let err = acct.open(&login("pts/31")).map(drop).expect_err("no answer by the deadline");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+
+    let filler = Record {
+        record_type: RecordType::DEAD_PROCESS,
+        line: utmps::Field::new(b"filler").unwrap(),
+        id: utmps::Field::new(b"fill").unwrap(),
+        ..Record::default()
+    };
+    let one = utmps::layout::Layout::Utmps.encode(&filler).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).create(true).open(peer.utmp_path()).unwrap();
+    file.write_all(&one.repeat(utmps::MAX_UTMP_ENTRIES + 10)).unwrap();
+    drop(file);
+    assert_eq!(peer.delayed_writes_in_flight(), 1, "utmp was filled after the put landed");
+
+    assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back never finished");
+    let entries = peer.utmp_records();
+    let slot = on_line(&entries, "pts/31");
+    assert_eq!(types(&slot), [RecordType::DEAD_PROCESS], "the failed login was ended");
+}
+
+fn types(records: &[&Record]) -> Vec<RecordType> {
+    records.iter().map(|r| r.record_type).collect()
+}

@@ -64,7 +64,8 @@ impl BackendKind {
 }
 
 /// One backend. Each call finishes by `deadline`. Implementations hold no
-/// connection between calls.
+/// connection between calls; what a call returns may (a [`StartedPut`], a
+/// [`PreparedAppend`]) until it is finished or dropped.
 pub(crate) trait Backend: Send + Sync + fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn utmp_endpoint(&self) -> &Path;
@@ -117,8 +118,9 @@ pub(crate) trait Backend: Send + Sync + fmt::Debug {
     /// the caller can do other writes meanwhile (a logout's history writes).
     /// The native backend connects and sends the request here; the daemon
     /// works while the caller goes on, and nothing needs a thread. None from a
-    /// backend that cannot send a request without waiting for its answer: the
-    /// caller then calls [`utmp_put`](Backend::utmp_put).
+    /// backend that cannot send a request without waiting (for its answer, or
+    /// for room at a full listener): the caller then calls
+    /// [`utmp_put`](Backend::utmp_put).
     fn utmp_put_start(&self, rec: &Record, deadline: Deadline) -> Option<Box<dyn StartedPut + '_>> {
         let _ = (rec, deadline);
         None
