@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::backend::{BackendKind, WriteAccess, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
-use crate::paths::{absolute, unresolved_error, DEFAULT_TIMEOUT};
+use crate::paths::{absolute, unresolved_error, Unresolved, DEFAULT_TIMEOUT};
 use crate::record::{Exit, Record};
 #[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
 use crate::store::History;
@@ -37,7 +37,7 @@ pub struct Accounting {
     /// Set by an infallible constructor whose relative path could not be
     /// resolved: every operation fails with that reason, rather than act on
     /// whatever the path names after the next `chdir`.
-    refused: Option<Arc<(PathBuf, std::io::Error)>>,
+    refused: Option<Arc<(PathBuf, Unresolved)>>,
     /// Built by [`Accounting::system`]: a host without stores gets a remedy
     /// that fits it.
     from_system: bool,
@@ -170,7 +170,7 @@ impl Accounting {
         match absolute(path) {
             Ok(p) => put(self.stores_mut(), p),
             Err(e) => {
-                self.refused.get_or_insert_with(|| Arc::new((path.to_path_buf(), e)));
+                self.refused.get_or_insert_with(|| Arc::new((path.to_path_buf(), Unresolved::from(&e))));
                 put(self.stores_mut(), path.to_path_buf());
             }
         }
@@ -244,7 +244,7 @@ impl Accounting {
             (_, Err(e)) => (wtmpd, e),
         };
         let mut acct = Accounting::with_backend(Arc::new(crate::backend::native::NativeBackend::new(utmpd, wtmpd)));
-        acct.refused = Some(Arc::new((bad.to_path_buf(), err)));
+        acct.refused = Some(Arc::new((bad.to_path_buf(), Unresolved::from(&err))));
         acct
     }
 
@@ -545,5 +545,5 @@ fn same(a: &Arc<dyn Backend>, b: &Arc<dyn Backend>) -> bool {
 /// [`absolute`], with the error of this crate.
 #[cfg(feature = "xutmp")]
 fn resolve(path: &Path) -> Result<PathBuf> {
-    absolute(path).map_err(|e| unresolved_error("accounting", path, &e))
+    absolute(path).map_err(|e| unresolved_error("accounting", path, &Unresolved::from(&e)))
 }

@@ -2,7 +2,6 @@
 //! path is pinned to the directory it was given in.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, PermissionRule, Result};
@@ -32,12 +31,27 @@ pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     Ok(std::env::current_dir()?.join(path))
 }
 
+/// Why [`absolute`] could not resolve a path, as plain values: an io::Error
+/// is neither Clone nor unwind safe, and the handles that keep this are both.
+#[derive(Clone, Debug)]
+pub(crate) struct Unresolved {
+    errno: Option<i32>,
+    kind: std::io::ErrorKind,
+    text: String,
+}
+
+impl From<&std::io::Error> for Unresolved {
+    fn from(err: &std::io::Error) -> Unresolved {
+        Unresolved { errno: err.raw_os_error(), kind: err.kind(), text: err.to_string() }
+    }
+}
+
 /// The error of `op` on a relative `path` that [`absolute`] could not resolve.
-pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &std::io::Error) -> Error {
-    // io::Error is not Clone: the copy keeps the errno, which is what decides the kind.
-    let copy = match err.raw_os_error() {
+pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &Unresolved) -> Error {
+    // The errno is what decides the kind.
+    let copy = match err.errno {
         Some(errno) => std::io::Error::from_raw_os_error(errno),
-        None => std::io::Error::new(err.kind(), err.to_string()),
+        None => std::io::Error::new(err.kind, err.text.clone()),
     };
     // The OS error is the source: not repeated here.
     Error::from_io(op, path, copy, PermissionRule::File)
@@ -51,7 +65,7 @@ pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &std::io::Err
 #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
 pub(crate) struct Anchored {
     path: PathBuf,
-    unresolved: Option<Arc<std::io::Error>>,
+    unresolved: Option<Unresolved>,
 }
 
 #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
@@ -59,7 +73,7 @@ impl Anchored {
     pub(crate) fn new(path: PathBuf) -> Anchored {
         match absolute(&path) {
             Ok(path) => Anchored { path, unresolved: None },
-            Err(e) => Anchored { path, unresolved: Some(Arc::new(e)) },
+            Err(e) => Anchored { path, unresolved: Some(Unresolved::from(&e)) },
         }
     }
 

@@ -463,3 +463,10 @@ mod tests {
         assert_eq!(std::fs::metadata(&wtmp).unwrap().len(), 0, "wtmp written");
     }
 }
+
+// catch_unwind around a daemon's request handler may hold a handle or a session.
+const _: () = {
+    const fn is_unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    is_unwind_safe::<Accounting>();
+    is_unwind_safe::<Session>();
+};

@@ -2,6 +2,7 @@
 //! written once on top of this trait, so every backend writes identical records.
 
 use std::fmt;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -66,7 +67,7 @@ impl BackendKind {
 /// One backend. Each call finishes by `deadline`. Implementations hold no
 /// connection between calls; what a call returns may (a [`StartedPut`], a
 /// [`PreparedAppend`]) until it is finished or dropped.
-pub(crate) trait Backend: Send + Sync + fmt::Debug {
+pub(crate) trait Backend: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug {
     fn kind(&self) -> BackendKind;
     fn utmp_endpoint(&self) -> &Path;
     fn wtmp_endpoint(&self) -> &Path;
