@@ -355,12 +355,18 @@ fn system_boot() -> Option<i64> {
     Some((now_us - up_us).div_euclid(1_000_000))
 }
 
+/// How long the pairing waits for the user database to name a login's user.
+const USER_LOOKUP: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Whether the login's user exists and still owns its process or, when there
 /// is no such process, its terminal.
 fn still_owned(login: &Record) -> bool {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let Ok(Some(uid)) = crate::sys::users::uid_of(login.user.as_bytes()) else {
+    // A user database that does not answer in time: as `last` without the
+    // user, the login is not counted as still on.
+    let lookup = crate::sys::deadline::Deadline::after(USER_LOOKUP);
+    let Ok(Some(uid)) = crate::sys::users::uid_of_by(login.user.as_bytes(), lookup) else {
         return false;
     };
     // `last` prints the pid unsigned: a negative one names no process.

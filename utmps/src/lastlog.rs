@@ -212,11 +212,17 @@ pub(crate) struct PendingLogin {
 }
 
 impl PendingLogin {
-    pub(crate) fn prepare(path: &Path, user: &str, login: &Record) -> Result<PendingLogin> {
+    pub(crate) fn prepare(path: &Path, user: &str, login: &Record, deadline: Deadline) -> Result<PendingLogin> {
         check_platform("lastlog")?;
-        let uid = match crate::sys::users::uid_of(user.as_bytes()) {
+        let started = std::time::Instant::now();
+        let uid = match crate::sys::users::uid_of_by(user.as_bytes(), deadline) {
             Ok(Some(uid)) => uid,
             Ok(None) => return Err(Error::invalid("lastlog", format!("no user {user:?} in the password database"))),
+            Err(libc::ETIMEDOUT) => {
+                return Err(Error::timed_out("lastlog user lookup", path, started.elapsed()).with_detail(format!(
+                    "the password database did not answer for {user:?} (or an earlier lookup in it still hangs)"
+                )))
+            }
             Err(errno) => {
                 return Err(Error::from_errno("lastlog user lookup", path, errno, PermissionRule::File)
                     .with_detail(format!("the password database could not be read for {user:?}")))
@@ -294,7 +300,7 @@ mod tests {
             tv_sec: 1_700_000_000,
             ..Record::default()
         };
-        let pending = PendingLogin::prepare(&path, "root", &login).unwrap();
+        let pending = PendingLogin::prepare(&path, "root", &login, Deadline::after(Duration::from_secs(10))).unwrap();
         assert!(pending.entry.is_plausible());
         assert_eq!(pending.entry.host.as_bytes(), &two_byte_chars[..254]);
         pending.write(&path, Deadline::after(Duration::from_secs(1))).unwrap();

@@ -100,7 +100,9 @@ impl Session {
                     "the login asks for lastlog, but this handle has no last-login store (lastlog, lastlog2)",
                 ))
             }
-            true => stores.last_login.iter().map(|s| s.prepare(login, &record)).collect::<Result<Vec<_>>>()?,
+            true => {
+                stores.last_login.iter().map(|s| s.prepare(login, &record, deadline)).collect::<Result<Vec<_>>>()?
+            }
             false => Vec::new(),
         };
         // Set up ahead, writing nothing: the wtmpd connection, whose daemon the

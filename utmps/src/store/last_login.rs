@@ -45,11 +45,10 @@ impl LastLoginStore {
     }
 
     /// Checks what the write of `record` needs, before any record is written.
-    pub(crate) fn prepare(&self, login: &Login, record: &Record) -> Result<PendingLastLogin> {
+    pub(crate) fn prepare(&self, login: &Login, record: &Record, deadline: Deadline) -> Result<PendingLastLogin> {
         match self {
-            LastLoginStore::File(p) => {
-                crate::lastlog::PendingLogin::prepare(p, login.user_name(), record).map(PendingLastLogin::File)
-            }
+            LastLoginStore::File(p) => crate::lastlog::PendingLogin::prepare(p, login.user_name(), record, deadline)
+                .map(PendingLastLogin::File),
             #[cfg(feature = "wtmpdb")]
             LastLoginStore::Lastlog2(_) => Ok(PendingLastLogin::Lastlog2(super::db_entry(login, record))),
         }

@@ -2,10 +2,15 @@
 //! process's own effective ids.
 
 use std::ffi::CString;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use super::deadline::Deadline;
 
 /// The uid of user `name`: `Ok(None)` when there is no such user, `Err(errno)`
 /// when the user database could not be read. getpwnam_r: callers run on
-/// many threads. The lookup goes through NSS and has no deadline of ours.
+/// many threads. The lookup goes through NSS and has no deadline of ours:
+/// [`uid_of_by`] gives it one.
 pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
     let Ok(name) = CString::new(name) else {
         return Ok(None);
@@ -29,6 +34,68 @@ pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
     }
 }
 
+/// Lookups whose callers gave up on them and that still run.
+static STRANDED_LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+
+/// As [`uid_of`], within `deadline`: the lookup runs on a thread of its own,
+/// so that a user database that hangs (an NSS module waiting for a directory
+/// server) cannot hold the caller past its deadline; a lookup given up on is
+/// left to finish on its thread. `ETIMEDOUT` at the deadline, and at once
+/// while an earlier lookup given up on is still running: the database is
+/// hanging, and each caller would only wait out its own deadline.
+pub(crate) fn uid_of_by(name: &[u8], deadline: Deadline) -> Result<Option<u32>, i32> {
+    let name = name.to_vec();
+    within(&STRANDED_LOOKUPS, deadline, move || uid_of(&name)).unwrap_or(Err(libc::ETIMEDOUT))
+}
+
+/// Runs `lookup` on a thread of its own and waits for it until `deadline`:
+/// `None` when it did not finish by then, or when a lookup counted in
+/// `stranded` (one given up on earlier) has not finished yet. With no thread
+/// to be had, runs it here.
+fn within<T: Send + 'static>(
+    stranded: &'static AtomicUsize,
+    deadline: Deadline,
+    lookup: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    if stranded.load(Ordering::SeqCst) > 0 {
+        return None;
+    }
+    let (tx, rx) = mpsc::sync_channel(1);
+    // Whether the caller gave up; the answer is sent, or the lookup counted
+    // as stranded, under this lock, so that neither side misses the other.
+    let given_up = Arc::new(Mutex::new(false));
+    let thread_given_up = Arc::clone(&given_up);
+    let lookup = Arc::new(Mutex::new(Some(lookup)));
+    let thread_lookup = Arc::clone(&lookup);
+    let spawned = std::thread::Builder::new().name("utmps-user-lookup".into()).spawn(move || {
+        let Some(lookup) = thread_lookup.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
+        let found = lookup();
+        let given_up = thread_given_up.lock().unwrap_or_else(|p| p.into_inner());
+        match *given_up {
+            true => {
+                stranded.fetch_sub(1, Ordering::SeqCst);
+            }
+            false => drop(tx.send(found)),
+        }
+    });
+    if spawned.is_err() {
+        // A closure handed to a spawn that failed is still here.
+        let lookup = lookup.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        return Some(lookup());
+    }
+    if let Ok(found) = rx.recv_timeout(deadline.remaining()) {
+        return Some(found);
+    }
+    let mut given_up = given_up.lock().unwrap_or_else(|p| p.into_inner());
+    // The answer may have come just now.
+    if let Ok(found) = rx.try_recv() {
+        return Some(found);
+    }
+    *given_up = true;
+    stranded.fetch_add(1, Ordering::SeqCst);
+    None
+}
+
 /// True when the effective uid is root's.
 pub(crate) fn is_root() -> bool {
     effective_ids().0 == 0
@@ -44,10 +111,45 @@ pub(crate) fn effective_ids() -> (u32, u32) {
 mod tests {
     use super::*;
 
+    use std::time::{Duration, Instant};
+
     #[test]
     fn root_is_uid_zero_and_strangers_are_nobody() {
         assert_eq!(uid_of(b"root"), Ok(Some(0)));
         assert_eq!(uid_of(b""), Ok(None));
         assert_eq!(uid_of(b"no-such-user-utmps"), Ok(None));
+        let soon = || Deadline::after(Duration::from_secs(10));
+        assert_eq!(uid_of_by(b"root", soon()), Ok(Some(0)));
+        assert_eq!(uid_of_by(b"no-such-user-utmps", soon()), Ok(None));
+    }
+
+    /// A lookup that hangs: its caller gets `None` at the deadline; later
+    /// callers get `None` at once while it still runs, and answers again once
+    /// it has finished.
+    #[test]
+    fn a_hanging_lookup_is_given_up_at_the_deadline_and_holds_up_no_one_after() {
+        static STRANDED: AtomicUsize = AtomicUsize::new(0);
+        let (release, hold) = mpsc::channel::<()>();
+        let (finished, done) = mpsc::channel::<()>();
+        let started = Instant::now();
+        let hung = within(&STRANDED, Deadline::after(Duration::from_millis(200)), move || {
+            let _ = hold.recv();
+            let _ = finished.send(());
+        });
+        let took = started.elapsed();
+        assert!(hung.is_none());
+        assert!(took >= Duration::from_millis(190) && took < Duration::from_secs(2), "gave up after {took:?}");
+
+        let started = Instant::now();
+        assert_eq!(within(&STRANDED, Deadline::after(Duration::from_secs(10)), || 7), None);
+        assert!(started.elapsed() < Duration::from_millis(100), "waited though a lookup hangs");
+
+        release.send(()).unwrap();
+        done.recv_timeout(Duration::from_secs(10)).unwrap();
+        let until = Instant::now() + Duration::from_secs(10);
+        while STRANDED.load(Ordering::SeqCst) > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(within(&STRANDED, Deadline::after(Duration::from_secs(10)), || 7), Some(7));
     }
 }
