@@ -69,13 +69,16 @@ fn within<T: Send + 'static>(
     let thread_lookup = Arc::clone(&lookup);
     let spawned = std::thread::Builder::new().name("utmps-user-lookup".into()).spawn(move || {
         let Some(lookup) = thread_lookup.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
-        let found = lookup();
+        // A lookup that panics still gets its bookkeeping done; its caller
+        // sees the channel close without an answer.
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(lookup));
         let given_up = thread_given_up.lock().unwrap_or_else(|p| p.into_inner());
-        match *given_up {
-            true => {
+        match (*given_up, found) {
+            (true, _) => {
                 stranded.fetch_sub(1, Ordering::SeqCst);
             }
-            false => drop(tx.send(found)),
+            (false, Ok(found)) => drop(tx.send(found)),
+            (false, Err(_)) => {}
         }
     });
     if spawned.is_err() {
@@ -83,13 +86,18 @@ fn within<T: Send + 'static>(
         let lookup = lookup.lock().unwrap_or_else(|p| p.into_inner()).take()?;
         return Some(lookup());
     }
-    if let Ok(found) = rx.recv_timeout(deadline.remaining()) {
-        return Some(found);
+    match rx.recv_timeout(deadline.remaining()) {
+        Ok(found) => return Some(found),
+        // The lookup ended without an answer (it panicked): nothing runs on.
+        Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        Err(mpsc::RecvTimeoutError::Timeout) => {}
     }
     let mut given_up = given_up.lock().unwrap_or_else(|p| p.into_inner());
-    // The answer may have come just now.
-    if let Ok(found) = rx.try_recv() {
-        return Some(found);
+    // The lookup may have ended just now.
+    match rx.try_recv() {
+        Ok(found) => return Some(found),
+        Err(mpsc::TryRecvError::Disconnected) => return None,
+        Err(mpsc::TryRecvError::Empty) => {}
     }
     *given_up = true;
     stranded.fetch_add(1, Ordering::SeqCst);
@@ -121,6 +129,17 @@ mod tests {
         let soon = || Deadline::after(Duration::from_secs(10));
         assert_eq!(uid_of_by(b"root", soon()), Ok(Some(0)));
         assert_eq!(uid_of_by(b"no-such-user-utmps", soon()), Ok(None));
+    }
+
+    /// A lookup that panics: `None` for its caller, and nothing counted as
+    /// still running.
+    #[test]
+    fn a_panicking_lookup_leaves_nothing_stranded() {
+        static STRANDED: AtomicUsize = AtomicUsize::new(0);
+        let soon = || Deadline::after(Duration::from_secs(10));
+        assert_eq!(within(&STRANDED, soon(), || -> u8 { panic!("a lookup that fails") }), None);
+        assert_eq!(STRANDED.load(Ordering::SeqCst), 0);
+        assert_eq!(within(&STRANDED, soon(), || 7), Some(7));
     }
 
     /// A lookup that hangs: its caller gets `None` at the deadline; later
