@@ -114,7 +114,9 @@ impl Login {
         self
     }
 
-    /// The login time (default: now).
+    /// The login time (default: now). A time in the first second of 1970
+    /// is refused when the login is recorded (`InvalidInput`): utmp, wtmp and
+    /// btmp readers take a record with zero seconds for no entry.
     pub fn time(mut self, time: SystemTime) -> Login {
         self.time = Some(time);
         self
@@ -180,6 +182,15 @@ impl Login {
             ..Record::default()
         };
         rec.set_time(self.time.unwrap_or_else(SystemTime::now));
+        if rec.tv_sec == 0 {
+            // Readers, utmps's and libxutmp's file checks among them, take a
+            // record with zero seconds for no entry (a zero-filled slot): once
+            // last in wtmp or btmp it would make the file look like another's.
+            return Err(Error::invalid(
+                "login",
+                "a login time in the first second of 1970 (0 s) cannot be stored: it reads as no entry",
+            ));
+        }
         rec.set_addr(self.addr);
         Ok(rec)
     }

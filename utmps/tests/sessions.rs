@@ -114,6 +114,27 @@ fn long_hosts_are_cut_on_a_character_boundary() {
     s.logout().unwrap();
 }
 
+/// A login at 0 s would be the last record of wtmp and make the file look
+/// like no wtmp to every later write: refused before any I/O, on every store.
+#[test]
+fn a_login_in_the_first_second_of_1970_is_refused_and_writes_nothing() {
+    let f = Files::new();
+    let acct = f.acct().with_btmp(&f.wtmp.with_file_name("btmp"));
+    std::fs::File::create(f.wtmp.with_file_name("btmp")).unwrap();
+    for at in [std::time::UNIX_EPOCH, std::time::UNIX_EPOCH + Duration::from_millis(500)] {
+        let e = acct.open(&Login::new(USER, "pts/12").time(at)).map(drop).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("first second of 1970"), "{e}");
+        let e = acct.record_failed_login(&Login::new(USER, "pts/12").time(at)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    }
+    assert!(f.utmp_records().is_empty(), "nothing written to utmp");
+    assert_eq!(std::fs::metadata(&f.wtmp).unwrap().len(), 0, "nothing written to wtmp");
+    assert_eq!(std::fs::metadata(f.wtmp.with_file_name("btmp")).unwrap().len(), 0, "nothing written to btmp");
+    // And the handle still works.
+    acct.open(&Login::new(USER, "pts/12")).unwrap().logout().unwrap();
+}
+
 #[test]
 fn times_past_2038_are_an_error_on_glibc() {
     let f = Files::new();
