@@ -544,14 +544,15 @@ static void release_file(int fd, int close_it)
 }
 
 /*
- * Opens `path` non-blocking (a FIFO must not stall the open) and refuses
- * anything but a regular file with XUTMP_ERR_NOT_RECORDS. On failure *fd_out
+ * Opens `path` non-blocking (a FIFO must not stall the open), never as the
+ * controlling terminal (a tty at the path must not become the caller's), and
+ * refuses anything but a regular file with XUTMP_ERR_NOT_RECORDS. On failure *fd_out
  * is -1 and nothing is left open.
  */
 static int open_regular(const char *path, int flags, int *fd_out)
 {
     struct stat st;
-    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
+    int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     int err = 0;
 
     *fd_out = -1;

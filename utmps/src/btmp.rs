@@ -68,7 +68,12 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
     let io = |e| Error::from_io(op, path, e, PermissionRule::File);
     // Never O_CREAT: a system without btmp does not want one. O_NONBLOCK: a FIFO
     // at the path must not block the open. Read access too: the file is checked first.
-    let file = OpenOptions::new().read(true).append(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(Error::invalid(op, "the path is not a regular file").at(path));

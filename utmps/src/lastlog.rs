@@ -84,7 +84,7 @@ fn check_platform(op: &'static str) -> Result<()> {
 /// Opens without creating; O_NONBLOCK so that a FIFO at the path cannot block.
 /// A writer reads too: the file is checked before it is written.
 fn open(path: &Path, write: bool) -> std::io::Result<File> {
-    OpenOptions::new().read(true).write(write).custom_flags(libc::O_NONBLOCK).open(path)
+    OpenOptions::new().read(true).write(write).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
 }
 
 fn offset(uid: u32) -> u64 {

@@ -74,7 +74,11 @@ const OP: &str = "file stream";
 pub fn open(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -> Result<Records> {
     let path = path.as_ref();
     let io_err = |e| Error::from_io(OP, path, e, PermissionRule::File);
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(io_err)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io_err)?;
     let kind = file.metadata().map_err(io_err)?.file_type();
     if !kind.is_file() {
         let what = if kind.is_fifo() {

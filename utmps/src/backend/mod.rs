@@ -216,7 +216,7 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) 
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(endpoint)
             .map_err(|e| Error::from_io(op, endpoint, e, crate::error::PermissionRule::File))?;
         WriteAccess::Granted

@@ -107,11 +107,13 @@ pub(crate) fn sqlite_access(op: &'static str, path: &Path, create: bool) -> crat
         Ok(m) if !m.is_file() => {
             Err(Error::invalid(op, "the path holds a directory or a special file, not a database").at(path))
         }
-        Ok(_) => std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map(|_| WriteAccess::Granted)
-            .map_err(|e| Error::from_io(op, path, e, PermissionRule::File)),
+        Ok(_) => std::os::unix::fs::OpenOptionsExt::custom_flags(
+            std::fs::OpenOptions::new().write(true),
+            libc::O_NONBLOCK | libc::O_NOCTTY,
+        )
+        .open(path)
+        .map(|_| WriteAccess::Granted)
+        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let dir = path.parent().unwrap_or(Path::new("/"));
             match std::fs::metadata(dir) {

@@ -144,7 +144,7 @@ impl Backend for XutmpBackend {
                 for path in [&self.utmp, &self.wtmp] {
                     std::fs::OpenOptions::new()
                         .write(true)
-                        .custom_flags(libc::O_NONBLOCK)
+                        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
                         .open(path)
                         .map_err(|e| Error::from_io("probe", path, e, PermissionRule::File))?;
                 }
