@@ -119,7 +119,7 @@ fn long_hosts_are_cut_on_a_character_boundary() {
 #[test]
 fn a_login_in_the_first_second_of_1970_is_refused_and_writes_nothing() {
     let f = Files::new();
-    let acct = f.acct().with_btmp(&f.wtmp.with_file_name("btmp"));
+    let acct = f.acct().with_btmp(f.wtmp.with_file_name("btmp"));
     std::fs::File::create(f.wtmp.with_file_name("btmp")).unwrap();
     for at in [std::time::UNIX_EPOCH, std::time::UNIX_EPOCH + Duration::from_millis(500)] {
         let e = acct.open(&Login::new(USER, "pts/12").time(at)).map(drop).unwrap_err();
