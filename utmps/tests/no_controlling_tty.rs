@@ -57,6 +57,9 @@ fn store_paths_that_name_a_terminal_never_become_the_controlling_terminal() {
     assert!(text.contains("probed every store path"), "the probe did not run:\n{text}");
 }
 
+/// One API call on the terminal's path, and what it returned.
+type Probe<'a> = (&'a str, Box<dyn Fn() -> String + 'a>);
+
 /// Run by the test above in a process of its own (a session leader with no
 /// controlling terminal): every API given the terminal's path.
 #[test]
@@ -67,7 +70,7 @@ fn ctty_probe() {
     assert_eq!(tty_nr(), 0, "the probe started with a controlling terminal");
     let limit = Duration::from_millis(300);
     let soon = || Instant::now() + limit;
-    let probes: Vec<(&str, Box<dyn Fn() -> String>)> = vec![
+    let probes: Vec<Probe<'_>> = vec![
         ("stream::open", Box::new(|| format!("{:?}", utmps::stream::open(p, None, limit).map(drop)))),
         ("files::read", Box::new(|| format!("{:?}", utmps::files::read(p, None, limit).map(drop)))),
         ("lastlog::read", Box::new(|| format!("{:?}", utmps::lastlog::read(p, 0).map(drop)))),
