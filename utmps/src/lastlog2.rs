@@ -25,7 +25,8 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
 
 use crate::error::{Error, Result};
 use crate::login::check_user;
@@ -45,8 +46,14 @@ pub const SCHEMA: &str =
 
 const REPLACE: &str = "REPLACE INTO Lastlog2 VALUES(?,?,?,?,?)";
 const ONE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name = ?";
-// By name like `lastlog2`, paged on the primary key.
-const PAGE: &str = "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name > ? ORDER BY Name ASC LIMIT ?";
+// By name like `lastlog2`, paged on the primary key. The table is not STRICT:
+// a name may be stored as text that is not UTF-8, a number or a blob, all of
+// which order and compare as stored. A NULL name (which such a key allows)
+// cannot be paged past, and is left out.
+const FIRST_PAGE: &str =
+    "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name IS NOT NULL ORDER BY Name ASC LIMIT ?1";
+const PAGE: &str =
+    "SELECT Name, Time, TTY, RemoteHost, Service FROM Lastlog2 WHERE Name > ?1 ORDER BY Name ASC LIMIT ?2";
 const SECOND: Duration = Duration::from_secs(1);
 
 /// A user's last login as stored.
@@ -156,7 +163,9 @@ impl Lastlog2 {
         }
     }
 
-    /// Every user's last login, by name, read in batches with no lock held
+    /// Every user's last login, by name as SQLite orders the stored names,
+    /// once each (a row whose name is NULL, which only another writer can
+    /// leave, is not listed), read in batches with no lock held
     /// between them. Every batch must finish before `deadline`; after it the
     /// iterator yields `TimedOut` and ends.
     ///
@@ -166,14 +175,7 @@ impl Lastlog2 {
         const OP: &str = "lastlog2 read";
         let path = self.path.resolved(OP)?;
         let conn = sqlite::open(OP, path, Mode::Read, deadline)?;
-        Ok(AllLogins {
-            conn,
-            path: path.to_path_buf(),
-            deadline,
-            batch: VecDeque::new(),
-            after: String::new(),
-            done: false,
-        })
+        Ok(AllLogins { conn, path: path.to_path_buf(), deadline, batch: VecDeque::new(), after: None, done: false })
     }
 }
 
@@ -184,8 +186,42 @@ pub struct AllLogins {
     path: PathBuf,
     deadline: Instant,
     batch: VecDeque<LastLogin2>,
-    after: String,
+    /// The last name read, as stored; `None` before the first page.
+    after: Option<Name>,
     done: bool,
+}
+
+/// A name as the table stores it, to start the next page after: the decoded
+/// name (lossy for text that is not UTF-8) would compare differently.
+#[derive(Debug)]
+enum Name {
+    Text(Vec<u8>),
+    Blob(Vec<u8>),
+    Integer(i64),
+    Real(f64),
+}
+
+impl Name {
+    fn of(value: ValueRef<'_>) -> Option<Name> {
+        match value {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(Name::Integer(i)),
+            ValueRef::Real(r) => Some(Name::Real(r)),
+            ValueRef::Text(t) => Some(Name::Text(t.to_vec())),
+            ValueRef::Blob(b) => Some(Name::Blob(b.to_vec())),
+        }
+    }
+}
+
+impl ToSql for Name {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Name::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t)),
+            Name::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Name::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Name::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
+        })
+    }
 }
 
 impl AllLogins {
@@ -197,7 +233,7 @@ impl AllLogins {
         };
         sqlite::bound(conn, OP, &self.path, self.deadline)?;
         let fail = |e| sqlite::classify(OP, &self.path, e);
-        let mut stmt = match conn.prepare_cached(PAGE) {
+        let mut stmt = match conn.prepare_cached(if self.after.is_some() { PAGE } else { FIRST_PAGE }) {
             Ok(stmt) => stmt,
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
@@ -205,12 +241,17 @@ impl AllLogins {
             }
             Err(e) => return Err(fail(e)),
         };
-        let mut rows = stmt.query(params![self.after, sqlite::BATCH as i64]).map_err(fail)?;
+        let limit = sqlite::BATCH as i64;
+        let mut rows = match &self.after {
+            Some(after) => stmt.query(params![after, limit]),
+            None => stmt.query(params![limit]),
+        }
+        .map_err(fail)?;
         let mut n = 0;
         while let Some(row) = rows.next().map_err(fail)? {
             n += 1;
             let entry = decode(row).map_err(fail)?;
-            self.after.clone_from(&entry.user);
+            self.after = Name::of(row.get_ref(0).map_err(fail)?);
             self.batch.push_back(entry);
         }
         if n < sqlite::BATCH {

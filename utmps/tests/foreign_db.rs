@@ -124,3 +124,33 @@ fn reading_another_applications_database_is_an_error_and_an_empty_one_has_no_row
     assert_eq!(Lastlog2::new(&blank).get("alice", soon()).unwrap(), None);
     assert_eq!(Lastlog2::new(&blank).all(soon()).unwrap().count(), 0);
 }
+
+/// Upstream's Lastlog2 table is not STRICT: another writer may store names as
+/// text that is not UTF-8, as numbers or as blobs. Each row is listed once,
+/// in the table's order, however many pages it takes.
+#[test]
+fn every_lastlog2_row_is_listed_once_whatever_its_name_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lastlog2.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(utmps::lastlog2::SCHEMA).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 599)
+         INSERT INTO Lastlog2 SELECT CAST(X'61FF' || printf('%04d', i) AS TEXT), 1700000000, 'pts/1', NULL, NULL FROM n;
+         INSERT INTO Lastlog2 VALUES (42, 1700000000, 'pts/2', NULL, NULL);
+         INSERT INTO Lastlog2 VALUES (X'0001', 1700000000, 'pts/3', NULL, NULL);
+         INSERT INTO Lastlog2 VALUES ('alice', 1700000000, 'pts/4', NULL, NULL);",
+    )
+    .unwrap();
+    drop(conn);
+    let rows: Vec<_> = Lastlog2::new(&path).all(soon()).unwrap().collect::<Result<_, _>>().unwrap();
+    assert_eq!(rows.len(), 603, "each row once");
+    let ttys: std::collections::BTreeMap<_, usize> = rows.iter().fold(Default::default(), |mut m, r| {
+        *m.entry(r.tty.clone().unwrap_or_default()).or_default() += 1;
+        m
+    });
+    assert_eq!(ttys.get("pts/1"), Some(&600), "{ttys:?}");
+    // Numbers sort before text and text before blobs, as SQLite orders them.
+    assert_eq!(rows.first().and_then(|r| r.tty.as_deref()), Some("pts/2"));
+    assert_eq!(rows.last().and_then(|r| r.tty.as_deref()), Some("pts/3"));
+}
