@@ -106,6 +106,8 @@ impl Error {
                 io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ErrorKind::Unavailable,
                 io::ErrorKind::PermissionDenied => ErrorKind::Permission,
                 io::ErrorKind::UnexpectedEof => ErrorKind::Protocol,
+                // std's own refusals before any system call: a NUL in a path, say.
+                io::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
                 _ => ErrorKind::Io,
             },
         };
@@ -208,7 +210,7 @@ impl Error {
         }
         Some(match (self.kind, self.rule) {
             (ErrorKind::Unavailable, _) => {
-                "is the utmps daemon running (s6-ipcserver on its socket), or does the utmp/wtmp file exist? \
+                "does the file exist, or, for a utmps socket, is the daemon running (s6-ipcserver on it)? \
                  Containers often have neither"
             }
             (ErrorKind::Permission, Some(PermissionRule::UtmpdGroup)) => {
@@ -223,7 +225,7 @@ impl Error {
                 "the daemon did not answer in time, or another process holds a lock on the file; \
                  raise the deadline or find the holder"
             }
-            (ErrorKind::InvalidInput, _) => "nothing was written; correct the input",
+            (ErrorKind::InvalidInput, _) => "nothing was changed; correct the input",
             (ErrorKind::Unsupported, _) => "this backend or build cannot do that",
             (ErrorKind::Protocol, _) => "the peer does not speak the utmps protocol as expected",
             (ErrorKind::OutcomeUnknown, _) => {
@@ -342,6 +344,29 @@ mod tests {
         assert_eq!(k(libc::EOVERFLOW), ErrorKind::InvalidInput);
         assert_eq!(k(libc::ENOSPC), ErrorKind::Io);
         assert_eq!(k(libc::EISDIR), ErrorKind::InvalidInput);
+    }
+
+    /// A path std refuses before any system call (a NUL in it) is bad input,
+    /// not a disk fault, wherever it is opened.
+    #[test]
+    fn a_nul_in_a_path_is_invalid_input() {
+        let bad = Path::new("/tmp/a\0b");
+        let open = std::fs::File::open(bad).unwrap_err();
+        let e = Error::from_io("lastlog read", bad, open, PermissionRule::File);
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        let e = crate::lastlog::read(bad, 0).map(drop).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.remedy().is_some_and(|r| r.contains("correct the input")), "{:?}", e.remedy());
+        #[cfg(feature = "wtmpdb")]
+        {
+            let soon = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            let e = crate::wtmpdb::Wtmpdb::new(bad).history(soon).map(drop).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+            let e = crate::lastlog2::Lastlog2::new(bad).get("root", soon).map(drop).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        }
+        let e = crate::stream::open(bad, None, std::time::Duration::from_secs(5)).map(drop).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     }
 
     #[cfg(target_os = "linux")]
