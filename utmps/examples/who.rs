@@ -29,7 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     for r in records.by_ref() {
         let r = r?;
-        if !r.is_user_process() {
+        // As `who`: a session needs a user name.
+        if !r.is_user_process() || r.user.is_empty() {
             continue;
         }
         let host = if r.host.is_empty() { String::new() } else { format!(" ({})", r.host) };

@@ -461,13 +461,15 @@ impl Accounting {
         self.live("utmp read")?.utmp_records(self.deadline())
     }
 
-    /// The live sessions, like `who`: USER_PROCESS entries. With `only_alive`,
-    /// entries whose process is gone (see [`pid_alive`]) are dropped too.
+    /// The live sessions, like `who`: USER_PROCESS entries with a user name
+    /// (`who` skips one without). With `only_alive`, entries whose process is
+    /// gone (see [`pid_alive`]) are dropped too.
     ///
     /// # Errors
     /// As for any backend read; `Unsupported` when the handle keeps no utmp.
     pub fn who(&self, only_alive: bool) -> Result<Vec<Record>> {
-        let mut live: Vec<Record> = self.entries()?.into_iter().filter(Record::is_user_process).collect();
+        let mut live: Vec<Record> =
+            self.entries()?.into_iter().filter(|r| r.is_user_process() && !r.user.is_empty()).collect();
         if only_alive {
             live.retain(|r| pid_alive(r.pid) != Some(false));
         }

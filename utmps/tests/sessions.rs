@@ -135,6 +135,35 @@ fn a_login_in_the_first_second_of_1970_is_refused_and_writes_nothing() {
     acct.open(&Login::new(USER, "pts/12")).unwrap().logout().unwrap();
 }
 
+/// `who` lists a USER_PROCESS entry only when it has a user name; so does
+/// `Accounting::who`.
+#[test]
+fn who_skips_user_process_entries_without_a_user_as_who_does() {
+    let f = Files::new();
+    let nameless = utmps::Record {
+        record_type: utmps::RecordType::USER_PROCESS,
+        pid: std::process::id() as i32,
+        line: utmps::Field::new(b"pts/13").unwrap(),
+        id: utmps::Field::new(b"s/13").unwrap(),
+        tv_sec: 1_700_000_000,
+        ..utmps::Record::default()
+    };
+    std::fs::write(&f.utmp, utmps::layout::Layout::Glibc.encode(&nameless).unwrap()).unwrap();
+    let acct = f.acct();
+    let s = acct.open(&Login::new(USER, "pts/14")).unwrap();
+    let who: Vec<String> = acct.who(false).unwrap().iter().map(|r| r.line.to_string()).collect();
+    assert_eq!(who, ["pts/14"], "the nameless entry is not a session");
+    assert_eq!(acct.entries().unwrap().len(), 2, "entries() still lists it");
+    match std::process::Command::new("who").arg(&f.utmp).output() {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("pts/14") && !text.contains("pts/13"), "who itself: {text}");
+        }
+        Err(e) => println!("SKIPPED the comparison with `who` itself: cannot run it ({e})"),
+    }
+    s.logout().unwrap();
+}
+
 #[test]
 fn times_past_2038_are_an_error_on_glibc() {
     let f = Files::new();
