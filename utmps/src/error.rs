@@ -202,7 +202,7 @@ impl Error {
     /// let e = utmps::files::read("/nonexistent/wtmp", None, Duration::from_secs(1)).unwrap_err();
     /// assert_eq!(e.to_string(), "file read on /nonexistent/wtmp: unavailable");
     /// assert!(e.source().is_some(), "the OS error: no such file or directory");
-    /// assert!(e.remedy().unwrap().contains("does the utmp/wtmp file exist"));
+    /// assert!(e.remedy().unwrap().contains("does the file exist"));
     /// ```
     pub fn remedy(&self) -> Option<&'static str> {
         if let Some(remedy) = self.remedy {
