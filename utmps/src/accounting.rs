@@ -381,15 +381,22 @@ impl Accounting {
         let deadline = self.deadline();
         let check = self.check_backend(deadline)?;
         #[cfg(feature = "wtmpdb")]
-        let check = self.check_databases(check)?;
+        let check = self.check_databases(check, deadline)?;
         Ok(check)
     }
 
     #[cfg(feature = "wtmpdb")]
-    fn check_databases(&self, mut check: WriteCheck) -> Result<WriteCheck> {
+    fn check_databases(&self, mut check: WriteCheck, deadline: Deadline) -> Result<WriteCheck> {
         for (store, info) in self.stores.history.iter().zip(self.stores.list().into_iter().filter(is_history)) {
             if let History::Wtmpdb(db) = store {
-                check.stores.push((info, crate::store::sqlite_access("check", db.path(), db.creates())?));
+                let access = crate::store::sqlite_access(
+                    "check",
+                    db.path(),
+                    db.creates(),
+                    crate::wtmpdb::OWNER,
+                    deadline.instant(),
+                )?;
+                check.stores.push((info, access));
             }
         }
         Ok(check)

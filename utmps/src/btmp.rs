@@ -18,7 +18,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::Instant;
 
@@ -104,28 +104,10 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         )
         .at(path));
     }
-    if let Some(why) = not_records(&file, layout, size).map_err(io)? {
+    if let Some(why) = crate::files::not_records(&file, layout, size).map_err(io)? {
         return Err(Error::invalid(op, format!("{why}: not a btmp file of this system; nothing was written")).at(path));
     }
     append_whole(&file, &bytes, size).map_err(io)
-}
-
-/// Why a file of `size` bytes (whole records) holds no failed logins, if it does not.
-fn not_records(file: &File, layout: Layout, size: u64) -> std::io::Result<Option<&'static str>> {
-    let len = layout.record_size() as u64;
-    if size == 0 {
-        return Ok(None);
-    }
-    let mut record = vec![0u8; layout.record_size()];
-    file.read_exact_at(&mut record, 0)?;
-    if !layout.is_plausible(&record) {
-        return Ok(Some("the first record holds bytes no login record has"));
-    }
-    file.read_exact_at(&mut record, size - len)?;
-    if !layout.is_entry(&record) {
-        return Ok(Some("the last record is no login record (no type, or no time)"));
-    }
-    Ok(None)
 }
 
 /// Appends `bytes` in one write; a short or failed write is cut back to `size`.

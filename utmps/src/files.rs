@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -147,6 +147,27 @@ fn describe(t: std::fs::FileType) -> &'static str {
     } else {
         "not a regular file"
     }
+}
+
+/// Why a file of `size` bytes (whole records) holds no accounting records, if
+/// it does not: its first record must be [plausible](Layout::is_plausible)
+/// and its last an [entry](Layout::is_entry), as writers only append entries.
+/// The rule of libxutmp's wtmp writes, of btmp's, and of the stores' checks.
+pub(crate) fn not_records(file: &File, layout: Layout, size: u64) -> std::io::Result<Option<&'static str>> {
+    let len = layout.record_size() as u64;
+    if size == 0 {
+        return Ok(None);
+    }
+    let mut record = vec![0u8; layout.record_size()];
+    file.read_exact_at(&mut record, 0)?;
+    if !layout.is_plausible(&record) {
+        return Ok(Some("the first record holds bytes no login record has"));
+    }
+    file.read_exact_at(&mut record, size - len)?;
+    if !layout.is_entry(&record) {
+        return Ok(Some("the last record is no login record (no type, or no time)"));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

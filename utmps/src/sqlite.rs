@@ -208,6 +208,20 @@ fn not_ours(op: &'static str, path: &Path, (store, table): (&str, &str), outcome
     .with_remedy(REMEDY_NOT_DB)
 }
 
+/// For a check, writing nothing: whether the store whose table is
+/// `owner.1` may write the database at `path` (an SQLite database with its
+/// table, or with nothing yet, or an empty file).
+pub(crate) fn usable_by(op: &'static str, path: &Path, deadline: Instant, owner: (&str, &str)) -> Result<()> {
+    let Some(conn) = open(op, path, Mode::Read, deadline)? else {
+        return Ok(());
+    };
+    bound(&conn, op, path, deadline)?;
+    match holds(&conn, owner.1).map_err(|e| classify(op, path, e))? {
+        Holds::Other => Err(not_ours(op, path, owner, "a write would be refused")),
+        Holds::Table | Holds::Nothing => Ok(()),
+    }
+}
+
 /// For a read that met no `table`: a database with nothing in it yet (no
 /// login recorded) has no rows; one that holds other tables belongs to
 /// another program, and reading it as empty would hide that.

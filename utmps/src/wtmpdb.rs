@@ -46,7 +46,7 @@ pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
 pub const UPSTREAM_PATH: &str = "/var/lib/wtmpdb/wtmp.db";
 
 /// The store's name and its table, for the errors about a database that is not one.
-const OWNER: (&str, &str) = ("wtmpdb", "wtmp");
+pub(crate) const OWNER: (&str, &str) = ("wtmpdb", "wtmp");
 
 /// The table, as libwtmpdb creates it (thkukuk/wtmpdb `lib/sqlite.c`).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;";

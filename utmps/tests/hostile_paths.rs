@@ -214,3 +214,43 @@ fn lastlog_of_records_is_written_in_place_and_at_its_end() {
     assert_not_accounting_file(&utmps::lastlog::write(&f.lastlog, 2, &entry(), soon()).unwrap_err(), "stray byte");
     assert_eq!(std::fs::read(&f.lastlog).unwrap(), bytes);
 }
+
+/// `check()` refuses, with `InvalidInput` and writing nothing, the paths every
+/// write refuses: text, a device, another program's or the other store's
+/// database. Files of records, an empty one included, pass.
+#[test]
+fn check_refuses_what_every_write_would_refuse() {
+    let f = Files::new();
+    let (copy, _) = passwd_behind_symlink(&f, 4000);
+    let before = std::fs::read(&copy).unwrap();
+    for (utmp, wtmp) in [(copy.as_path(), f.wtmp.as_path()), (f.utmp.as_path(), copy.as_path())] {
+        let e = Accounting::files(utmp, wtmp).unwrap().check().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+        assert!(e.to_string().contains("not an accounting file"), "{e}");
+    }
+    let e = Accounting::files("/dev/null", &f.wtmp).unwrap().check().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "the check wrote nothing");
+    // Files of records pass: empty, and after a session.
+    f.acct().check().expect("empty files");
+    f.acct().open(&Login::new(USER, "pts/1")).unwrap().logout().unwrap();
+    f.acct().check().expect("files of records");
+}
+
+#[cfg(feature = "wtmpdb")]
+#[test]
+fn check_refuses_a_wtmpdb_path_that_holds_something_else() {
+    let f = Files::new();
+    let (copy, _) = passwd_behind_symlink(&f, 4000);
+    let other = f.dir.path().join("other.db");
+    rusqlite::Connection::open(&other).unwrap().execute_batch("CREATE TABLE accounts(name TEXT);").unwrap();
+    for path in [&copy, &other] {
+        let before = std::fs::read(path).unwrap();
+        let e = Accounting::empty().with_wtmpdb(path).check().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{}: {e}", path.display());
+        assert_eq!(std::fs::read(path).unwrap(), before, "the check wrote nothing");
+    }
+    let own = f.dir.path().join("wtmp.db");
+    std::fs::write(&own, b"").unwrap();
+    Accounting::empty().with_wtmpdb(&own).check().expect("an empty file is a database to be");
+}

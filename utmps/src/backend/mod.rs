@@ -213,12 +213,7 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) 
         false => (backend.wtmp_endpoint(), "probe wtmp"),
     };
     let access = if !backend.kind().uses_daemons() {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(endpoint)
-            .map_err(|e| Error::from_io(op, endpoint, e, crate::error::PermissionRule::File))?;
+        probe_file(op, endpoint)?;
         WriteAccess::Granted
     } else if live {
         backend.utmp_records(deadline)?;
@@ -234,6 +229,42 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) 
         true => WriteCheck::of(access, WriteAccess::NoStore),
         false => WriteCheck::of(WriteAccess::NoStore, access),
     })
+}
+
+/// Opens a utmp or wtmp file for writing and judges what it holds, writing
+/// nothing: a regular file of records by [`files::not_records`]'s rule (the
+/// one libxutmp's writes apply), so that a check refuses what every write
+/// would refuse. Unlocked: a check answers for now, not for the next write.
+///
+/// [`files::not_records`]: crate::files::not_records
+#[cfg(any(feature = "native", feature = "xutmp"))]
+pub(crate) fn probe_file(op: &'static str, path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e| Error::from_io(op, path, e, crate::error::PermissionRule::File);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::invalid(op, "the path is not a regular file; no write would be made to it").at(path));
+    }
+    let layout = crate::layout::Layout::system();
+    let whole = meta.len() - meta.len() % layout.record_size() as u64;
+    let why = match (whole, meta.len()) {
+        (0, 0) => None,
+        (0, _) => Some("shorter than one record"),
+        _ => crate::files::not_records(&file, layout, whole).map_err(io)?,
+    };
+    match why {
+        Some(why) => {
+            Err(Error::invalid(op, format!("{why}: not an accounting file of this system; writes would be refused"))
+                .at(path))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Connects to a daemon socket and closes the connection at once: proves that

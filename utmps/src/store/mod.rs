@@ -100,7 +100,13 @@ pub(crate) fn db_entry(login: &crate::login::Login, record: &crate::record::Reco
 }
 
 #[cfg(feature = "wtmpdb")]
-pub(crate) fn sqlite_access(op: &'static str, path: &Path, create: bool) -> crate::Result<crate::WriteAccess> {
+pub(crate) fn sqlite_access(
+    op: &'static str,
+    path: &Path,
+    create: bool,
+    owner: (&str, &str),
+    deadline: std::time::Instant,
+) -> crate::Result<crate::WriteAccess> {
     use crate::error::{Error, PermissionRule};
     use crate::WriteAccess;
     match std::fs::metadata(path) {
@@ -112,8 +118,9 @@ pub(crate) fn sqlite_access(op: &'static str, path: &Path, create: bool) -> crat
             libc::O_NONBLOCK | libc::O_NOCTTY,
         )
         .open(path)
-        .map(|_| WriteAccess::Granted)
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File)),
+        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
+        .and_then(|_| crate::sqlite::usable_by(op, path, deadline, owner))
+        .map(|()| WriteAccess::Granted),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let dir = path.parent().unwrap_or(Path::new("/"));
             match std::fs::metadata(dir) {

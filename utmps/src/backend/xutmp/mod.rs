@@ -3,7 +3,6 @@
 
 use std::ffi::{c_int, CString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use self::handle::{Call, Handle};
@@ -142,11 +141,7 @@ impl Backend for XutmpBackend {
         match self.kind {
             BackendKind::XutmpLibc => {
                 for path in [&self.utmp, &self.wtmp] {
-                    std::fs::OpenOptions::new()
-                        .write(true)
-                        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-                        .open(path)
-                        .map_err(|e| Error::from_io("probe", path, e, PermissionRule::File))?;
+                    crate::backend::probe_file("probe", path)?;
                 }
                 Ok(WriteCheck::granted())
             }
