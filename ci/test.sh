@@ -31,7 +31,7 @@ steps=(
     "dynamic|gcc:gcc make:make pkg-config:pkg-config who:coreutils last:util-linux lastb:util-linux utmpdump:util-linux sqlite3:sqlite3|dynamic leg: every test, against libxutmp.so installed under target/"
     "linkage|gcc:gcc make:make pkg-config:pkg-config readelf:binutils|static and dynamic test binaries need (or not) libxutmp.so"
     "default|gcc:gcc make:make pkg-config:pkg-config|no feature, no variable: an installed copy if pkg-config finds it, else the bundled sources"
-    "examples|gcc:gcc pkg-config:pkg-config|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client)"
+    "examples|gcc:gcc pkg-config:pkg-config last:util-linux|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client); the last example prints odd bytes as last -f does"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
     "bench|gcc:gcc pkg-config:pkg-config|the session bench's paired rows (native vs libutmps's requests, against the peer; fsync): printed, never judged"
@@ -166,6 +166,15 @@ step_examples() {
     cargo run -q -p utmps --example demo >/dev/null
     cargo run -q -p utmps --example pty_session
     cargo run -q -p utmps --features tokio --example async_daemon
+    # Users and hosts with every control, DEL, high bytes and full fields:
+    # escaped and cut as util-linux's own last does it.
+    cargo build -q --release -p utmps --example gen_wtmp --example last
+    local examples="$target/release/examples" odd="$target/odd-text.wtmp" w
+    "$examples/gen_wtmp" 0 "$odd" --odd-text
+    for w in "" -w; do
+        cmp <(last $w -f "$odd") <("$examples/last" $w -f "$odd")
+    done
+    echo "examples/last prints odd bytes as last does (with and without -w)"
 }
 
 step_package() {

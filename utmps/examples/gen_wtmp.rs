@@ -4,10 +4,12 @@
 //! without a shutdown before them.
 //!
 //! With `--utmp`, writes a utmp file instead: N live sessions, one per line,
-//! as `who` lists them.
+//! as `who` lists them. With `--odd-text`, a short wtmp whose users and hosts
+//! hold every ASCII control, DEL, bytes above ASCII and fields filled to the
+//! last byte, to check how a listing escapes and cuts them (N is ignored).
 //!
 //! ```text
-//! cargo run --release --example gen_wtmp -- N FILE [SEED] [--layout glibc|utmps] [--utmp]
+//! cargo run --release --example gen_wtmp -- N FILE [SEED] [--layout glibc|utmps] [--utmp | --odd-text]
 //! ```
 
 use std::io::Write;
@@ -60,8 +62,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plain: Vec<&String> =
         args.iter().filter(|a| !a.starts_with("--") && !matches!(a.as_str(), "glibc" | "utmps")).collect();
     let (Some(n), Some(path)) = (plain.first(), plain.get(1)) else {
-        return Err("usage: gen_wtmp N FILE [SEED] [--layout glibc|utmps] [--utmp]".into());
+        return Err("usage: gen_wtmp N FILE [SEED] [--layout glibc|utmps] [--utmp | --odd-text]".into());
     };
+    if args.iter().any(|a| a == "--odd-text") {
+        return odd_text(std::path::Path::new(path.as_str()), layout);
+    }
     let n: u64 = n.parse()?;
     let seed = plain.get(2).map_or(Ok(0x5eed), |s| s.parse())?;
     generate(std::path::Path::new(path.as_str()), n, seed, layout, args.iter().any(|a| a == "--utmp"))
@@ -160,6 +165,50 @@ pub fn generate(
                 open[line] = None;
             }
         }
+    }
+    w.out.flush()?;
+    Ok(())
+}
+
+/// Sessions whose user and host hold odd bytes, each logged out a minute later.
+fn odd_text(path: &std::path::Path, layout: Layout) -> Result<(), Box<dyn std::error::Error>> {
+    let mut w = Writer {
+        out: std::io::BufWriter::new(std::fs::File::create(path)?),
+        buf: vec![0u8; layout.record_size()],
+        layout,
+        written: 0,
+    };
+    let controls: Vec<u8> = (0x01..0x20).chain([0x7f]).collect();
+    let high: Vec<u8> = (0x80..=0xff).step_by(7).collect();
+    let texts: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (controls[..16].to_vec(), controls[16..].to_vec()),
+        ([b"u".as_slice(), &high].concat(), [b"h".as_slice(), &high].concat()),
+        (vec![b'U'; 32], vec![b'H'; 256]),
+        (b"esc\x1b[31m".to_vec(), b"bell\x07cr\rtab\tend".to_vec()),
+    ];
+    let mut t = 1_600_000_000;
+    for (i, (user, host)) in texts.iter().enumerate() {
+        let line = format!("pts/{i}");
+        let login = Record {
+            record_type: RecordType::USER_PROCESS,
+            pid: 2000 + i as i32,
+            line: field(&line),
+            id: field(&format!("ts/{i}")),
+            user: Field::new(user).ok_or("a user of at most 32 bytes")?,
+            host: Field::new(host).ok_or("a host of at most 256 bytes")?,
+            tv_sec: t,
+            ..Record::default()
+        };
+        w.put(&login)?;
+        t += 60;
+        w.put(&Record {
+            record_type: RecordType::DEAD_PROCESS,
+            user: Field::EMPTY,
+            host: Field::EMPTY,
+            tv_sec: t,
+            ..login
+        })?;
+        t += 60;
     }
     w.out.flush()?;
     Ok(())

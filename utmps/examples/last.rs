@@ -24,7 +24,7 @@ enum Format {
 }
 
 struct Options {
-    /// Widest user and host printed: 8 and 16, or whole with `-w`.
+    /// Widest user and host printed: 8 and 16, or (nearly) whole with `-w`.
     user_max: usize,
     host_max: usize,
     host: bool,
@@ -40,7 +40,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "-w" => (opts.user_max, opts.host_max) = (32, 256),
+            // `last -w` prints a full 256-byte host as 255 bytes (its copy
+            // keeps a NUL), a full 32-byte user whole.
+            "-w" => (opts.user_max, opts.host_max) = (32, 255),
             "-R" => opts.host = false,
             "-f" => path = args.next().ok_or("-f takes a file")?,
             "--time-format" => {
@@ -239,17 +241,20 @@ fn column(text: &mut Vec<u8>, bytes: &[u8], width: usize, max: usize) {
     pad(text, at, width);
 }
 
-/// Writes the line as `last` does: other ASCII controls as `*`, bytes above
-/// ASCII as octal escapes, so that a stored name cannot drive the terminal.
+/// Writes the line as `last` does, so that a stored name cannot drive the
+/// terminal: printable ASCII, bell, tab, carriage return and newline as they
+/// are, bytes above ASCII as octal escapes, other ASCII controls as `*`
+/// followed by the control's caret letter (ESC as `*[`, DEL as `*?`).
 fn careful(out: &mut impl Write, text: &[u8]) -> std::io::Result<()> {
-    if text.iter().all(|&b| matches!(b, b' '..=b'~' | b'\t' | b'\n')) {
+    let as_is = |b: u8| matches!(b, b' '..=b'~' | 0x07 | b'\t' | b'\r' | b'\n');
+    if text.iter().all(|&b| as_is(b)) {
         return out.write_all(text);
     }
     for &b in text {
         match b {
-            b' '..=b'~' | b'\t' | b'\n' => out.write_all(&[b])?,
+            _ if as_is(b) => out.write_all(&[b])?,
             0x80.. => write!(out, "\\{b:3o}")?,
-            _ => out.write_all(b"*")?,
+            _ => out.write_all(&[b'*', b ^ 0x40])?,
         }
     }
     Ok(())
