@@ -508,7 +508,9 @@ impl Accounting {
     ///
     /// # Errors
     /// The first failure, `TimedOut` included; entries before it were already
-    /// swept.
+    /// swept. The entry being swept stays live in utmp (its history stores
+    /// are written before utmp), so a later sweep tries it again; what its
+    /// history stores took before the failure they may then get twice.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
         self.usable()?;
         let Some(live) = &self.stores.live else {
@@ -529,10 +531,13 @@ impl Accounting {
                 continue;
             }
             let dead = entry.dead(Exit::default());
-            live.utmp_put(&dead, deadline)?;
+            // The history stores first: when one fails, the entry is still
+            // live in utmp, and a later sweep tries it again (a second wtmp
+            // logout for the line is one `last` passes over).
             for history in &self.stores.history {
                 history.sweep(&dead, deadline)?;
             }
+            live.utmp_put(&dead, deadline)?;
             tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
             swept.push(dead);
         }

@@ -326,3 +326,36 @@ fn a_failed_login_goes_to_the_handles_btmp_and_lastb_shows_it() {
         Err(e) => capability_skip(&format!("SKIPPED lastb check: cannot run lastb ({e})")),
     }
 }
+
+/// A sweep whose wtmpdb write fails (the database locked by another writer)
+/// leaves the stale entry live in utmp, so that the next sweep, once the lock
+/// is gone, ends it everywhere, its wtmpdb row included.
+#[test]
+fn a_sweep_that_fails_at_wtmpdb_is_done_by_the_next_one() {
+    let f = Files::new();
+    let db = f.dir.path().join("wtmp.db");
+    File::create(&db).unwrap(); // an empty database, as the package installs it
+    let acct = f.acct().with_wtmpdb(&db).with_timeout(Duration::from_millis(400));
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id() as i32;
+    child.wait().unwrap();
+    std::mem::forget(acct.open(&Login::new(USER, "pts/21").pid(dead_pid)).unwrap());
+
+    let holder = Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let e = acct.sweep(|_| true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    let live = acct.who(false).unwrap();
+    assert_eq!(live.len(), 1, "the entry stays live for the next sweep: {live:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+
+    let swept = acct.sweep(|_| true).unwrap();
+    assert_eq!(swept.len(), 1);
+    assert!(acct.who(false).unwrap().is_empty());
+    let rows: Vec<_> =
+        utmps::wtmpdb::Wtmpdb::new(&db).history(Instant::now() + Duration::from_secs(5)).unwrap().collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = rows[0].as_ref().unwrap();
+    assert!(matches!(row.end, utmps::wtmpdb::End::LoggedOut(_)), "the row was closed by the second sweep: {row:?}");
+}
