@@ -91,7 +91,8 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         .at(path)
         .with_rule(PermissionRule::File));
     }
-    let _locked = crate::sys::filelock::lock(&file, true, 0, 0, deadline.into()).map_err(io)?;
+    let _locked =
+        crate::sys::filelock::lock(&file, true, 0, 0, deadline.into()).map_err(|e| io(e).waiting_for_lock())?;
     // Under the lock, so that the size seen is the one appended to.
     let size = file.metadata().map_err(io)?.len();
     if size % layout.record_size() as u64 != 0 {

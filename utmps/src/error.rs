@@ -141,6 +141,15 @@ impl Error {
         self
     }
 
+    /// For the error of waiting for a file lock: a timeout says who held it
+    /// up, where the OS text of ETIMEDOUT alone would point at a network.
+    pub(crate) fn waiting_for_lock(self) -> Error {
+        match self.kind {
+            ErrorKind::TimedOut => self.with_detail("another process held a lock on the file until the deadline"),
+            _ => self,
+        }
+    }
+
     pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Error {
         self.detail = detail.into();
         self

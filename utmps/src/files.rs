@@ -93,7 +93,7 @@ fn read_within(path: &Path, layout: Option<Layout>, deadline: Deadline, timeout:
     if meta.len() > MAX_FILE_SIZE {
         return Err(too_large(path, meta.len()));
     }
-    let _locked = crate::sys::filelock::lock(&file, false, 0, 0, deadline).map_err(io_err)?;
+    let _locked = crate::sys::filelock::lock(&file, false, 0, 0, deadline).map_err(|e| io_err(e).waiting_for_lock())?;
     let bytes = read_bounded(&file, meta.len(), path, deadline, timeout)?;
     Ok(parse(&bytes, layout))
 }
@@ -258,6 +258,7 @@ mod tests {
         let start = Instant::now();
         let e = read_deadline(&path, None, Instant::now() + Duration::from_millis(100)).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        assert!(e.to_string().contains("another process held a lock"), "{e}");
         assert!(start.elapsed() < Duration::from_millis(600), "{:?}", start.elapsed());
     }
 

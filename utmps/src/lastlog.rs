@@ -197,7 +197,7 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
         return Err(not_lastlog(op, path, why));
     }
     let _locked = crate::sys::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline.into())
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File).waiting_for_lock())?;
     // Again under the lock: the target record may have changed while it was awaited.
     check_file(&file, uid).map_err(|r| r.into_error(op, path))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))

@@ -96,7 +96,7 @@ pub fn open(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -
     }
     let (len, layout) = {
         let _locked = crate::sys::filelock::lock(&file, false, 0, 0, crate::sys::deadline::Deadline::after(timeout))
-            .map_err(io_err)?;
+            .map_err(|e| io_err(e).waiting_for_lock())?;
         let len = file.metadata().map_err(io_err)?.len();
         let layout = match layout {
             Some(layout) => layout,
@@ -229,7 +229,7 @@ impl Records {
                 0,
                 crate::sys::deadline::Deadline::after(self.timeout),
             )
-            .map_err(io_err)?;
+            .map_err(|e| io_err(e).waiting_for_lock())?;
             self.file.read_exact_at(&mut self.buf, first * size as u64)
         };
         if let Err(e) = read {
@@ -396,6 +396,7 @@ mod tests {
         let started = std::time::Instant::now();
         let e = open(&path, None, Duration::from_millis(200)).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::TimedOut);
+        assert!(e.to_string().contains("another process held a lock"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         drop(held);
         assert_eq!(open(&path, None, T).unwrap().count(), 3);
