@@ -212,13 +212,9 @@ fn not_ours(op: &'static str, path: &Path, (store, table): (&str, &str), outcome
 /// `owner.1` may write the database at `path` (an SQLite database with its
 /// table, or with nothing yet, or an empty file).
 pub(crate) fn usable_by(op: &'static str, path: &Path, deadline: Instant, owner: (&str, &str)) -> Result<()> {
-    let Some(conn) = open(op, path, Mode::Read, deadline)? else {
-        return Ok(());
-    };
-    bound(&conn, op, path, deadline)?;
-    match holds(&conn, owner.1).map_err(|e| classify(op, path, e))? {
-        Holds::Other => Err(not_ours(op, path, owner, "a write would be refused")),
-        Holds::Table | Holds::Nothing => Ok(()),
+    match open(op, path, Mode::Read, deadline)? {
+        Some(conn) => refuse_foreign(&conn, op, path, deadline, owner, "a write would be refused"),
+        None => Ok(()),
     }
 }
 
@@ -230,11 +226,24 @@ pub(crate) fn no_rows_unless_foreign(
     op: &'static str,
     path: &Path,
     deadline: Instant,
-    (store, table): (&str, &str),
+    owner: (&str, &str),
+) -> Result<()> {
+    refuse_foreign(conn, op, path, deadline, owner, "nothing was read")
+}
+
+/// `Ok` unless the database at `conn` holds tables but not `owner.1`'s;
+/// `outcome` says what became of the operation that asked.
+fn refuse_foreign(
+    conn: &Connection,
+    op: &'static str,
+    path: &Path,
+    deadline: Instant,
+    owner: (&str, &str),
+    outcome: &str,
 ) -> Result<()> {
     bound(conn, op, path, deadline)?;
-    match holds(conn, table).map_err(|e| classify(op, path, e))? {
-        Holds::Other => Err(not_ours(op, path, (store, table), "nothing was read")),
+    match holds(conn, owner.1).map_err(|e| classify(op, path, e))? {
+        Holds::Other => Err(not_ours(op, path, owner, outcome)),
         Holds::Table | Holds::Nothing => Ok(()),
     }
 }
