@@ -21,19 +21,21 @@ all_features=utmps/native,utmps/test-peer,utmps/tokio
 
 # name|tools it needs (command:Debian package)|what it does
 steps=(
-    "fmt||cargo fmt --check, and rustfmt on the new-project program"
+    "fmt||cargo fmt --check, and rustfmt on the new-project and coexist programs"
     "c|gcc:gcc make:make valgrind:valgrind|the C library: make check (tests, then valgrind)"
     "clippy|gcc:gcc pkg-config:pkg-config|clippy on every feature set, warnings denied"
     "fuzz|gcc:gcc g++:g++|the fuzz targets still build (stable; running them needs nightly)"
     "doc|gcc:gcc pkg-config:pkg-config|rustdoc, warnings denied"
     "native-only|gcc:gcc|the native backend alone: no build script compiles C"
-    "static|gcc:gcc pkg-config:pkg-config who:coreutils last:util-linux lastb:util-linux utmpdump:util-linux sqlite3:sqlite3|static leg: every test, libxutmp from the bundled sources"
-    "dynamic|gcc:gcc make:make pkg-config:pkg-config who:coreutils last:util-linux lastb:util-linux utmpdump:util-linux sqlite3:sqlite3|dynamic leg: every test, against libxutmp.so installed under target/"
+    "static|gcc:gcc pkg-config:pkg-config who:coreutils last:util-linux lastb:util-linux utmpdump:util-linux sqlite3:sqlite3 /usr/include/sqlite3.h:libsqlite3-dev|static leg: every test, libxutmp from the bundled sources, the host's SQLite loaded at run time"
+    "dynamic|gcc:gcc make:make pkg-config:pkg-config who:coreutils last:util-linux lastb:util-linux utmpdump:util-linux sqlite3:sqlite3 /usr/include/sqlite3.h:libsqlite3-dev|dynamic leg: every test, against libxutmp.so installed under target/"
+    "bundled-sqlite|gcc:gcc pkg-config:pkg-config sqlite3:sqlite3 lastb:util-linux|the SQLite stores' tests with feature bundled-sqlite: libsqlite3-sys's compiled copy instead of the host's"
     "linkage|gcc:gcc make:make pkg-config:pkg-config readelf:binutils|static and dynamic test binaries need (or not) libxutmp.so"
     "default|gcc:gcc make:make pkg-config:pkg-config|no feature, no variable: an installed copy if pkg-config finds it, else the bundled sources"
     "examples|gcc:gcc pkg-config:pkg-config last:util-linux|the examples run: demo, pty_session, async_daemon (a tokio daemon serving one client); the last example prints odd bytes as last -f does"
     "package|gcc:gcc pkg-config:pkg-config|cargo package --workspace with no variable (verifies by building)"
     "new-project|gcc:gcc pkg-config:pkg-config|a new project on the unpacked packages, nothing set, records a session"
+    "coexist|gcc:gcc pkg-config:pkg-config|new projects with utmps beside rusqlite 0.32 and 0.43 and sqlx 0.8 and 0.9 (bundled SQLite each), and with utmps's bundled-sqlite beside rusqlite 0.32 and 0.43: each resolves, builds, and runs its own SQLite work and a wtmpdb session"
     "bench|gcc:gcc pkg-config:pkg-config|the session bench's paired rows (native vs libutmps's requests, against the peer; fsync): printed, never judged"
     "debian13|gcc:gcc debootstrap:debootstrap|a default-features build records through Accounting::system() in a Debian 13 tree (cached under target/debian13); its last and lastlog2 read it back"
 )
@@ -55,6 +57,8 @@ install_packages() { # install_packages STEP...: what those steps need, if missi
             [ "$(field 0 "$s")" = "$name" ] || continue
             for pair in $(field 1 "$s"); do
                 cmd=${pair%%:*} pkg=${pair#*:}
+                # A command, or (starting with /) a file such as a header.
+                if [[ $cmd == /* ]]; then [ -e "$cmd" ] && continue; fi
                 command -v "$cmd" >/dev/null 2>&1 && continue
                 [[ " ${need[*]} " == *" $pkg "* ]] || need+=("$pkg")
             done
@@ -85,7 +89,7 @@ layout_binary() { # cargo ARGS...: builds utmps-sys's layout test, prints its pa
 step_fmt() {
     cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
     cargo fmt --all -- --check
-    rustfmt --check --edition 2021 ci/new-project/main.rs
+    rustfmt --check --edition 2021 ci/new-project/main.rs ci/coexist/main.rs
 }
 
 step_c() {
@@ -100,6 +104,7 @@ step_clippy() {
     cargo clippy -p utmps --lib --no-default-features --features test-peer -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features tokio -- -D warnings
     cargo clippy -p utmps --lib --no-default-features --features wtmpdb -- -D warnings
+    cargo clippy -p utmps --lib --no-default-features --features bundled-sqlite --target-dir "$target/bundled" -- -D warnings
     UTMPS_SYS_STATIC=1 cargo clippy -p utmps --lib --no-default-features --features xutmp -- -D warnings
     cargo clippy -p utmps --lib --no-default-features -- -D warnings
 }
@@ -131,6 +136,13 @@ step_dynamic() {
 
 # Builds its own layout binaries (in the legs' target directories, with the
 # legs' variables), so it needs neither leg to have run.
+# The tests that open SQLite stores, with the copy libsqlite3-sys compiles
+# (the tests' own rusqlite then links it too: one SQLite in the process).
+step_bundled-sqlite() {
+    UTMPS_SYS_STATIC=1 cargo test -p utmps --features bundled-sqlite --target-dir "$target/bundled" \
+        --lib --test wtmpdb --test lastlog2 --test stores --test foreign_db --test hostile_paths
+}
+
 step_linkage() {
     local static_bin dynamic_bin
     static_bin=$(UTMPS_SYS_STATIC=1 layout_binary)
@@ -190,6 +202,10 @@ step_package() {
 
 step_new-project() {
     ci/new-project.sh "$target"
+}
+
+step_coexist() {
+    ci/coexist.sh "$target"
 }
 
 step_bench() {

@@ -25,14 +25,12 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
-
 use crate::error::{Error, Result};
 use crate::login::check_user;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
 use crate::sqlite::{self, Checked, Mode};
+use crate::sys::sqlite::{Connection, Statement, Value};
 
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
 pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";
@@ -71,14 +69,14 @@ pub struct LastLogin2 {
     pub service: Option<String>,
 }
 
-fn decode(row: &rusqlite::Row<'_>) -> rusqlite::Result<LastLogin2> {
-    Ok(LastLogin2 {
-        user: sqlite::text(row, 0)?.unwrap_or_default(),
-        time: sqlite::time_from(sqlite::integer(row, 1)?, SECOND),
-        tty: sqlite::text(row, 2)?,
-        host: sqlite::text(row, 3)?,
-        service: sqlite::text(row, 4)?,
-    })
+fn decode(row: &Statement<'_>) -> LastLogin2 {
+    LastLogin2 {
+        user: sqlite::text(row, 0).unwrap_or_default(),
+        time: sqlite::time_from(sqlite::integer(row, 1), SECOND),
+        tty: sqlite::text(row, 2),
+        host: sqlite::text(row, 3),
+        service: sqlite::text(row, 4),
+    }
 }
 
 /// A lastlog2 database at a path; each operation opens and closes it.
@@ -137,7 +135,7 @@ impl Lastlog2 {
         let fail = |e| sqlite::classify(OP, path, e);
         sqlite::claim(&conn, OP, path, deadline, (OWNER.0, OWNER.1, SCHEMA))?;
         sqlite::bound(&conn, OP, path, deadline)?;
-        conn.execute(REPLACE, params![user, time, tty, host, service]).map_err(fail)?;
+        conn.execute(REPLACE, &[user.into(), time.into(), tty.into(), host.into(), service.into()]).map_err(fail)?;
         Ok(())
     }
 
@@ -154,7 +152,7 @@ impl Lastlog2 {
         let Some(conn) = sqlite::open(OP, path, Mode::Read, deadline)? else {
             return Ok(None);
         };
-        match conn.query_row(ONE, [user], decode).optional() {
+        match conn.query_row(ONE, &[user.into()], decode) {
             Ok(row) => Ok(row),
             Err(e) if sqlite::no_table(&e) => {
                 sqlite::no_rows_unless_foreign(&conn, OP, path, deadline, OWNER).map(|()| None)
@@ -202,25 +200,23 @@ enum Name {
 }
 
 impl Name {
-    fn of(value: ValueRef<'_>) -> Option<Name> {
+    fn of(value: Value<'_>) -> Option<Name> {
         match value {
-            ValueRef::Null => None,
-            ValueRef::Integer(i) => Some(Name::Integer(i)),
-            ValueRef::Real(r) => Some(Name::Real(r)),
-            ValueRef::Text(t) => Some(Name::Text(t.to_vec())),
-            ValueRef::Blob(b) => Some(Name::Blob(b.to_vec())),
+            Value::Null => None,
+            Value::Integer(i) => Some(Name::Integer(i)),
+            Value::Real(r) => Some(Name::Real(r)),
+            Value::Text(t) => Some(Name::Text(t.to_vec())),
+            Value::Blob(b) => Some(Name::Blob(b.to_vec())),
         }
     }
-}
 
-impl ToSql for Name {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Name::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t)),
-            Name::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Name::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
-            Name::Real(r) => ToSqlOutput::Borrowed(ValueRef::Real(*r)),
-        })
+    fn value(&self) -> Value<'_> {
+        match self {
+            Name::Text(t) => Value::Text(t),
+            Name::Blob(b) => Value::Blob(b),
+            Name::Integer(i) => Value::Integer(*i),
+            Name::Real(r) => Value::Real(*r),
+        }
     }
 }
 
@@ -233,7 +229,7 @@ impl AllLogins {
         };
         sqlite::bound(conn, OP, &self.path, self.deadline)?;
         let fail = |e| sqlite::classify(OP, &self.path, e);
-        let mut stmt = match conn.prepare_cached(if self.after.is_some() { PAGE } else { FIRST_PAGE }) {
+        let mut stmt = match conn.prepare(if self.after.is_some() { PAGE } else { FIRST_PAGE }) {
             Ok(stmt) => stmt,
             Err(e) if sqlite::no_table(&e) => {
                 self.done = true;
@@ -242,17 +238,16 @@ impl AllLogins {
             Err(e) => return Err(fail(e)),
         };
         let limit = sqlite::BATCH as i64;
-        let mut rows = match &self.after {
-            Some(after) => stmt.query(params![after, limit]),
-            None => stmt.query(params![limit]),
+        match &self.after {
+            Some(after) => stmt.bind(&[after.value(), limit.into()]),
+            None => stmt.bind(&[limit.into()]),
         }
         .map_err(fail)?;
         let mut n = 0;
-        while let Some(row) = rows.next().map_err(fail)? {
+        while stmt.step().map_err(fail)? {
             n += 1;
-            let entry = decode(row).map_err(fail)?;
-            self.after = Name::of(row.get_ref(0).map_err(fail)?);
-            self.batch.push_back(entry);
+            self.batch.push_back(decode(&stmt));
+            self.after = Name::of(stmt.column(0));
         }
         if n < sqlite::BATCH {
             self.done = true;

@@ -8,11 +8,9 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rusqlite::limits::Limit;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
-
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{escaped, is_unsafe_char};
+use crate::sys::sqlite::{code, Access, Connection, SqliteError, Statement, Value, NOT_LOADED};
 
 /// Cap on one stored value read back (bytes): a row holding more is an error,
 /// never an allocation the size of the file.
@@ -40,6 +38,8 @@ const REMEDY_BUSY: &str =
     "another connection (a `sqlite3` shell, `wtmpdb rotate`, a stuck writer) holds the database locked; raise the deadline or find the holder";
 const REMEDY_NOT_DB: &str = "the file is not an SQLite database of this store; it was left unchanged";
 const REMEDY_PERMISSION: &str = "run as root: the database and its directory are writable only by root";
+const REMEDY_NO_SQLITE: &str =
+    "install the host's SQLite (Debian: libsqlite3-0), or build with feature `bundled-sqlite` (static binaries)";
 
 /// What the file at `path` is, checked before SQLite sees it: SQLite would
 /// block on a FIFO and cannot tell a directory from a missing file.
@@ -82,14 +82,13 @@ pub(crate) fn open(op: &'static str, path: &Path, mode: Mode, deadline: Instant)
                 .map_err(|e| Error::from_io(op, dir, e, PermissionRule::File))?;
         }
     }
-    let flags = OpenFlags::SQLITE_OPEN_NO_MUTEX
-        | match mode {
-            Mode::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
-            Mode::Write => OpenFlags::SQLITE_OPEN_READ_WRITE,
-            Mode::Create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-        };
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(op, path, e))?;
-    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE);
+    let access = match mode {
+        Mode::Read => Access::ReadOnly,
+        Mode::Write => Access::ReadWrite,
+        Mode::Create => Access::Create,
+    };
+    let conn = Connection::open(path, access).map_err(|e| classify(op, path, e))?;
+    conn.set_length_limit(MAX_VALUE);
     tracing::debug!(path = %path.display(), ?mode, "opened SQLite store");
     bound(&conn, op, path, deadline)?;
     Ok(Some(conn))
@@ -107,45 +106,34 @@ fn remaining(op: &'static str, path: &Path, deadline: Instant) -> Result<Duratio
 /// interrupts a statement still running when it passes (a scan of a large
 /// table). Call before each statement.
 pub(crate) fn bound(conn: &Connection, op: &'static str, path: &Path, deadline: Instant) -> Result<()> {
-    // rusqlite panics on a timeout beyond i32::MAX milliseconds (24 days).
-    let left = remaining(op, path, deadline)?.min(Duration::from_millis(i32::MAX as u64));
+    let left = remaining(op, path, deadline)?;
     conn.busy_timeout(left).map_err(|e| classify(op, path, e))?;
-    // Every 1,000 virtual-machine steps: microseconds apart, cheap to ask.
-    conn.progress_handler(1000, Some(move || Instant::now() >= deadline));
+    conn.interrupt_at(deadline);
     Ok(())
 }
 
 /// Classifies an SQLite error into the crate's kinds. The message is in this
 /// crate's words; SQLite's own text (which may quote the path) is the source,
 /// with its unsafe characters escaped as the message's are.
-pub(crate) fn classify(op: &'static str, path: &Path, err: rusqlite::Error) -> Error {
-    let code = err.sqlite_error_code();
-    let (kind, remedy, detail) = match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+pub(crate) fn classify(op: &'static str, path: &Path, err: SqliteError) -> Error {
+    let (kind, remedy, detail) = match err.primary() {
+        NOT_LOADED => (ErrorKind::Unsupported, Some(REMEDY_NO_SQLITE), "no usable SQLite library".to_owned()),
+        code::BUSY | code::LOCKED => {
             (ErrorKind::TimedOut, Some(REMEDY_BUSY), "the database stayed locked past the deadline".to_owned())
         }
-        Some(ErrorCode::OperationInterrupted) => {
-            (ErrorKind::TimedOut, None, "the statement was still running at the deadline".to_owned())
-        }
-        Some(ErrorCode::NotADatabase) => {
-            (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB), "the file is not an SQLite database".to_owned())
-        }
-        Some(ErrorCode::CannotOpen) => (ErrorKind::Unavailable, None, "SQLite cannot open the file".to_owned()),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+        code::INTERRUPT => (ErrorKind::TimedOut, None, "the statement was still running at the deadline".to_owned()),
+        code::NOTADB => (ErrorKind::InvalidInput, Some(REMEDY_NOT_DB), "the file is not an SQLite database".to_owned()),
+        code::CANTOPEN => (ErrorKind::Unavailable, None, "SQLite cannot open the file".to_owned()),
+        code::READONLY | code::PERM => {
             (ErrorKind::Permission, Some(REMEDY_PERMISSION), "the database is not writable here".to_owned())
         }
-        Some(ErrorCode::TooBig) => {
-            (ErrorKind::Io, None, format!("a stored value is larger than the {MAX_VALUE}-byte cap"))
-        }
-        Some(code) => (ErrorKind::Io, None, format!("SQLite failed ({code:?})")),
-        None => (ErrorKind::Io, None, "the statement failed".to_owned()),
+        code::TOOBIG => (ErrorKind::Io, None, format!("a stored value is larger than the {MAX_VALUE}-byte cap")),
+        code::CORRUPT => (ErrorKind::Io, None, "SQLite found the database malformed".to_owned()),
+        code::IOERR => (ErrorKind::Io, None, "SQLite could not read or write the file".to_owned()),
+        code => (ErrorKind::Io, None, format!("SQLite failed (result code {code})")),
     };
-    let err = match err {
-        rusqlite::Error::SqliteFailure(code, Some(text)) => {
-            rusqlite::Error::SqliteFailure(code, Some(escaped(&text).into_owned()))
-        }
-        other => other,
-    };
+    let text = escaped(err.message()).into_owned();
+    let err = err.with_message(text);
     let e = Error::new(kind, op, detail).at(path).with_source(io::Error::other(err), PermissionRule::File);
     match remedy {
         Some(r) => e.with_remedy(r),
@@ -184,14 +172,15 @@ enum Holds {
     Nothing,
 }
 
-fn holds(conn: &Connection, table: &str) -> rusqlite::Result<Holds> {
+fn holds(conn: &Connection, table: &str) -> std::result::Result<Holds, SqliteError> {
     // SQLite's own objects (sqlite_sequence, sqlite_stat1) say nothing of the owner.
-    let (objects, ours): (i64, i64) = conn.query_row(
+    let counts = conn.query_row(
         "SELECT count(*), count(CASE WHEN type = 'table' AND name = ?1 COLLATE NOCASE THEN 1 END) \
          FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-        [table],
-        |row| Ok((row.get(0)?, row.get(1)?)),
+        &[table.into()],
+        |row| (integer(row, 0).unwrap_or(0), integer(row, 1).unwrap_or(0)),
     )?;
+    let (objects, ours) = counts.unwrap_or((0, 0));
     Ok(match (ours, objects) {
         (1.., _) => Holds::Table,
         (_, 1..) => Holds::Other,
@@ -281,24 +270,26 @@ pub(crate) fn check_service(op: &'static str, service: &str) -> Result<()> {
 
 /// A TEXT column as stored; SQLite may hold another type where the table is not
 /// STRICT, which reads as its text form.
-pub(crate) fn text(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<String>> {
-    use rusqlite::types::ValueRef;
-    Ok(match row.get_ref(idx)? {
-        ValueRef::Null => None,
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(r) => Some(r.to_string()),
-    })
+pub(crate) fn text(row: &Statement<'_>, idx: usize) -> Option<String> {
+    match row.column(idx) {
+        Value::Null => None,
+        Value::Text(t) | Value::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(r) => Some(r.to_string()),
+    }
 }
 
 /// An INTEGER column; other types read as `None`.
-pub(crate) fn integer(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<i64>> {
-    Ok(row.get_ref(idx)?.as_i64_or_null().ok().flatten())
+pub(crate) fn integer(row: &Statement<'_>, idx: usize) -> Option<i64> {
+    match row.column(idx) {
+        Value::Integer(i) => Some(i),
+        _ => None,
+    }
 }
 
 /// True for SQLite's "no such table": a database nobody has written to yet.
-pub(crate) fn no_table(err: &rusqlite::Error) -> bool {
-    matches!(err, rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.starts_with("no such table"))
+pub(crate) fn no_table(err: &SqliteError) -> bool {
+    err.message().starts_with("no such table")
 }
 
 /// A login to record in wtmpdb ([`Wtmpdb::login`](crate::wtmpdb::Wtmpdb::login))
@@ -368,7 +359,6 @@ pub(crate) struct Checked<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::ffi;
     use std::error::Error as _;
 
     #[test]
@@ -376,14 +366,17 @@ mod tests {
         let path = Path::new("/tmp/x.db");
         let sqlite_text = "unable to open database file: /tmp/x\n\x1b[31m.db";
         let cases = [
-            (ffi::SQLITE_CANTOPEN, ErrorKind::Unavailable),
-            (ffi::SQLITE_BUSY, ErrorKind::TimedOut),
-            (ffi::SQLITE_NOTADB, ErrorKind::InvalidInput),
-            (ffi::SQLITE_READONLY, ErrorKind::Permission),
-            (ffi::SQLITE_CORRUPT, ErrorKind::Io),
+            (code::CANTOPEN, ErrorKind::Unavailable),
+            (code::BUSY, ErrorKind::TimedOut),
+            (code::NOTADB, ErrorKind::InvalidInput),
+            (code::READONLY, ErrorKind::Permission),
+            (code::CORRUPT, ErrorKind::Io),
+            // An extended code: SQLITE_IOERR_READ.
+            (code::IOERR | (1 << 8), ErrorKind::Io),
+            (NOT_LOADED, ErrorKind::Unsupported),
         ];
         for (code, kind) in cases {
-            let err = rusqlite::Error::SqliteFailure(ffi::Error::new(code), Some(sqlite_text.to_owned()));
+            let err = SqliteError::new(code, sqlite_text);
             let e = classify("wtmpdb login", path, err);
             assert_eq!(e.kind(), kind);
             let text = e.to_string();

@@ -32,13 +32,12 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use crate::error::{Error, Result};
 use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
 use crate::sqlite::{self, Checked, Mode};
+use crate::sys::sqlite::Connection;
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
 pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
@@ -155,8 +154,11 @@ impl Wtmpdb {
         tracing::trace!(path = %path.display(), user, tty, "wtmpdb login");
         let conn = self.write(OP, path, deadline)?;
         sqlite::bound(&conn, OP, path, deadline)?;
-        conn.execute(INSERT, params![USER_PROCESS, user, login, tty, host, service])
-            .map_err(|e| sqlite::classify(OP, path, e))?;
+        conn.execute(
+            INSERT,
+            &[USER_PROCESS.into(), user.into(), login.into(), tty.into(), host.into(), service.into()],
+        )
+        .map_err(|e| sqlite::classify(OP, path, e))?;
         let id = RowId(conn.last_insert_rowid());
         tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session opened");
         Ok(id)
@@ -188,7 +190,7 @@ impl Wtmpdb {
             return Ok(false);
         };
         sqlite::bound(&conn, OP, path, deadline)?;
-        let n = conn.execute(DELETE, params![id.0]).map_err(|e| sqlite::classify(OP, path, e))?;
+        let n = conn.execute(DELETE, &[id.0.into()]).map_err(|e| sqlite::classify(OP, path, e))?;
         tracing::debug!(path = %path.display(), id = id.0, removed = n, "wtmpdb login taken back");
         Ok(n > 0)
     }
@@ -259,8 +261,8 @@ impl Wtmpdb {
 
 fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
     sqlite::bound(conn, op, path, deadline)?;
-    match conn.query_row(FIND_OPEN, [tty], |row| row.get::<_, i64>(0)).optional() {
-        Ok(id) => Ok(id.map(RowId)),
+    match conn.query_row(FIND_OPEN, &[tty.into()], |row| sqlite::integer(row, 0)) {
+        Ok(id) => Ok(id.flatten().map(RowId)),
         // A database without the table has no open row, unless it is another program's.
         Err(e) if sqlite::no_table(&e) => {
             sqlite::no_rows_unless_foreign(conn, op, path, deadline, OWNER).map(|()| None)
@@ -272,7 +274,7 @@ fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadli
 fn update(conn: &Connection, path: &Path, id: RowId, at: i64, deadline: Instant) -> Result<Logout> {
     const OP: &str = "wtmpdb logout";
     sqlite::bound(conn, OP, path, deadline)?;
-    let changed = conn.execute(UPDATE, params![at, id.0]).map_err(|e| sqlite::classify(OP, path, e))?;
+    let changed = conn.execute(UPDATE, &[at.into(), id.0.into()]).map_err(|e| sqlite::classify(OP, path, e))?;
     match changed {
         0 => {
             tracing::debug!(path = %path.display(), id = id.0, "wtmpdb row gone (rotated away?)");
@@ -357,7 +359,7 @@ impl History {
         };
         sqlite::bound(conn, OP, &self.path, self.deadline)?;
         let fail = |e| sqlite::classify(OP, &self.path, e);
-        let mut stmt = match conn.prepare_cached(PAGE) {
+        let mut stmt = match conn.prepare(PAGE) {
             Ok(stmt) => stmt,
             // A database without the table (nothing logged yet) has no rows.
             Err(e) if sqlite::no_table(&e) => {
@@ -366,15 +368,17 @@ impl History {
             }
             Err(e) => return Err(fail(e)),
         };
-        let mut rows = stmt.query(params![self.after.0, self.after.1, sqlite::BATCH as i64]).map_err(fail)?;
+        stmt.bind(&[self.after.0.into(), self.after.1.into(), (sqlite::BATCH as i64).into()]).map_err(fail)?;
         let mut n = 0;
-        while let Some(row) = rows.next().map_err(fail)? {
+        while stmt.step().map_err(fail)? {
+            let row = &stmt;
             n += 1;
-            let id: i64 = row.get(0).map_err(fail)?;
-            let login_raw = sqlite::integer(row, 3).map_err(fail)?;
+            // The ID is the table's INTEGER PRIMARY KEY: always an integer.
+            let id = sqlite::integer(row, 0).unwrap_or(0);
+            let login_raw = sqlite::integer(row, 3);
             self.after = (login_raw.unwrap_or(0), id);
-            let logout = sqlite::integer(row, 4).map_err(fail)?;
-            let kind = sqlite::integer(row, 1).map_err(fail)?.unwrap_or(0);
+            let logout = sqlite::integer(row, 4);
+            let kind = sqlite::integer(row, 1).unwrap_or(0);
             let login = sqlite::time_from(login_raw, MICRO);
             let end = match sqlite::time_from(logout, MICRO) {
                 Some(at) => End::LoggedOut(at),
@@ -393,11 +397,11 @@ impl History {
             self.batch.push_back(HistoryEntry {
                 id: RowId(id),
                 kind,
-                user: sqlite::text(row, 2).map_err(fail)?.unwrap_or_default(),
+                user: sqlite::text(row, 2).unwrap_or_default(),
                 login,
-                tty: sqlite::text(row, 5).map_err(fail)?,
-                host: sqlite::text(row, 6).map_err(fail)?,
-                service: sqlite::text(row, 7).map_err(fail)?,
+                tty: sqlite::text(row, 5),
+                host: sqlite::text(row, 6),
+                service: sqlite::text(row, 7),
                 end,
             });
         }

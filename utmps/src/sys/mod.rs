@@ -8,6 +8,9 @@ pub(crate) mod process;
 // Daemon sockets: the backends connect, the test peer sends.
 #[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
 pub(crate) mod socket;
+// SQLite, loaded from the host or linked bundled: the wtmpdb and lastlog2 stores.
+#[cfg(feature = "wtmpdb")]
+pub(crate) mod sqlite;
 pub(crate) mod users;
 
 use std::io;
