@@ -41,8 +41,8 @@ for v in "${variants[@]}"; do
     rm -rf "$app" && mkdir -p "$app/src"
     extra=
     [ -z "$features" ] || extra=", features = [\"$features\"]"
-    tokio=
-    [ "$crate" != sqlx ] || tokio='tokio = { version = "1", features = ["rt"] }'
+    tokio= other=sqlx
+    [ "$crate" != sqlx ] || { tokio='tokio = { version = "1", features = ["rt"] }'; other=rusqlite; }
     cat >"$app/Cargo.toml" <<TOML
 [package]
 name = "utmps-coexist"
@@ -55,6 +55,7 @@ publish = false
 [features]
 default = ["$crate"]
 $crate = ["dep:$crate"]
+$other = []
 
 [dependencies]
 utmps = { path = "$utmps_dir"$extra }

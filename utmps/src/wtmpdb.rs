@@ -37,7 +37,7 @@ use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
 use crate::sqlite::{self, Checked, Mode};
-use crate::sys::sqlite::Connection;
+use crate::sys::sqlite::{code, Connection};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
 pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
@@ -59,11 +59,12 @@ const INSERT: &str = "INSERT INTO wtmp (Type,User,Login,TTY,RemoteHost,Service) 
 const UPDATE: &str = "UPDATE wtmp SET Logout = ? WHERE ID = ?";
 const DELETE: &str = "DELETE FROM wtmp WHERE ID = ?";
 const FIND_OPEN: &str = "SELECT ID FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
-// Newest first like `wtmpdb last`, paged on (Login, ID) so that no statement
-// stays open between batches.
-const PAGE: &str = "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service FROM wtmp \
-     WHERE IFNULL(Login, 0) < ?1 OR (IFNULL(Login, 0) = ?1 AND ID < ?2) \
-     ORDER BY IFNULL(Login, 0) DESC, ID DESC LIMIT ?3";
+// Newest first like `wtmpdb last`. The order is an expression no index has, so
+// it is sorted once: the ids in that order, in one statement, then each row by
+// its id (the rowid B-tree), a batch per statement, so that no statement stays
+// open between batches.
+const KEYS: &str = "SELECT ID FROM wtmp ORDER BY IFNULL(Login, 0) DESC, ID DESC";
+const ROW: &str = "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service FROM wtmp WHERE ID = ?1";
 const MICRO: Duration = Duration::from_micros(1);
 
 /// A row's id: what a login returns and its logout needs.
@@ -230,10 +231,13 @@ impl Wtmpdb {
     }
 
     /// The rows, newest first (by login time, as `wtmpdb last`), each with how
-    /// it ended. Rows are read in batches; no lock is held between them, so a
-    /// slow reader never blocks logins. Every batch must finish before
-    /// `deadline`; after it the iterator yields `TimedOut` and ends. A stored
-    /// value larger than 64 KiB is an error, never a large allocation.
+    /// it ended. The order is read first, in one pass (8 bytes of memory per
+    /// row), then the rows in batches; no lock is held between batches, so a
+    /// slow reader never blocks logins. `deadline` bounds the whole read:
+    /// past it the iterator yields `TimedOut` and ends. A stored value larger
+    /// than 64 KiB makes that row an error, never a large allocation, and the
+    /// rows after it are still read. A row removed during the read is left
+    /// out; one logged out during it is read with its logout.
     ///
     /// An empty file reads as no rows.
     ///
@@ -251,8 +255,8 @@ impl Wtmpdb {
             conn,
             path: path.to_path_buf(),
             deadline,
+            order: None,
             batch: VecDeque::new(),
-            after: (i64::MAX, i64::MAX),
             done: false,
             newer_boot: None,
         })
@@ -344,8 +348,9 @@ pub struct History {
     conn: Option<Connection>,
     path: PathBuf,
     deadline: Instant,
-    batch: VecDeque<HistoryEntry>,
-    after: (i64, i64),
+    /// The ids still to read, in reading order; `None` before the first batch.
+    order: Option<std::vec::IntoIter<i64>>,
+    batch: VecDeque<Result<HistoryEntry>>,
     done: bool,
     newer_boot: Option<SystemTime>,
 }
@@ -359,24 +364,44 @@ impl History {
         };
         sqlite::bound(conn, OP, &self.path, self.deadline)?;
         let fail = |e| sqlite::classify(OP, &self.path, e);
-        let mut stmt = match conn.prepare(PAGE) {
-            Ok(stmt) => stmt,
-            // A database without the table (nothing logged yet) has no rows.
-            Err(e) if sqlite::no_table(&e) => {
-                self.done = true;
-                return sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER);
+        let order = match &mut self.order {
+            Some(order) => order,
+            None => {
+                let mut keys = match conn.prepare(KEYS) {
+                    Ok(stmt) => stmt,
+                    // A database without the table (nothing logged yet) has no rows.
+                    Err(e) if sqlite::no_table(&e) => {
+                        self.done = true;
+                        return sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER);
+                    }
+                    Err(e) => return Err(fail(e)),
+                };
+                let mut ids = Vec::new();
+                while keys.step().map_err(fail)? {
+                    // The ID is the table's INTEGER PRIMARY KEY: always an integer.
+                    ids.push(sqlite::integer(&keys, 0).unwrap_or(0));
+                }
+                self.order.insert(ids.into_iter())
             }
-            Err(e) => return Err(fail(e)),
         };
-        stmt.bind(&[self.after.0.into(), self.after.1.into(), (sqlite::BATCH as i64).into()]).map_err(fail)?;
-        let mut n = 0;
-        while stmt.step().map_err(fail)? {
+        let mut stmt = conn.prepare(ROW).map_err(fail)?;
+        for id in order.by_ref().take(sqlite::BATCH) {
+            stmt.reset();
+            stmt.bind(&[id.into()]).map_err(fail)?;
+            match stmt.step() {
+                Ok(true) => {}
+                // Removed since the order was read.
+                Ok(false) => continue,
+                // This row only (a value over the cap): the others are still read.
+                Err(e) if e.primary() == code::TOOBIG => {
+                    let detail = format!("row {id} holds a value larger than the {}-byte cap", sqlite::MAX_VALUE);
+                    self.batch.push_back(Err(fail(e).with_detail(detail)));
+                    continue;
+                }
+                Err(e) => return Err(fail(e)),
+            }
             let row = &stmt;
-            n += 1;
-            // The ID is the table's INTEGER PRIMARY KEY: always an integer.
-            let id = sqlite::integer(row, 0).unwrap_or(0);
             let login_raw = sqlite::integer(row, 3);
-            self.after = (login_raw.unwrap_or(0), id);
             let logout = sqlite::integer(row, 4);
             let kind = sqlite::integer(row, 1).unwrap_or(0);
             let login = sqlite::time_from(login_raw, MICRO);
@@ -394,7 +419,7 @@ impl History {
                 // row still to come.
                 self.newer_boot = login.or(self.newer_boot);
             }
-            self.batch.push_back(HistoryEntry {
+            self.batch.push_back(Ok(HistoryEntry {
                 id: RowId(id),
                 kind,
                 user: sqlite::text(row, 2).unwrap_or_default(),
@@ -403,9 +428,9 @@ impl History {
                 host: sqlite::text(row, 6),
                 service: sqlite::text(row, 7),
                 end,
-            });
+            }));
         }
-        if n < sqlite::BATCH {
+        if order.len() == 0 {
             self.done = true;
         }
         Ok(())
@@ -416,12 +441,12 @@ impl Iterator for History {
     type Item = Result<HistoryEntry>;
 
     fn next(&mut self) -> Option<Result<HistoryEntry>> {
-        if self.batch.is_empty() && !self.done {
+        while self.batch.is_empty() && !self.done {
             if let Err(e) = self.fill() {
                 self.done = true;
                 return Some(Err(e));
             }
         }
-        self.batch.pop_front().map(Ok)
+        self.batch.pop_front()
     }
 }

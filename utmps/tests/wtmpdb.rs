@@ -343,6 +343,62 @@ fn history_pages_through_more_rows_than_one_batch() {
     assert!(rows.windows(2).all(|w| (w[0].login, w[0].id) > (w[1].login, w[1].id)), "strictly newest first");
 }
 
+/// Each page used to scan and sort the whole table (the order is an
+/// expression no index has): 50,000 rows took 8.4 s, past the default 5 s
+/// deadline. Sorted once, they are read whole well within it.
+#[test]
+fn a_large_history_is_read_whole_within_the_default_deadline() {
+    let db = Db::new();
+    let conn = db.sql();
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+         INSERT INTO wtmp (Type, User, Login, Logout, TTY) SELECT 3, 'u', i * 1000000, i * 1000000 + 1, 'pts/' || (i % 50) FROM n;",
+    )
+    .unwrap();
+    drop(conn);
+    let deadline = Instant::now() + utmps::DEFAULT_TIMEOUT;
+    let mut n = 0;
+    let mut previous = i64::MAX;
+    for row in db.store().history(deadline).unwrap() {
+        let row = row.unwrap_or_else(|e| panic!("after {n} rows: {e}"));
+        assert!(row.id.0 < previous, "newest first");
+        previous = row.id.0;
+        n += 1;
+    }
+    assert_eq!(n, 50_000);
+}
+
+/// A value over the 64 KiB cap is that row's error: the rows around it are
+/// still read, in order.
+#[test]
+fn one_oversized_value_is_one_rows_error() {
+    let db = Db::new();
+    let conn = db.sql();
+    conn.execute_batch(SCHEMA).unwrap();
+    conn.execute_batch(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO wtmp (Type, User, Login, TTY, RemoteHost) SELECT 3, 'u', i * 1000000, 'pts/1', 'h' FROM n;
+         UPDATE wtmp SET RemoteHost = printf('%.*c', 100000, 'x') WHERE ID = 500;",
+    )
+    .unwrap();
+    drop(conn);
+    let rows: Vec<_> = db.store().history(soon()).unwrap().collect();
+    assert_eq!(rows.len(), 1000);
+    for (i, row) in rows.iter().enumerate() {
+        let id = 1000 - i as i64;
+        match row {
+            Ok(row) => assert_eq!(row.id.0, id),
+            Err(e) => {
+                assert_eq!(id, 500, "only row 500 is over the cap: {e}");
+                assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+                assert!(e.to_string().contains("row 500"), "{e}");
+            }
+        }
+    }
+    assert_eq!(rows.iter().filter(|r| r.is_err()).count(), 1);
+}
+
 fn sqlite3_cli(test: &str) -> Option<PathBuf> {
     let found = ["/usr/bin/sqlite3", "/bin/sqlite3"].iter().map(Path::new).find(|p| p.exists());
     if found.is_none() {

@@ -138,6 +138,7 @@ api! {
     last_insert_rowid = sqlite3_last_insert_rowid(*mut RawDb) -> i64;
     prepare_v2 = sqlite3_prepare_v2(*mut RawDb, *const c_char, c_int, *mut *mut RawStmt, *mut *const c_char) -> c_int;
     finalize = sqlite3_finalize(*mut RawStmt) -> c_int;
+    reset = sqlite3_reset(*mut RawStmt) -> c_int;
     bind_null = sqlite3_bind_null(*mut RawStmt, c_int) -> c_int;
     bind_int64 = sqlite3_bind_int64(*mut RawStmt, c_int, i64) -> c_int;
     bind_double = sqlite3_bind_double(*mut RawStmt, c_int, f64) -> c_int;
@@ -524,6 +525,14 @@ impl Statement<'_> {
         Ok(())
     }
 
+    /// Back to before the first row, to run again (with new bindings): ends
+    /// the read transaction a statement in autocommit mode holds.
+    pub(crate) fn reset(&mut self) {
+        // SAFETY: `stmt` is live. Its result repeats the last step's error,
+        // which that step already reported.
+        unsafe { (self.conn.api.reset)(self.stmt.as_ptr()) };
+    }
+
     /// Runs to the next row: true when there is one (read it with
     /// [`column`](Self::column)), false when the statement is done.
     pub(crate) fn step(&mut self) -> Result<bool, SqliteError> {
@@ -625,6 +634,13 @@ mod tests {
             ]
         );
         assert_eq!(conn.query_row("SELECT a FROM t WHERE b = 8", &[], |_| ()).unwrap(), None);
+        let mut stmt = conn.prepare("SELECT ?1 * 2").unwrap();
+        for i in [3, 5] {
+            stmt.reset();
+            stmt.bind(&[Value::Integer(i)]).unwrap();
+            assert!(stmt.step().unwrap());
+            assert_eq!(stmt.column(0), Value::Integer(i * 2));
+        }
     }
 
     #[test]
