@@ -7,8 +7,9 @@
 #   ci/build-cost.sh [BEFORE_REV] [ROUNDS]
 #
 # With BEFORE_REV (a commit), that revision's crates are measured too, from a
-# git worktree under target/. Prints one line per build: what, seconds, the
-# size of the debug and of the stripped release binary.
+# git worktree under target/. Prints one line per project and round: the
+# debug build's seconds and binary size, then the release build's (run after
+# the debug one, in the same target directory) and its stripped size.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,9 +34,11 @@ fn main() {
 }
 RS
 
+# A session on a wtmpdb store, so that the SQLite code is linked in (an
+# unused store would be dropped by the linker, SQLite with it).
 app_main='fn main() {
-    let acct = utmps::Accounting::system();
-    println!("{}", acct.is_ok());
+    let acct = utmps::Accounting::empty().with_wtmpdb("/nonexistent/wtmp.db");
+    println!("{}", acct.open(&utmps::Login::new("alice", "pts/1")).is_ok());
 }'
 project after "utmps = { path = \"$root/utmps\" }" <<<"$app_main"
 cp "$root/Cargo.lock" "$work/after/Cargo.lock"
@@ -54,14 +57,15 @@ for round in $(seq "$rounds"); do
     for dir in "${names[@]}"; do
         cd "$work/$dir"
         rm -rf target
-        start=$(date +%s.%N)
+        t0=$(date +%s.%N)
         cargo build -q
-        end=$(date +%s.%N)
+        t1=$(date +%s.%N)
         cargo build -q --release
+        t2=$(date +%s.%N)
         strip -o target/stripped target/release/build-cost
-        printf '%-13s round %s  build %6.1f s  debug binary %8d bytes  release stripped %8d bytes\n' \
-            "$dir" "$round" "$(echo "$end - $start" | bc)" \
-            "$(stat -c %s target/debug/build-cost)" "$(stat -c %s target/stripped)"
+        printf '%-13s round %s  debug build %6.1f s, binary %8d bytes  release build %6.1f s, stripped %8d bytes\n' \
+            "$dir" "$round" "$(echo "$t1 - $t0" | bc)" "$(stat -c %s target/debug/build-cost)" \
+            "$(echo "$t2 - $t1" | bc)" "$(stat -c %s target/stripped)"
     done
 done
 [ -z "$before" ] || git -C "$root" worktree remove --force "$work/before-tree"

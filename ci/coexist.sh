@@ -11,8 +11,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:-${CARGO_TARGET_DIR:-$root/target}}
 work="$target/coexist"
-unset UTMPS_SYS_STATIC UTMPS_SYS_EXPECT_MODE XUTMP_FLAVOUR XUTMP_LIB_DIR XUTMP_INCLUDE_DIR \
-    PKG_CONFIG_PATH LD_LIBRARY_PATH CARGO_TARGET_DIR
+. "$root/ci/packaged.sh"
+fresh_environment
 
 # name|the daemon's dependency|utmps features beyond the default
 variants=(
@@ -24,15 +24,7 @@ variants=(
     'rusqlite-0.43+bundled-sqlite|rusqlite = { version = "=0.43.0", features = ["bundled"], optional = true }|bundled-sqlite'
 )
 
-rm -rf "$work/package/package" "$work/crates"
-(cd "$root" && cargo package --workspace --allow-dirty --no-verify --target-dir "$work/package" >/dev/null)
-mkdir -p "$work/crates"
-for crate in "$work/package/package/"*.crate; do
-    tar -xzf "$crate" -C "$work/crates"
-done
-utmps_dir=$(find "$work/crates" -mindepth 1 -maxdepth 1 -type d -name 'utmps-[0-9]*')
-sys_dir=$(find "$work/crates" -mindepth 1 -maxdepth 1 -type d -name 'utmps-sys-*')
-[ -d "$utmps_dir" ] && [ -d "$sys_dir" ] || { echo "coexist: packaged crates not found in $work/package" >&2; exit 1; }
+unpack_packages "$work"
 
 for v in "${variants[@]}"; do
     IFS='|' read -r name dep features <<<"$v"
@@ -66,6 +58,7 @@ $tokio
 utmps-sys = { path = "$sys_dir" }
 TOML
     cp "$root/ci/coexist/main.rs" "$app/src/main.rs"
+    cp "$root/ci/coexist/temp_dir.rs" "$app/src/temp_dir.rs"
     echo "coexist: $name"
     # One target directory for all: utmps and the common crates build once.
     (cd "$app" && cargo run --quiet --target-dir "$work/target-$crate")

@@ -8,22 +8,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:-${CARGO_TARGET_DIR:-$root/target}}
 work="$target/new-project"
-# What a fresh machine has: none of the variables the other CI steps set.
-unset UTMPS_SYS_STATIC UTMPS_SYS_EXPECT_MODE XUTMP_FLAVOUR XUTMP_LIB_DIR XUTMP_INCLUDE_DIR \
-    PKG_CONFIG_PATH LD_LIBRARY_PATH CARGO_TARGET_DIR
-
-# --no-verify: the package step verifies; the build below is the stronger test.
-# The .crate files of an earlier version would be unpacked beside the new ones.
-rm -rf "$work/package/package"
-(cd "$root" && cargo package --workspace --allow-dirty --no-verify --target-dir "$work/package" >/dev/null)
-rm -rf "$work/crates" "$work/app/src"
-mkdir -p "$work/crates" "$work/app/src"
-for crate in "$work/package/package/"*.crate; do
-    tar -xzf "$crate" -C "$work/crates"
-done
-utmps_dir=$(find "$work/crates" -mindepth 1 -maxdepth 1 -type d -name 'utmps-[0-9]*')
-sys_dir=$(find "$work/crates" -mindepth 1 -maxdepth 1 -type d -name 'utmps-sys-*')
-[ -d "$utmps_dir" ] && [ -d "$sys_dir" ] || { echo "new-project: packaged crates not found in $work/package" >&2; exit 1; }
+. "$root/ci/packaged.sh"
+fresh_environment
+unpack_packages "$work"
+rm -rf "$work/app/src"
+mkdir -p "$work/app/src"
 
 # The packaged utmps names utmps-sys by version only, as crates.io would serve
 # it; the patch makes that version the unpacked one. The version is the
@@ -49,6 +38,7 @@ utmps-sys = "=$sys_version"
 utmps-sys = { path = "$sys_dir" }
 TOML
 cp "$root/ci/new-project/main.rs" "$work/app/src/main.rs"
+cp "$root/ci/new-project/temp_dir.rs" "$work/app/src/temp_dir.rs"
 # The workspace's versions of the registry crates, so that a new release
 # elsewhere does not make this step fail for reasons of its own.
 cp "$root/Cargo.lock" "$work/app/Cargo.lock"

@@ -5,23 +5,17 @@
 //! run in one binary. Any failure exits non-zero.
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use temp_dir::TempDir;
 use utmps::wtmpdb::{End, Wtmpdb};
 use utmps::{Accounting, Login};
 
+mod temp_dir;
+
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-/// Removes the temporary directory however `run` ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn main() -> ExitCode {
     match run() {
@@ -34,16 +28,15 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let dir = TempDir(std::env::temp_dir().join(format!("utmps-coexist.{}", std::process::id())));
-    std::fs::create_dir(&dir.0)?;
+    let dir = TempDir::new("utmps-coexist")?;
 
-    let (jobs, version) = own::work(&dir.0.join("daemon.db"))?;
+    let (jobs, version) = own::work(&dir.path().join("daemon.db"))?;
     if jobs != 2 {
         return Err(format!("the daemon's own database counts {jobs} jobs, expected 2").into());
     }
 
     // wtmpdb creates its database at the first login; an empty file is one.
-    let db = dir.0.join("wtmp.db");
+    let db = dir.path().join("wtmp.db");
     std::fs::File::create(&db)?;
     let acct = Accounting::empty().with_wtmpdb(&db);
     acct.check()?;

@@ -5,20 +5,13 @@
 //! Usage: `new-project static|dynamic`, the link mode the default rule must pick.
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use temp_dir::TempDir;
 use utmps::{Accounting, Login};
 use utmps_sys::LinkMode;
 
-/// Removes the temporary directory however `run` ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+mod temp_dir;
 
 fn main() -> ExitCode {
     match run() {
@@ -45,9 +38,8 @@ fn run() -> Result<(), Box<dyn Error>> {
         return Err(format!("the default build linked {:?}, expected {expected:?}", linkage.mode).into());
     }
 
-    let dir = TempDir(std::env::temp_dir().join(format!("utmps-new-project.{}", std::process::id())));
-    std::fs::create_dir(&dir.0)?;
-    let (utmp, wtmp) = (dir.0.join("utmp"), dir.0.join("wtmp"));
+    let dir = TempDir::new("utmps-new-project")?;
+    let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
     // glibc never creates these files; a system's installer does.
     std::fs::File::create(&utmp)?;
     std::fs::File::create(&wtmp)?;

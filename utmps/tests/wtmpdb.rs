@@ -37,6 +37,15 @@ impl Db {
         Db { _dir: dir, path }
     }
 
+    /// A database with upstream's table, filled by `sql`.
+    fn with_rows(sql: &str) -> Db {
+        let db = Db::new();
+        let conn = db.sql();
+        conn.execute_batch(SCHEMA).unwrap();
+        conn.execute_batch(sql).unwrap();
+        db
+    }
+
     fn store(&self) -> Wtmpdb {
         Wtmpdb::new(&self.path).create(true)
     }
@@ -348,15 +357,10 @@ fn history_pages_through_more_rows_than_one_batch() {
 /// deadline. Sorted once, they are read whole well within it.
 #[test]
 fn a_large_history_is_read_whole_within_the_default_deadline() {
-    let db = Db::new();
-    let conn = db.sql();
-    conn.execute_batch(SCHEMA).unwrap();
-    conn.execute_batch(
+    let db = Db::with_rows(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
          INSERT INTO wtmp (Type, User, Login, Logout, TTY) SELECT 3, 'u', i * 1000000, i * 1000000 + 1, 'pts/' || (i % 50) FROM n;",
-    )
-    .unwrap();
-    drop(conn);
+    );
     let deadline = Instant::now() + utmps::DEFAULT_TIMEOUT;
     let mut n = 0;
     let mut previous = i64::MAX;
@@ -373,16 +377,11 @@ fn a_large_history_is_read_whole_within_the_default_deadline() {
 /// still read, in order.
 #[test]
 fn one_oversized_value_is_one_rows_error() {
-    let db = Db::new();
-    let conn = db.sql();
-    conn.execute_batch(SCHEMA).unwrap();
-    conn.execute_batch(
+    let db = Db::with_rows(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
          INSERT INTO wtmp (Type, User, Login, TTY, RemoteHost) SELECT 3, 'u', i * 1000000, 'pts/1', 'h' FROM n;
          UPDATE wtmp SET RemoteHost = printf('%.*c', 100000, 'x') WHERE ID = 500;",
-    )
-    .unwrap();
-    drop(conn);
+    );
     let rows: Vec<_> = db.store().history(soon()).unwrap().collect();
     assert_eq!(rows.len(), 1000);
     for (i, row) in rows.iter().enumerate() {
