@@ -151,7 +151,8 @@ impl Login {
     /// `InvalidInput` when the line is empty, too long, has an
     /// [unsafe character](crate::is_unsafe_char) (NUL included), whitespace or a `..` part,
     /// is a path outside `/dev`, or starts with `~` (the line of reboot, shutdown
-    /// and run-level records, which `last` would read as such).
+    /// and run-level records, which `last` would read as such) or with `|` or
+    /// `{` (the lines of clock-change records).
     pub fn line_name(&self) -> Result<&str> {
         check_line(&self.line)
     }
@@ -263,6 +264,9 @@ pub(crate) fn check_line(line: &str) -> Result<&str> {
     }
     if name.starts_with('~') {
         return bad("starts with `~`, the line `last` reads as reboot, shutdown or run-level records");
+    }
+    if name.starts_with(['|', '{']) {
+        return bad("starts with `|` or `{`, the lines `last` reads as clock changes (user `date`), not sessions");
     }
     if name.starts_with('/') {
         return bad("is a path outside /dev");
@@ -407,7 +411,15 @@ mod tests {
         for user in RESERVED_USERS {
             assert_eq!(check_user(user).unwrap_err().kind(), ErrorKind::InvalidInput, "{user}");
         }
+        // util-linux last reads user `date` on `|` or `{` as a clock change and
+        // never lists the session.
+        for line in ["|", "{", "/dev/|", "{x"] {
+            let e = Login::new("date", line).to_record().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "date on {line}: {e}");
+            assert!(e.to_string().contains("clock changes"), "{e}");
+        }
         assert!(check_line("pts/~1").is_ok(), "only a leading `~` is special");
+        assert!(check_line("pts/|1").is_ok() && check_line("pts/{1").is_ok(), "only a leading `|` or `{{` is special");
         assert!(check_user("rebooter").is_ok());
     }
 
