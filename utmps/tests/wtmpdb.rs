@@ -438,21 +438,28 @@ fn a_long_scan_stops_at_the_deadline() {
     let path = dir.path().join("wtmp.db");
     let conn = Connection::open(&path).unwrap();
     conn.execute_batch(SCHEMA).unwrap();
-    conn.execute_batch(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 400000)
-         INSERT INTO wtmp (Type, User, Login, Logout, TTY) SELECT 3, 'u', i, i + 1, 'pts/' || (i % 50) FROM n;",
-    )
-    .unwrap();
-    drop(conn);
     let db = Wtmpdb::new(&path);
-    // How long the lookup takes when nothing stops it: no open row, so a full scan.
-    let start = Instant::now();
-    assert_eq!(db.find_open("pts/none", Instant::now() + Duration::from_secs(60)).unwrap(), None);
-    let full = start.elapsed();
-    if full < Duration::from_millis(40) {
-        capability_skip(&format!("SKIPPED a_long_scan_stops_at_the_deadline: the scan took only {full:?} here"));
-        return;
-    }
+    // The table doubles until the lookup, with nothing to stop it (no open
+    // row, so a full scan), takes long enough to be cut short measurably;
+    // a fast machine gets a larger table, not a skip.
+    let mut rows = 0_u64;
+    let full = loop {
+        let more = rows.max(200_000);
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+             INSERT INTO wtmp (Type, User, Login, Logout, TTY) SELECT 3, 'u', i, i + 1, 'pts/' || (i % 50) FROM n;",
+            [rows + 1, rows + more],
+        )
+        .unwrap();
+        rows += more;
+        let start = Instant::now();
+        assert_eq!(db.find_open("pts/none", Instant::now() + Duration::from_secs(60)).unwrap(), None);
+        let full = start.elapsed();
+        if full >= Duration::from_millis(160) || rows >= 25_600_000 {
+            break full;
+        }
+    };
+    assert!(full >= Duration::from_millis(80), "a scan of {rows} rows took only {full:?}");
     let budget = full / 8;
     let start = Instant::now();
     let e = db.find_open("pts/none", Instant::now() + budget).unwrap_err();
@@ -460,6 +467,6 @@ fn a_long_scan_stops_at_the_deadline() {
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
     assert!(
         took < budget + Duration::from_millis(100),
-        "took {took:?} with a budget of {budget:?} (full scan {full:?})"
+        "took {took:?} with a budget of {budget:?} (full scan of {rows} rows {full:?})"
     );
 }
