@@ -1,6 +1,5 @@
 //! The accounting handle: which stores, by role, and which deadline.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,14 +7,12 @@ use std::time::Duration;
 
 #[cfg(any(feature = "xutmp", feature = "native"))]
 use crate::backend::Backend;
-use crate::backend::{BackendKind, WriteAccess, WriteCheck};
+use crate::backend::{BackendKind, WriteCheck};
 use crate::error::{Error, ErrorKind, Result};
 use crate::login::Login;
-use crate::paths::{absolute, unresolved_error, Unresolved, DEFAULT_TIMEOUT};
-use crate::record::{Exit, Record};
-#[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
-use crate::store::History;
-use crate::store::{LastLoginStore, StoreInfo, Stores};
+use crate::paths::{Anchored, DEFAULT_TIMEOUT};
+use crate::record::Record;
+use crate::store::{Btmp, LiveStore, StoreInfo, Stores};
 use crate::sys::deadline::Deadline;
 use crate::sys::process::pid_alive;
 
@@ -32,12 +29,12 @@ use crate::sys::process::pid_alive;
 /// ```
 #[derive(Clone)]
 pub struct Accounting {
-    stores: Arc<Stores>,
+    pub(crate) stores: Arc<Stores>,
     timeout: Duration,
     /// Set by an infallible constructor whose relative path could not be
     /// resolved: every operation fails with that reason, rather than act on
     /// whatever the path names after the next `chdir`.
-    refused: Option<Arc<(PathBuf, Unresolved)>>,
+    refused: Option<Arc<Anchored>>,
     /// Built by [`Accounting::system`]: a host without stores gets a remedy
     /// that fits it.
     from_system: bool,
@@ -48,7 +45,7 @@ impl fmt::Debug for Accounting {
         let mut d = f.debug_struct("Accounting");
         d.field("stores", &self.stores).field("timeout", &self.timeout);
         if let Some(r) = &self.refused {
-            d.field("unresolved", &r.0);
+            d.field("unresolved", &r.as_path());
         }
         d.finish()
     }
@@ -63,12 +60,15 @@ impl Accounting {
     /// constructors of one backend give.
     #[cfg(any(feature = "xutmp", feature = "native"))]
     fn with_backend(backend: Arc<dyn Backend>) -> Accounting {
-        Accounting::with_stores(Stores {
-            live: Some(backend.clone()),
-            history: vec![History::Wtmp(backend)],
-            last_login: vec![LastLoginStore::File(PathBuf::from(crate::paths::LASTLOG_FILE))],
-            failed: None,
-        })
+        Accounting::with_stores(Stores::of_backend(backend, PathBuf::from(crate::paths::LASTLOG_FILE)))
+    }
+
+    /// The first path that could not be made absolute makes the handle
+    /// refuse every operation with that error.
+    fn refuse_unless_resolved(&mut self, path: Anchored) {
+        if self.refused.is_none() && path.resolved("accounting").is_err() {
+            self.refused = Some(Arc::new(path));
+        }
     }
 
     fn stores_mut(&mut self) -> &mut Stores {
@@ -137,43 +137,18 @@ impl Accounting {
         Accounting::with_stores(Stores::default())
     }
 
-    /// Adds a wtmpdb database as a history store, after those the handle has:
-    /// each login inserts its row there and the logout sets that row's logout
-    /// time. The database is never created: it must exist (an empty file is
-    /// made a fresh database at the first login, as wtmpdb does). A relative
-    /// path is resolved now, as for [`files`](Self::files); when that fails,
-    /// the handle refuses every operation with that error.
-    #[cfg(feature = "wtmpdb")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
-    pub fn with_wtmpdb(self, path: impl AsRef<Path>) -> Accounting {
-        self.add(path.as_ref(), |stores, p| stores.history.push(History::Wtmpdb(crate::wtmpdb::Wtmpdb::new(p))))
-    }
-
-    /// Adds a lastlog2 database as a last-login store, written when a login
-    /// asks for it ([`Login::lastlog`]). Never created, as for
-    /// [`with_wtmpdb`](Self::with_wtmpdb); a relative path is resolved now.
-    #[cfg(feature = "wtmpdb")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
-    pub fn with_lastlog2(self, path: impl AsRef<Path>) -> Accounting {
-        self.add(path.as_ref(), |stores, p| {
-            stores.last_login.push(LastLoginStore::Lastlog2(crate::lastlog2::Lastlog2::new(p)))
-        })
-    }
-
     /// Sets the btmp file that [`record_failed_login`](Self::record_failed_login)
     /// appends to. A relative path is resolved now.
     pub fn with_btmp(self, path: impl AsRef<Path>) -> Accounting {
-        self.add(path.as_ref(), |stores, p| stores.failed = Some(p))
+        self.add(path.as_ref(), |stores, p| stores.failed = Some(Btmp::new(p)))
     }
 
-    fn add(mut self, path: &Path, put: impl FnOnce(&mut Stores, PathBuf)) -> Accounting {
-        match absolute(path) {
-            Ok(p) => put(self.stores_mut(), p),
-            Err(e) => {
-                self.refused.get_or_insert_with(|| Arc::new((path.to_path_buf(), Unresolved::from(&e))));
-                put(self.stores_mut(), path.to_path_buf());
-            }
-        }
+    /// Adds a store at `path`, made absolute now; when that fails, the handle
+    /// refuses every operation with that error.
+    pub(crate) fn add(mut self, path: &Path, put: impl FnOnce(&mut Stores, PathBuf)) -> Accounting {
+        let anchored = Anchored::new(path.to_path_buf());
+        put(self.stores_mut(), anchored.as_path().to_path_buf());
+        self.refuse_unless_resolved(anchored);
         self
     }
 
@@ -235,16 +210,12 @@ impl Accounting {
     /// every operation, [`check`](Self::check) included, with that error.
     #[cfg(feature = "native")]
     pub fn native(utmpd: impl AsRef<Path>, wtmpd: impl AsRef<Path>) -> Accounting {
-        let (utmpd, wtmpd) = (utmpd.as_ref(), wtmpd.as_ref());
-        let (bad, err) = match (absolute(utmpd), absolute(wtmpd)) {
-            (Ok(u), Ok(w)) => {
-                return Accounting::with_backend(Arc::new(crate::backend::native::NativeBackend::new(&u, &w)))
-            }
-            (Err(e), _) => (utmpd, e),
-            (_, Err(e)) => (wtmpd, e),
-        };
-        let mut acct = Accounting::with_backend(Arc::new(crate::backend::native::NativeBackend::new(utmpd, wtmpd)));
-        acct.refused = Some(Arc::new((bad.to_path_buf(), Unresolved::from(&err))));
+        let utmpd = Anchored::new(utmpd.as_ref().to_path_buf());
+        let wtmpd = Anchored::new(wtmpd.as_ref().to_path_buf());
+        let backend = crate::backend::native::NativeBackend::new(utmpd.as_path(), wtmpd.as_path());
+        let mut acct = Accounting::with_backend(Arc::new(backend));
+        acct.refuse_unless_resolved(utmpd);
+        acct.refuse_unless_resolved(wtmpd);
         acct
     }
 
@@ -266,10 +237,7 @@ impl Accounting {
     /// with that error.
     pub fn with_lastlog(self, path: impl AsRef<Path>) -> Accounting {
         let path = path.as_ref().to_path_buf();
-        self.add(&path, |stores, p| {
-            stores.last_login.retain(|s| !matches!(s, LastLoginStore::File(_)));
-            stores.last_login.insert(0, LastLoginStore::File(p));
-        })
+        self.add(&path, Stores::set_lastlog_file)
     }
 
     /// The operation deadline in force.
@@ -291,7 +259,7 @@ impl Accounting {
 
     /// The utmp file or utmpd socket; empty when the handle keeps no utmp.
     pub fn utmp_endpoint(&self) -> &Path {
-        self.stores.live.as_ref().map_or(Path::new(""), |b| b.utmp_endpoint())
+        self.stores.utmp().map_or(Path::new(""), |b| b.utmp_endpoint())
     }
 
     /// The wtmp file or wtmpd socket; empty when the handle keeps no wtmp.
@@ -301,33 +269,25 @@ impl Accounting {
 
     /// The lastlog file; empty when the handle has none.
     pub fn lastlog_path(&self) -> &Path {
-        self.stores
-            .last_login
-            .iter()
-            .find(|s| matches!(s, LastLoginStore::File(_)))
-            .map_or(Path::new(""), LastLoginStore::path)
+        self.stores.lastlog_file().unwrap_or(Path::new(""))
     }
 
     pub(crate) fn deadline(&self) -> Deadline {
         Deadline::after(self.timeout)
     }
 
-    pub(crate) fn store_set(&self) -> &Stores {
-        &self.stores
-    }
-
-    /// `Ok` unless the handle refuses every operation (a relative path that
-    /// could not be resolved).
-    pub(crate) fn usable(&self) -> Result<()> {
+    /// Checks that the handle does not refuse every operation (a relative
+    /// path that could not be resolved).
+    pub(crate) fn check_usable(&self) -> Result<()> {
         match &self.refused {
-            Some(r) => Err(unresolved_error("accounting", &r.0, &r.1)),
+            Some(r) => r.resolved("accounting").map(drop),
             None => Ok(()),
         }
     }
 
-    /// `Ok` when a login is recorded somewhere: a live or a history store.
-    pub(crate) fn records_something(&self) -> Result<()> {
-        self.usable()?;
+    /// Checks that a login is recorded somewhere: a live or a history store.
+    pub(crate) fn check_records(&self) -> Result<()> {
+        self.check_usable()?;
         if !self.stores.records_nothing() {
             return Ok(());
         }
@@ -377,50 +337,8 @@ impl Accounting {
     /// # Errors
     /// As [`check`](Self::check).
     pub fn check_writable(&self) -> Result<WriteCheck> {
-        self.records_something()?;
-        let deadline = self.deadline();
-        let check = self.check_backend(deadline)?;
-        #[cfg(feature = "wtmpdb")]
-        let check = self.check_databases(check, deadline)?;
-        Ok(check)
-    }
-
-    #[cfg(feature = "wtmpdb")]
-    fn check_databases(&self, mut check: WriteCheck, deadline: Deadline) -> Result<WriteCheck> {
-        for (store, info) in self.stores.history.iter().zip(self.stores.list().into_iter().filter(is_history)) {
-            if let History::Wtmpdb(db) = store {
-                let access = crate::store::sqlite_access(
-                    "check",
-                    db.path(),
-                    db.creates(),
-                    crate::wtmpdb::OWNER,
-                    deadline.instant(),
-                )?;
-                check.stores.push((info, access));
-            }
-        }
-        Ok(check)
-    }
-
-    #[cfg(any(feature = "xutmp", feature = "native"))]
-    fn check_backend(&self, deadline: Deadline) -> Result<WriteCheck> {
-        let (live, wtmp) = (self.stores.live.as_ref(), self.stores.wtmp());
-        match (live, wtmp) {
-            (Some(l), Some(w)) if same(l, w) => l.probe(deadline),
-            (Some(l), Some(w)) => {
-                let mut check = crate::backend::probe_half(&**l, true, deadline)?;
-                check.wtmp = crate::backend::probe_half(&**w, false, deadline)?.wtmp;
-                Ok(check)
-            }
-            (Some(l), None) => crate::backend::probe_half(&**l, true, deadline),
-            (None, Some(w)) => crate::backend::probe_half(&**w, false, deadline),
-            (None, None) => Ok(WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore)),
-        }
-    }
-
-    #[cfg(not(any(feature = "xutmp", feature = "native")))]
-    fn check_backend(&self, _: Deadline) -> Result<WriteCheck> {
-        Ok(WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore))
+        self.check_records()?;
+        self.stores.check(self.deadline())
     }
 
     /// Records a failed login (a wrong password, an unknown user) in the
@@ -435,7 +353,7 @@ impl Accounting {
     /// record; never a silent success. Otherwise those of
     /// [`btmp::record_failed_login`](crate::btmp::record_failed_login).
     pub fn record_failed_login(&self, login: &Login) -> Result<()> {
-        self.usable()?;
+        self.check_usable()?;
         let Some(btmp) = &self.stores.failed else {
             return Err(Error::new(
                 ErrorKind::Unsupported,
@@ -444,14 +362,13 @@ impl Accounting {
             )
             .with_remedy("where the host keeps a btmp file, add it with `with_btmp`"));
         };
-        tracing::trace!(path = %btmp.display(), "failed login");
-        crate::btmp::record_failed_login(btmp, login, self.deadline().instant())
+        btmp.record(login, self.deadline())
     }
 
-    fn live(&self, op: &'static str) -> Result<&dyn crate::backend::Backend> {
-        self.usable()?;
-        match &self.stores.live {
-            Some(b) => Ok(&**b),
+    fn live(&self, op: &'static str) -> Result<&dyn LiveStore> {
+        self.check_usable()?;
+        match self.stores.live.first() {
+            Some(store) => Ok(&**store),
             None => Err(Error::new(
                 ErrorKind::Unsupported,
                 op,
@@ -465,7 +382,7 @@ impl Accounting {
     /// # Errors
     /// As for any backend read; `Unsupported` when the handle keeps no utmp.
     pub fn entries(&self) -> Result<Vec<Record>> {
-        self.live("utmp read")?.utmp_records(self.deadline())
+        self.live("utmp read")?.records(self.deadline())
     }
 
     /// The live sessions, like `who`: USER_PROCESS entries with a user name
@@ -512,52 +429,18 @@ impl Accounting {
     /// are written before utmp), so a later sweep tries it again; what its
     /// history stores took before the failure they may then get twice.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
-        self.usable()?;
-        let Some(live) = &self.stores.live else {
-            return Ok(Vec::new());
-        };
+        self.check_usable()?;
         let deadline = self.deadline();
-        let stale = |e: &Record| e.is_user_process() && pid_alive(e.pid) == Some(false);
-        let found: Vec<Record> = live.utmp_records(deadline)?.into_iter().filter(|e| stale(e) && ours(e)).collect();
-        if found.is_empty() {
-            return Ok(Vec::new());
-        }
-        // The very same records, login times included, as they are just before
-        // the writes start.
-        let mut unchanged: HashSet<Record> = live.utmp_records(deadline)?.into_iter().collect();
         let mut swept = Vec::new();
-        for entry in found {
-            if !unchanged.remove(&entry) || pid_alive(entry.pid) != Some(false) {
-                continue;
-            }
-            let dead = entry.dead(Exit::default());
-            // The history stores first: when one fails, the entry is still
-            // live in utmp, and a later sweep tries it again (a second wtmp
-            // logout for the line is one `last` passes over).
-            for history in &self.stores.history {
-                history.sweep(&dead, deadline)?;
-            }
-            live.utmp_put(&dead, deadline)?;
-            tracing::debug!(line = %entry.line, pid = entry.pid, "swept a stale session");
-            swept.push(dead);
+        for store in &self.stores.live {
+            swept.extend(store.sweep(&mut ours, &self.stores.history, deadline)?);
         }
         Ok(swept)
     }
 }
 
-#[cfg(feature = "wtmpdb")]
-fn is_history(info: &StoreInfo) -> bool {
-    info.role == crate::store::Role::History
-}
-
-/// True when `a` and `b` are the same backend: its utmp and wtmp halves.
-#[cfg(any(feature = "xutmp", feature = "native"))]
-fn same(a: &Arc<dyn Backend>, b: &Arc<dyn Backend>) -> bool {
-    std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
-}
-
-/// [`absolute`], with the error of this crate.
+/// `path` made absolute now, or the error of doing so.
 #[cfg(feature = "xutmp")]
 fn resolve(path: &Path) -> Result<PathBuf> {
-    absolute(path).map_err(|e| unresolved_error("accounting", path, &Unresolved::from(&e)))
+    Anchored::new(path.to_path_buf()).resolved("accounting").map(Path::to_path_buf)
 }

@@ -215,7 +215,7 @@ mod tests {
         for (path, what) in [(Path::new("/dev/zero"), "character device"), (dir.path(), "directory"), (&fifo, "FIFO")] {
             let start = Instant::now();
             let e = read(path, None, Duration::from_secs(1)).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{e}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput, "{e}");
             assert!(e.to_string().contains(what) && e.to_string().contains("not a regular file"), "{e}");
             assert!(start.elapsed() < Duration::from_millis(500), "{path:?} took {:?}", start.elapsed());
         }
@@ -229,7 +229,7 @@ mod tests {
         // Sparse: no disk space, and nothing is read before the size check.
         file.set_len(MAX_FILE_SIZE + 1).unwrap();
         let e = read(&path, None, Duration::from_secs(1)).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unsupported, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unsupported, "{e}");
         assert!(e.to_string().contains("MAX_FILE_SIZE"), "{e}");
         file.set_len(4 * 384).unwrap();
         assert_eq!(read(&path, Some(Layout::Glibc), Duration::from_secs(1)).unwrap().records.len(), 4);
@@ -241,7 +241,7 @@ mod tests {
         let path = dir.path().join("wtmp");
         std::fs::write(&path, [0u8; 384]).unwrap();
         let e = read(&path, None, Duration::ZERO).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::TimedOut, "{e}");
     }
 
     #[test]
@@ -252,12 +252,12 @@ mod tests {
         let got = read_deadline(&path, Some(Layout::Glibc), Instant::now() + Duration::from_secs(1)).unwrap();
         assert_eq!(got.records, vec![rec(1)]);
         let e = read_deadline(&path, None, Instant::now()).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::TimedOut, "{e}");
         let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
         let _held = crate::sys::filelock::lock(&file, true, 0, 0, Deadline::after(Duration::from_secs(1))).unwrap();
         let start = Instant::now();
         let e = read_deadline(&path, None, Instant::now() + Duration::from_millis(100)).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::TimedOut, "{e}");
+        assert_eq!(e.kind(), crate::error::ErrorKind::TimedOut, "{e}");
         assert!(e.to_string().contains("another process held a lock"), "{e}");
         assert!(start.elapsed() < Duration::from_millis(600), "{:?}", start.elapsed());
     }
@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn missing_file_is_unavailable() {
         let e = read("/nonexistent/wtmp", None, std::time::Duration::from_millis(100)).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unavailable);
         assert!(e.to_string().contains("/nonexistent/wtmp"));
     }
 }

@@ -286,7 +286,7 @@ mod tests {
         File::create(&path).unwrap();
         let full = LastLogin { time: 1, line: Field([b'l'; 32]), host: Field([b'h'; 256]) };
         let e = write(&path, 0, &full, Instant::now() + Duration::from_secs(1)).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput);
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "nothing written");
         let mut junk_after_nul = LastLogin { host: Field::EMPTY, ..full };
         junk_after_nul.line.0[5] = 0;
@@ -310,6 +310,6 @@ mod tests {
     #[test]
     fn missing_file_is_unavailable() {
         let e = read(Path::new("/nonexistent/lastlog"), 0).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unavailable);
     }
 }

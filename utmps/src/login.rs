@@ -304,6 +304,7 @@ pub(crate) fn default_id(line: &str) -> Field<4> {
 /// Another id for `line`, used when its default id is taken by a live session on
 /// another line (`pts/1012` and `pts/11012` share `1012`). Derived from the line
 /// so that every process picks the same sequence.
+#[cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 pub(crate) fn alternate_id(line: &str, attempt: u32) -> Field<4> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=";
     // FNV-1a: small, stable across versions and platforms.

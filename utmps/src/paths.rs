@@ -24,7 +24,7 @@ pub const LASTLOG_FILE: &str = "/var/log/lastlog";
 /// does not change what it names. Not canonicalized: symlinks keep meaning what
 /// they point to when a write happens. An empty path is kept: it names nothing,
 /// and the current directory is not what it means either.
-pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     if path.is_absolute() || path.as_os_str().is_empty() {
         return Ok(path.to_path_buf());
     }
@@ -34,7 +34,7 @@ pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
 /// Why [`absolute`] could not resolve a path, as plain values: an io::Error
 /// is neither Clone nor unwind safe, and the handles that keep this are both.
 #[derive(Clone, Debug)]
-pub(crate) struct Unresolved {
+struct Unresolved {
     errno: Option<i32>,
     kind: std::io::ErrorKind,
     text: String,
@@ -47,7 +47,7 @@ impl From<&std::io::Error> for Unresolved {
 }
 
 /// The error of `op` on a relative `path` that [`absolute`] could not resolve.
-pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &Unresolved) -> Error {
+fn unresolved_error(op: &'static str, path: &Path, err: &Unresolved) -> Error {
     // The errno is what decides the kind.
     let copy = match err.errno {
         Some(errno) => std::io::Error::from_raw_os_error(errno),
@@ -62,13 +62,11 @@ pub(crate) fn unresolved_error(op: &'static str, path: &Path, err: &Unresolved) 
 /// when that failed, the path as given and the reason, so that every
 /// operation refuses with it rather than write relative to a later directory.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
 pub(crate) struct Anchored {
     path: PathBuf,
     unresolved: Option<Unresolved>,
 }
 
-#[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
 impl Anchored {
     pub(crate) fn new(path: PathBuf) -> Anchored {
         match absolute(&path) {

@@ -4,50 +4,26 @@
 use std::net::IpAddr;
 
 use crate::accounting::Accounting;
-use crate::backend::{Backend, Failed, Landed};
 use crate::error::{Error, ErrorKind, Result};
-use crate::login::{alternate_id, cut_host, default_id, Login};
+use crate::login::{cut_host, Login};
 use crate::record::{Exit, Field, Record};
-use crate::store::{History, Mark};
-use crate::sys::deadline::Deadline;
+use crate::store::undo::UndoStep;
+use crate::store::{Ending, Mark, Unwritten};
 use crate::take_back;
-
-/// How many alternate ids are tried when a line's default id is taken.
-const ID_ATTEMPTS: u32 = 16;
 
 impl Accounting {
     /// Records a login in every store of the handle, in this order: the utmp
-    /// USER_PROCESS entry (live), the login in each history store (the wtmp
-    /// login record; a wtmpdb row, whose id the session keeps), then, when the
-    /// login asks for it, each last-login store (lastlog, lastlog2). The
-    /// returned guard logs out when it is closed or dropped.
-    ///
-    /// Returns within the handle's timeout, failed or not (plus scheduling noise).
+    /// entry (live), each history store (the wtmp login record; a wtmpdb row),
+    /// then, when the login asks for it, each last-login store. The returned
+    /// guard logs out when it is closed or dropped. Returns within the
+    /// handle's timeout, failed or not.
     ///
     /// # Errors
     /// `InvalidInput` before any I/O for a bad user, line, host or service;
-    /// `Unsupported` before any I/O when the login asks for lastlog and the
-    /// handle has no last-login store; `Unavailable` when the handle has no
-    /// live and no history store (see [`check`](Self::check)); otherwise the
-    /// first failure. What a failed open wrote, or may have written, is taken
-    /// back, the latest first: a wtmpdb row is deleted (so that `last` shows
-    /// nothing of the failed login, where a logout would show it with a
-    /// zero duration), the utmp entry is ended and a wtmp login that landed
-    /// gets its logout. A last-login write is not undone: lastlog keeps no
-    /// previous value. That happens before the open returns when it needs no
-    /// waiting and fits in the deadline, otherwise in the background after it
-    /// returned.
-    /// A write whose answer had not come by the deadline is undone only once
-    /// that answer came (the native backend waits for it on the original
-    /// connection, at most 35 s), so that the undo can never be applied before
-    /// the write; a write the daemon refused is not undone. An undo made after
-    /// the open returned ends the utmp entry only while utmp still holds that
-    /// login (same line, id, pid and time), so a newer login on the line is
-    /// left live (a login landing between that read and the put is not).
-    /// Against libxutmp's utmps flavour, which cannot keep a connection, a
-    /// write whose outcome is unknown is undone at once, and a daemon that
-    /// applies it later than the undo can still leave it live. Take-backs still pending when the process
-    /// exits are lost: see [`wait_for_take_backs`](Self::wait_for_take_backs).
+    /// `Unsupported` when the login asks for lastlog and the handle has no
+    /// last-login store; `Unavailable` when it has no live and no history store
+    /// (see [`check`](Self::check)); otherwise the first failure, after which
+    /// what was written is taken back ([reliability 22](crate::notes::reliability)).
     pub fn open(&self, login: &Login) -> Result<Session> {
         Session::open(self.clone(), login)
     }
@@ -75,22 +51,24 @@ impl Accounting {
 pub struct Session {
     acct: Accounting,
     record: Record,
-    /// Per history store of `acct`, in its order.
-    marks: Vec<Mark>,
+    /// What each live store returned at login, in the handle's order.
+    live: Vec<Box<dyn Mark>>,
+    /// What each history store returned at login, in the handle's order.
+    history: Vec<Box<dyn Mark>>,
     owner: libc::pid_t,
     open: bool,
 }
 
 impl Session {
     fn open(acct: Accounting, login: &Login) -> Result<Session> {
-        acct.records_something()?;
+        acct.check_records()?;
         let mut record = login.to_record()?;
         let line = login.line_name()?;
-        check_for_databases(&acct, login, &record)?;
+        let stores = &*acct.stores;
+        stores.check_login(login, &record)?;
         // One deadline for every step of the open, undoing a failed one
         // included: what does not fit runs in the background (see `take_back`).
         let deadline = acct.deadline();
-        let stores = acct.store_set();
         // Everything the last-login stores need is checked before anything is written.
         let last_login = match login.wants_lastlog() {
             true if stores.last_login.is_empty() => {
@@ -106,44 +84,48 @@ impl Session {
             false => Vec::new(),
         };
         // Set up ahead, writing nothing: the wtmpd connection, whose daemon the
-        // superserver starts while utmp is written. The wtmp login itself
-        // still waits for the utmp put, so that a failed open leaves no
-        // session in wtmp for `last` to show.
-        let prepared: Vec<_> = stores.history.iter().map(|h| h.prepare(deadline)).collect();
-        if let Some(live) = &stores.live {
-            if let Err(failed) = put_with_free_id(&**live, &mut record, line, deadline) {
-                drop(prepared);
-                take_back::undo(&acct, &record, failed.landed, Landed::No, &[], deadline);
-                return Err(failed.error);
-            }
-        }
-        let utmp_written = || match stores.live.is_some() {
-            true => Landed::Maybe,
-            false => Landed::No,
+        // superserver starts while utmp is written. The history logins still
+        // wait for the live ones, so that a failed open leaves no session in
+        // wtmp for `last` to show.
+        let set_up: Vec<_> = stores.history.iter().map(|h| h.prepare(deadline)).collect();
+        let mut session =
+            Session { acct: acct.clone(), record, live: Vec::new(), history: Vec::new(), owner: 0, open: false };
+        let failed = |session: &Session, record: &Record, undo: Option<Box<UndoStep>>, error: Error| {
+            let mut steps: Vec<UndoStep> = session.marks().map(|m| m.undo()).collect();
+            steps.extend(undo.map(|step| *step));
+            take_back::undo(record, steps, acct.timeout(), deadline);
+            Err(error)
         };
-        let mut marks = Vec::with_capacity(stores.history.len());
-        for (history, prepared) in stores.history.iter().zip(prepared) {
-            match history.login(prepared, &record, login, deadline) {
-                Ok(mark) => marks.push(mark),
-                Err(failed) => {
-                    let wtmp = match history {
-                        History::Wtmp(_) => failed.landed,
-                        #[cfg(feature = "wtmpdb")]
-                        _ => wtmp_written(&marks),
-                    };
-                    take_back::undo(&acct, &record, utmp_written(), wtmp, &marks, deadline);
-                    return Err(failed.error);
+        for store in &stores.live {
+            match store.login(&mut record, line, deadline) {
+                Ok(mark) => session.live.push(mark),
+                Err(Unwritten { error, undo }) => {
+                    drop(set_up);
+                    return failed(&session, &record, undo, error);
                 }
             }
         }
-        for (store, pending) in stores.last_login.iter().zip(&last_login) {
-            if let Err(e) = store.write(pending, deadline) {
-                take_back::undo(&acct, &record, utmp_written(), wtmp_written(&marks), &marks, deadline);
-                return Err(e);
+        for (store, set_up) in stores.history.iter().zip(set_up) {
+            match store.login(set_up, &record, login, deadline) {
+                Ok(mark) => session.history.push(mark),
+                Err(Unwritten { error, undo }) => return failed(&session, &record, undo, error),
+            }
+        }
+        for write in &last_login {
+            if let Err(e) = write.write(deadline) {
+                return failed(&session, &record, None, e);
             }
         }
         tracing::debug!(user = %record.user, line = %record.line, pid = record.pid, stores = ?stores, "session opened");
-        Ok(Session { acct, record, marks, owner: std::process::id() as libc::pid_t, open: true })
+        session.record = record;
+        session.owner = std::process::id() as libc::pid_t;
+        session.open = true;
+        Ok(session)
+    }
+
+    /// What every store returned at login: the live stores', then the history stores'.
+    pub(crate) fn marks(&self) -> impl Iterator<Item = &dyn Mark> {
+        self.live.iter().chain(&self.history).map(|m| &**m)
     }
 
     /// The USER_PROCESS record of the login: the one written to utmp and
@@ -155,16 +137,6 @@ impl Session {
     /// The line (`pts/3`).
     pub fn line(&self) -> &Field<32> {
         &self.record.line
-    }
-
-    /// The wtmpdb row of this session in the handle's first wtmpdb store.
-    #[cfg(feature = "wtmpdb")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
-    pub fn wtmpdb_row(&self) -> Option<crate::wtmpdb::RowId> {
-        self.marks.iter().find_map(|m| match m {
-            Mark::Wtmpdb(id) => Some(*id),
-            _ => None,
-        })
     }
 
     /// Changes the remote host and address of the live session (a roaming
@@ -181,17 +153,21 @@ impl Session {
     /// keeps its old host.
     pub fn update_host(&mut self, host: &str, addr: Option<IpAddr>) -> Result<()> {
         let host = cut_host(host)?;
-        let Some(live) = &self.acct.store_set().live else {
+        let stores = &self.acct.stores;
+        if stores.live.is_empty() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 "update host",
                 "this handle keeps no utmp, the only store where a session's host can change",
             ));
-        };
+        }
         let mut updated = self.record;
         updated.host = Field::truncated(host.as_bytes());
         updated.set_addr(addr);
-        live.utmp_put(&updated, self.acct.deadline())?;
+        let deadline = self.acct.deadline();
+        for store in &stores.live {
+            store.update(&updated, deadline)?;
+        }
         self.record = updated;
         Ok(())
     }
@@ -234,46 +210,60 @@ impl Session {
                 format!("the session belongs to process {}, not to this forked child", self.owner),
             ));
         }
-        let stores = self.acct.store_set();
         let deadline = self.acct.deadline();
-        let dead = self.record.dead(exit);
-        let live_put = || match &stores.live {
-            Some(live) => live.utmp_put(&dead, deadline),
-            None => Ok(()),
-        };
-        let history_logouts = || {
-            let mut result = Ok(());
-            for (history, mark) in stores.history.iter().zip(&self.marks) {
-                let ended = history.logout(mark, exit, deadline);
-                result = result.and(ended);
-            }
-            result
-        };
-        let result = match &stores.live {
-            Some(live) if !stores.history.is_empty() => match live.utmp_put_start(&dead, deadline) {
-                // utmpd works on the put while the history stores are written.
-                Some(started) => {
-                    let history = history_logouts();
-                    started.finish().and(history)
+        let logout = |m: &dyn Mark| m.logout(exit, deadline);
+        let history = || every(self.history.iter().map(|m| &**m), logout);
+        let result = if self.history.is_empty() {
+            every(self.live.iter().map(|m| &**m), logout)
+        } else {
+            // The live writes overlap with the history writes, which go to
+            // other daemons or files.
+            let mut live = Ok(());
+            let (mut started, mut blocking) = (Vec::new(), Vec::new());
+            for mark in &self.live {
+                match mark.start_logout(exit, deadline) {
+                    Ending::Done(r) => live = live.and(r),
+                    Ending::Started(s) => started.push(s),
+                    Ending::Blocking => blocking.push(&**mark),
                 }
-                // libutmps waits for each answer (and a native put waits for
-                // room at a full listener): the put gets a thread. A thread
-                // costs more than a whole logout on files; beside a daemon's
-                // fork, exec and fsync it is cheap.
-                None if live.kind().uses_daemons() => side_by_side(live_put, history_logouts),
-                None => live_put().and(history_logouts()),
-            },
-            _ => live_put().and(history_logouts()),
+            }
+            let history = match blocking.is_empty() {
+                true => history(),
+                false => {
+                    let blocking = || every(blocking.iter().copied(), logout);
+                    let (first, second) = side_by_side(blocking, history);
+                    live = live.and(first);
+                    second
+                }
+            };
+            for s in started {
+                live = live.and(s.finish());
+            }
+            live.and(history)
         };
         tracing::debug!(line = %self.record.line, ok = result.is_ok(), "session closed");
         result
     }
 }
 
+/// Runs `f` on every mark, each even when one before it failed, and returns
+/// the first error.
+fn every<'a>(marks: impl Iterator<Item = &'a dyn Mark>, f: impl Fn(&dyn Mark) -> Result<()>) -> Result<()> {
+    let mut result = Ok(());
+    for mark in marks {
+        let done = f(mark);
+        result = result.and(done);
+    }
+    result
+}
+
 /// Runs `first` on a thread of its own while `second` runs here, and returns
-/// the first error in that order. When no thread can be started, runs both
-/// here, one after the other.
-fn side_by_side(first: impl FnOnce() -> Result<()> + Send, second: impl FnOnce() -> Result<()>) -> Result<()> {
+/// both results. When no thread can be started, runs both here, one after
+/// the other.
+fn side_by_side(
+    first: impl FnOnce() -> Result<()> + Send,
+    second: impl FnOnce() -> Result<()>,
+) -> (Result<()>, Result<()>) {
     // A closure handed to a spawn that fails is gone: keep it where the
     // fallback can still take it.
     let first = std::sync::Mutex::new(Some(first));
@@ -289,47 +279,15 @@ fn side_by_side(first: impl FnOnce() -> Result<()> + Send, second: impl FnOnce()
                 let first = thread
                     .join()
                     .unwrap_or_else(|_| Err(Error::new(ErrorKind::Io, "logout", "the thread writing utmp panicked")));
-                first.and(second)
+                (first, second)
             }
             Err(e) => {
                 tracing::trace!(error = %e, "no thread for the utmp logout; written on this one");
                 let first = run_first();
-                first.and(second())
+                (first, second())
             }
         }
     })
-}
-
-/// A wtmp login record among `marks` landed, so its take-back needs a logout.
-fn wtmp_written(marks: &[Mark]) -> Landed {
-    match marks.iter().any(|m| matches!(m, Mark::Wtmp(_))) {
-        true => Landed::Maybe,
-        false => Landed::No,
-    }
-}
-
-/// What the SQLite stores need and the utmp checks do not cover, checked
-/// before any I/O: the service name, a time after 1970.
-fn check_for_databases(acct: &Accounting, login: &Login, record: &Record) -> Result<()> {
-    #[cfg(feature = "wtmpdb")]
-    {
-        use crate::store::LastLoginStore;
-        let stores = acct.store_set();
-        let sqlite = stores.history.iter().any(|h| matches!(h, History::Wtmpdb(_)))
-            || stores.last_login.iter().any(|l| matches!(l, LastLoginStore::Lastlog2(_)));
-        if !sqlite {
-            return Ok(());
-        }
-        if let Some(service) = login.service_name() {
-            crate::sqlite::check_service("login", service)?;
-        }
-        if record.tv_sec < 0 {
-            return Err(Error::invalid("login", "wtmpdb and lastlog2 cannot store a login time before 1970"));
-        }
-    }
-    #[cfg(not(feature = "wtmpdb"))]
-    let _ = (acct, login, record);
-    Ok(())
 }
 
 impl Session {
@@ -340,7 +298,8 @@ impl Session {
         Session {
             acct: self.acct.clone(),
             record: self.record,
-            marks: std::mem::take(&mut self.marks),
+            live: std::mem::take(&mut self.live),
+            history: std::mem::take(&mut self.history),
             owner: self.owner,
             open,
         }
@@ -392,79 +351,11 @@ fn hand_off(session: &mut Session) -> bool {
     true
 }
 
-/// Writes the login's utmp entry under the line's default ut_id (its last four
-/// bytes), or, when a live session on another line holds that id (`pts/1012` and
-/// `pts/11012`), under the first derived alternate that is free. The libc flavour
-/// refuses such a put with EADDRINUSE under its file lock, so two logins racing
-/// for one id cannot both take it. The utmps daemons match by id AND line, so
-/// there the default id never collides.
-fn put_with_free_id(live: &dyn Backend, record: &mut Record, line: &str, deadline: Deadline) -> Result<(), Failed> {
-    let candidates = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
-    for id in candidates {
-        record.id = id;
-        match live.utmp_put_tracked(record, deadline) {
-            Ok(()) => return Ok(()),
-            Err(f) if f.error.raw_os_error() == Some(libc::EADDRINUSE) => {
-                tracing::trace!(line, id = %id, "ut_id held by a live session on another line");
-            }
-            Err(f) => return Err(f),
-        }
-    }
-    Err(Failed::not_written(Error::new(
-        ErrorKind::IdsExhausted,
-        "login",
-        format!(
-            "every ut_id tried for line {line:?} ({} of them) is held by a live session on another line",
-            ID_ATTEMPTS + 1
-        ),
-    )))
-}
-
 // A daemon opens a session in one task and ends it in another.
 const _: () = {
     const fn is_send<T: Send>() {}
     is_send::<Session>();
 };
-
-#[cfg(all(test, feature = "xutmp"))]
-mod tests {
-    use super::*;
-    use crate::layout::Layout;
-    use crate::record::RecordType;
-
-    /// A utmp whose live entries, on other lines, hold every id a login on
-    /// `pts/1012` may take: the open is refused with its own kind, and nothing
-    /// is written.
-    #[test]
-    fn a_line_whose_every_id_is_taken_is_refused_with_ids_exhausted() {
-        let dir = tempfile::tempdir().unwrap();
-        let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
-        let line = "pts/1012";
-        let me = std::process::id() as i32;
-        let ids = std::iter::once(default_id(line)).chain((0..ID_ATTEMPTS).map(|n| alternate_id(line, n)));
-        let mut bytes = Vec::new();
-        for (n, id) in ids.enumerate() {
-            let holder = Record {
-                record_type: RecordType::USER_PROCESS,
-                pid: me,
-                line: Field::truncated(format!("pts/{}", 5000 + n).as_bytes()),
-                id,
-                user: Field::truncated(b"holder"),
-                tv_sec: 1_700_000_000,
-                ..Record::default()
-            };
-            bytes.extend(Layout::Glibc.encode(&holder).unwrap());
-        }
-        std::fs::write(&utmp, &bytes).unwrap();
-        std::fs::File::create(&wtmp).unwrap();
-        let acct = Accounting::files(&utmp, &wtmp).unwrap();
-        let e = acct.open(&Login::new("alice", line)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::IdsExhausted, "{e}");
-        assert!(e.remedy().unwrap().contains("sweep"), "{e}");
-        assert_eq!(std::fs::read(&utmp).unwrap(), bytes, "utmp changed");
-        assert_eq!(std::fs::metadata(&wtmp).unwrap().len(), 0, "wtmp written");
-    }
-}
 
 // catch_unwind around a daemon's request handler may hold a handle or a session.
 const _: () = {

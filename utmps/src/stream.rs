@@ -235,7 +235,7 @@ impl Records {
         if let Err(e) = read {
             self.buf.clear();
             return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                Error::new(crate::ErrorKind::Io, OP, "the file shrank while it was read").at(&self.path)
+                Error::new(crate::error::ErrorKind::Io, OP, "the file shrank while it was read").at(&self.path)
             } else {
                 io_err(e)
             });
@@ -381,11 +381,11 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         for (path, what) in [(fifo.as_path(), "FIFO"), (dir.path(), "directory"), (Path::new("/dev/zero"), "device")] {
             let e = open(path, None, T).unwrap_err();
-            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{path:?}");
+            assert_eq!(e.kind(), crate::error::ErrorKind::InvalidInput, "{path:?}");
             assert!(e.to_string().contains(what), "{e}");
         }
         let e = open(dir.path().join("none"), None, T).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Unavailable);
     }
 
     #[test]
@@ -395,7 +395,7 @@ mod tests {
         let held = crate::sys::filelock::lock(&writer, true, 0, 0, crate::sys::deadline::Deadline::after(T)).unwrap();
         let started = std::time::Instant::now();
         let e = open(&path, None, Duration::from_millis(200)).unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::TimedOut);
+        assert_eq!(e.kind(), crate::error::ErrorKind::TimedOut);
         assert!(e.to_string().contains("another process held a lock"), "{e}");
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         drop(held);
@@ -409,7 +409,7 @@ mod tests {
         assert!(s.next().unwrap().is_ok());
         std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(10).unwrap();
         let e = s.next_back().unwrap().unwrap_err();
-        assert_eq!(e.kind(), crate::ErrorKind::Io);
+        assert_eq!(e.kind(), crate::error::ErrorKind::Io);
         assert!(s.next().is_none() && s.next_back().is_none());
         assert!(s.get(0).unwrap().is_err(), "no whole record is left");
         assert!(s.get(1000).is_none());

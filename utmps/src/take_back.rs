@@ -1,45 +1,24 @@
-//! Taking back a login that failed half way, off the caller's path.
+//! Taking back a login that failed half way: each store gives the undo step
+//! of what it wrote, and one loop runs them, on the caller's path while the
+//! open's deadline lasts, the rest on one worker thread per process (the rules:
+//! [reliability 22](crate::notes::reliability)).
 //!
-//! Undone, latest first: the wtmpdb rows of the login are deleted (an
-//! insert either committed or did not, so there is nothing to wait for);
-//! then the utmp entry is ended and the wtmp login gets its logout, as below.
-//!
-//! A failed open must return within its deadline, yet what it may have written
-//! must still be undone, and never before it lands. What can be undone at once
-//! is undone on the caller's path while the open's deadline lasts; the rest
-//! runs in the background: the utmps superserver runs
-//! one daemon process per connection, and two of them waiting on the same file
-//! lock may be served in either order, so an undo sent on a new connection at
-//! once could be applied before the write it undoes. A take-back therefore
-//! first waits (on the original connection, for at most [`WAIT_LIMIT`]) for the
-//! answer that says whether the write happened, and only then undoes it.
-//! The undo itself is not bound by the failed open's deadline (which may have
-//! been near zero): it is tried again, with pauses, while the daemon is busy,
-//! full or away, until it is done or [`WAIT_LIMIT`] has passed. Undone in the
-//! background, the utmp entry is ended only while utmp still holds that login:
-//! a newer login on the same line, made while the undo waited, stays live.
-//!
-//! One worker thread per process runs the queued take-backs in order; it starts
-//! when the first one is queued and ends when the queue is empty. Take-backs
-//! still queued when the process exits are lost: see
-//! [`Accounting::wait_for_take_backs`].
+//! An undo waits for the answer of the write it undoes: the utmps superserver
+//! runs one daemon process per connection, and two of them waiting on the same
+//! file lock may be served in either order, so an undo sent on a new
+//! connection at once could be applied before the write. The worker starts
+//! when the first take-back is queued and ends when the queue is empty.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::accounting::Accounting;
-use crate::backend::{Backend, Landed};
+use crate::backend::Landed;
 use crate::error::ErrorKind;
-use crate::record::{Exit, Record};
-use crate::store::Mark;
+use crate::record::Record;
+use crate::store::undo::{in_order, Order, UndoStep};
 use crate::sys::deadline::Deadline;
-
-/// A wtmpdb login row to delete.
-#[cfg(feature = "wtmpdb")]
-type Row = (crate::wtmpdb::Wtmpdb, crate::wtmpdb::RowId);
-#[cfg(not(feature = "wtmpdb"))]
-type Row = std::convert::Infallible;
 
 impl Accounting {
     /// Waits until the background take-backs of failed opens (see
@@ -81,89 +60,34 @@ const MAX_PAUSE: Duration = Duration::from_secs(1);
 /// Take-backs queued at most; beyond this a new one is dropped (and traced).
 const MAX_QUEUED: usize = 4096;
 
-/// Undo of one failed open: its wtmpdb rows are deleted, the utmp entry
-/// becomes DEAD_PROCESS and, where the wtmp login record landed, a logout
-/// follows it.
+/// Undo of one failed open: its steps, in the order they run.
 #[derive(Debug)]
 struct Job {
-    acct: Accounting,
+    /// The login record, for the log.
     login: Record,
-    rows: Vec<Row>,
-    utmp: Landed,
-    wtmp: Landed,
+    steps: Vec<UndoStep>,
+    /// The handle's timeout: each attempt gets at least this.
+    timeout: Duration,
     /// When waiting for answers and trying undos again ends.
     wait_until: Deadline,
 }
 
 impl Job {
     fn waits(&self) -> bool {
-        matches!(self.utmp, Landed::Later(_)) || matches!(self.wtmp, Landed::Later(_))
+        self.steps.iter().any(UndoStep::waits)
     }
 
     fn run(self) {
-        let Job { acct, login, rows, utmp, wtmp, wait_until } = self;
-        let retry = Retry { login: &login, per_attempt: acct.timeout().max(ATTEMPT), until: wait_until };
-        for row in &rows {
-            retry.run("delete the wtmpdb row of a failed login", |deadline| delete(row, deadline));
-        }
-        let undo = login.dead(Exit::default());
-        let stores = acct.store_set();
-        if utmp.settle(wait_until) {
-            if let Some(live) = &stores.live {
-                // Ending an entry twice ends it once: a put is safe to repeat.
-                retry.run("take back the utmp entry of a failed login", |deadline| {
-                    match still_holds(&**live, &login, deadline) {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            tracing::debug!(line = %login.line, "utmp no longer holds the failed login; nothing to take back");
-                            return Ok(());
-                        }
-                        // The put does not depend on the read: a utmp too large
-                        // to read, say, is still written.
-                        Err(error) => {
-                            tracing::debug!(line = %login.line, %error, "utmp not read before the take-back; ended anyway");
-                        }
-                    }
-                    live.utmp_put(&undo, deadline)
-                });
-            }
-        }
-        // A logout with no login before it is ignored by `last`; one before
-        // its login would leave the login dangling, hence the wait.
-        if wtmp.settle(wait_until) {
-            if let Some(backend) = stores.wtmp() {
-                retry.run("close the wtmp login of a failed login", |deadline| {
-                    let Err(failed) = backend.wtmp_append_tracked(&undo, deadline) else {
-                        return Ok(());
-                    };
-                    // Sent, and perhaps appended: sending it again could log
-                    // the line out twice.
-                    match failed.landed.settle(deadline) {
-                        true => {
-                            tracing::debug!(line = %login.line, error = %failed.error, "wtmp logout may have landed; not sent again");
-                            Ok(())
-                        }
-                        false => Err(failed.error),
-                    }
-                });
+        let Job { login, steps, timeout, wait_until } = self;
+        let retry = Retry { login: &login, per_attempt: timeout.max(ATTEMPT), until: wait_until };
+        for step in steps {
+            // An undo never goes before the write it undoes: its answer first.
+            if step.landed.settle(wait_until) {
+                retry.run(step.what, |deadline| step.action.later(deadline));
             }
         }
         tracing::debug!(line = %login.line, "failed login taken back");
     }
-}
-
-/// Whether utmp still holds `login` live: its slot (line and id) with its pid
-/// and time. A late undo ends only that entry: a newer login on the line,
-/// made while the undo waited, is left alone. The read and the put are two
-/// requests, so a login that lands between them is still ended; a read that
-/// fails does not stop the put.
-fn still_holds(live: &dyn Backend, login: &Record, deadline: Deadline) -> crate::Result<bool> {
-    let same = |r: &Record| {
-        r.is_user_process()
-            && (r.line, r.id, r.pid, r.tv_sec, r.tv_usec)
-                == (login.line, login.id, login.pid, login.tv_sec, login.tv_usec)
-    };
-    Ok(live.utmp_records(deadline)?.iter().any(same))
 }
 
 /// How the undos of one job are tried. Each attempt gets [`ATTEMPT`] (or the
@@ -178,7 +102,7 @@ struct Retry<'a> {
 impl Retry<'_> {
     /// Runs one undo until it is done, refused for good, or `until` has
     /// passed; once it has, an undo still gets one attempt of [`LAST_ATTEMPT`].
-    fn run(&self, what: &'static str, mut attempt: impl FnMut(Deadline) -> crate::Result<()>) {
+    fn run(&self, what: &'static str, mut attempt: impl FnMut(Deadline) -> crate::error::Result<()>) {
         let line = &self.login.line;
         let mut pause = FIRST_PAUSE;
         for tries in 1u32.. {
@@ -240,91 +164,46 @@ fn queue() -> MutexGuard<'static, Queue> {
     q
 }
 
-/// Deletes one wtmpdb login row; a row already gone is no error.
-#[cfg(feature = "wtmpdb")]
-fn delete(row: &Row, deadline: Deadline) -> crate::Result<()> {
-    row.0.delete(row.1, deadline.instant()).map(drop)
-}
-
-#[cfg(not(feature = "wtmpdb"))]
-fn delete(row: &Row, _: Deadline) -> crate::Result<()> {
-    match *row {}
-}
-
-/// The wtmpdb rows among `marks` (per history store of `acct`), latest first.
-fn rows(acct: &Accounting, marks: &[Mark]) -> Vec<Row> {
-    #[cfg(feature = "wtmpdb")]
-    {
-        use crate::store::History;
-        let history = &acct.store_set().history;
-        let mut rows: Vec<Row> = history
-            .iter()
-            .zip(marks)
-            .filter_map(|pair| match pair {
-                (History::Wtmpdb(db), Mark::Wtmpdb(id)) => Some((db.clone(), *id)),
-                _ => None,
-            })
-            .collect();
-        rows.reverse();
-        rows
-    }
-    #[cfg(not(feature = "wtmpdb"))]
-    {
-        let _ = (acct, marks);
-        Vec::new()
-    }
-}
-
-/// Takes back a failed open of `login`, whose history stores returned
-/// `marks` so far: at once, on the caller's path, what needs no waiting and
-/// fits before `deadline` (the open's own); the rest is queued for the
-/// worker, and this returns by the deadline.
-pub(crate) fn undo(
-    acct: &Accounting,
-    login: &Record,
-    mut utmp: Landed,
-    mut wtmp: Landed,
-    marks: &[Mark],
-    deadline: Deadline,
-) {
+/// Takes back a failed open of `login`, whose stores gave `written` (one
+/// step per write, in the order written): at once, on the caller's path,
+/// what needs no waiting and fits before `deadline` (the open's own); the
+/// rest is queued for the worker, and this returns by the deadline. Undone
+/// here, a process that exits right after the failed open (a forked child,
+/// say) loses nothing; only waiting must leave the caller's path. A history
+/// close runs here only once every live end is done, as a logout would.
+pub(crate) fn undo(login: &Record, written: Vec<UndoStep>, timeout: Duration, deadline: Deadline) {
     let mut left = Vec::new();
-    for row in rows(acct, marks) {
-        let done = !deadline.expired() && delete(&row, deadline).is_ok();
+    let mut live_done = true;
+    for step in in_order(written) {
+        let may_run = step.order != Order::Close || live_done;
+        let done = match &step.landed {
+            Landed::No => true,
+            Landed::Later(_) => false,
+            Landed::Maybe if deadline.expired() || !may_run => false,
+            Landed::Maybe => match step.action.now(deadline) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::debug!(line = %login.line, error = %e, "could not {} yet; left to the background", step.what);
+                    false
+                }
+            },
+        };
+        if step.order == Order::Live {
+            live_done &= done;
+        }
         if !done {
-            tracing::debug!(line = %login.line, "wtmpdb take-back left to the background");
-            left.push(row);
+            left.push(step);
         }
     }
-    let stores = acct.store_set();
-    // Undone here, a process that exits right after the failed open (a forked
-    // child, say) loses nothing; only waiting must leave the caller's path.
-    if let (Some(live), Landed::Maybe) = (&stores.live, &utmp) {
-        if !deadline.expired() {
-            match live.utmp_put(&login.dead(Exit::default()), deadline) {
-                Ok(()) => utmp = Landed::No,
-                Err(e) => tracing::debug!(line = %login.line, error = %e, "take-back left to the background"),
-            }
-        }
-    }
-    if let (Some(backend), Landed::No, Landed::Maybe) = (stores.wtmp(), &utmp, &wtmp) {
-        if !deadline.expired() {
-            match backend.wtmp_append_tracked(&login.dead(Exit::default()), deadline) {
-                Ok(()) => wtmp = Landed::No,
-                // A logout that may have been appended is not sent twice.
-                Err(f) if !matches!(f.landed, Landed::No) => wtmp = Landed::No,
-                Err(f) => tracing::debug!(line = %login.line, error = %f.error, "wtmp logout left to the background"),
-            }
-        }
-    }
-    schedule(acct, login, left, utmp, wtmp);
+    schedule(login, left, timeout);
 }
 
 /// Queues the take-back of a failed open of `login`; returns at once.
-fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtmp: Landed) {
-    if rows.is_empty() && matches!((&utmp, &wtmp), (Landed::No, Landed::No)) {
+fn schedule(login: &Record, steps: Vec<UndoStep>, timeout: Duration) {
+    if steps.is_empty() {
         return;
     }
-    let mut job = Job { acct: acct.clone(), login: *login, rows, utmp, wtmp, wait_until: Deadline::after(WAIT_LIMIT) };
+    let mut job = Job { login: *login, steps, timeout, wait_until: Deadline::after(WAIT_LIMIT) };
     let mut q = queue();
     if q.unfinished >= MAX_QUEUED {
         drop(q);
@@ -333,8 +212,9 @@ fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtm
     }
     if job.waits() && q.jobs.iter().filter(|j| j.waits()).count() >= MAX_WAITING {
         tracing::debug!(line = %login.line, "too many take-backs waiting for answers; undoing without waiting");
-        job.utmp = give_up_waiting(job.utmp);
-        job.wtmp = give_up_waiting(job.wtmp);
+        for step in &mut job.steps {
+            step.landed = give_up_waiting(std::mem::replace(&mut step.landed, Landed::Maybe));
+        }
     }
     q.jobs.push_back(job);
     q.unfinished += 1;
@@ -356,24 +236,29 @@ fn schedule(acct: &Accounting, login: &Record, rows: Vec<Row>, utmp: Landed, wtm
 fn settle_queued() {
     // Only the worker takes jobs out of the queue, so the indices hold while
     // the answers are awaited without the lock; jobs queued meanwhile go after.
-    let waiting: Vec<(usize, Landed, Landed, Deadline)> = queue()
+    let waiting: Vec<(usize, usize, Landed, Deadline)> = queue()
         .jobs
         .iter_mut()
         .enumerate()
-        .filter(|(_, job)| job.waits())
-        .map(|(i, job)| (i, take_wait(&mut job.utmp), take_wait(&mut job.wtmp), job.wait_until))
+        .flat_map(|(i, job)| {
+            let until = job.wait_until;
+            job.steps
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, step)| step.waits())
+                .map(move |(k, step)| (i, k, take_wait(&mut step.landed), until))
+        })
         .collect();
     if waiting.is_empty() {
         return;
     }
     tracing::debug!(count = waiting.len(), "learning the answers queued take-backs wait for");
-    let settled: Vec<(usize, Landed, Landed)> =
-        waiting.into_iter().map(|(i, utmp, wtmp, until)| (i, settled(utmp, until), settled(wtmp, until))).collect();
+    let settled: Vec<(usize, usize, Landed)> =
+        waiting.into_iter().map(|(i, k, landed, until)| (i, k, settled(landed, until))).collect();
     let mut q = queue();
-    for (i, utmp, wtmp) in settled {
-        if let Some(job) = q.jobs.get_mut(i) {
-            job.utmp = utmp;
-            job.wtmp = wtmp;
+    for (i, k, landed) in settled {
+        if let Some(step) = q.jobs.get_mut(i).and_then(|job| job.steps.get_mut(k)) {
+            step.landed = landed;
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The operations every backend provides. Session logic, readers and sweeping are
 //! written once on top of this trait, so every backend writes identical records.
+// Without a backend compiled in, nothing implements the trait.
+#![cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 
 use std::fmt;
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
 
@@ -40,6 +42,25 @@ pub(crate) fn too_many_entries(endpoint: &Path) -> Error {
 pub(crate) mod native;
 #[cfg(feature = "xutmp")]
 pub(crate) mod xutmp;
+
+/// One operation on one endpoint: what its errors name, and the deadline
+/// all its steps share.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) op: &'static str,
+    pub(crate) endpoint: &'a Path,
+    /// The rule behind a permission error from this endpoint.
+    pub(crate) rule: PermissionRule,
+    pub(crate) started: std::time::Instant,
+    pub(crate) deadline: Deadline,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Deadline) -> Call<'a> {
+        tracing::trace!(op, endpoint = %endpoint.display(), "backend call");
+        Call { op, endpoint, rule, started: std::time::Instant::now(), deadline }
+    }
+}
 
 /// Which implementation an [`Accounting`](crate::Accounting) handle uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,10 +98,10 @@ pub(crate) trait Backend: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug 
     fn utmp_put(&self, rec: &Record, deadline: Deadline) -> Result<()>;
     /// Appends one record to wtmp. Never retried: a retry could duplicate it.
     fn wtmp_append(&self, rec: &Record, deadline: Deadline) -> Result<()>;
-    /// Checks that both endpoints can be reached, and tells what can be told
-    /// about writing to them without writing. (No caller without a backend.)
-    #[cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
-    fn probe(&self, deadline: Deadline) -> Result<WriteCheck>;
+    /// Proves that utmp can be read, without writing: the default reads it whole.
+    fn probe_utmp(&self, deadline: Deadline) -> Result<()> {
+        self.utmp_records(deadline).map(drop)
+    }
     /// As [`utmp_put`](Backend::utmp_put), and on failure whether the record may
     /// still land. The default judges from the error alone.
     fn utmp_put_tracked(&self, rec: &Record, deadline: Deadline) -> Result<(), Failed> {
@@ -165,6 +186,7 @@ pub(crate) struct Failed {
 
 impl Failed {
     /// A failure after which nothing was written.
+    #[cfg(feature = "native")]
     pub(crate) fn not_written(error: Error) -> Failed {
         Failed { error, landed: Landed::No }
     }
@@ -203,32 +225,27 @@ pub(crate) trait Pending: Send + fmt::Debug {
     fn landed(self: Box<Self>, deadline: Deadline) -> bool;
 }
 
-/// As [`Backend::probe`], for a handle that uses only one half of `backend`
-/// (a host with a wtmp file but no utmp file, say): the other half is
-/// [`WriteAccess::NoStore`] and is not looked at.
+/// Checks that one half of `backend` (utmp when `live`, else wtmp) can be
+/// reached, and tells what can be told about writing it without writing.
 #[cfg(any(feature = "native", feature = "xutmp"))]
-pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) -> Result<WriteCheck> {
-    let (endpoint, op) = match live {
-        true => (backend.utmp_endpoint(), "probe utmp"),
-        false => (backend.wtmp_endpoint(), "probe wtmp"),
+pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) -> Result<WriteAccess> {
+    let endpoint = match live {
+        true => backend.utmp_endpoint(),
+        false => backend.wtmp_endpoint(),
     };
-    let access = if !backend.kind().uses_daemons() {
-        probe_file(op, endpoint)?;
-        WriteAccess::Granted
+    if !backend.kind().uses_daemons() {
+        probe_file("probe", endpoint)?;
+        Ok(WriteAccess::Granted)
     } else if live {
-        backend.utmp_records(deadline)?;
-        daemon_access(endpoint)?.utmp
+        backend.probe_utmp(deadline)?;
+        Ok(daemon_access(endpoint)?.utmp)
     } else {
         probe_socket(endpoint, deadline)?;
-        match crate::sys::users::is_root() {
+        Ok(match crate::sys::users::is_root() {
             true => WriteAccess::Granted,
             false => WriteAccess::OwnUserOnly,
-        }
-    };
-    Ok(match live {
-        true => WriteCheck::of(access, WriteAccess::NoStore),
-        false => WriteCheck::of(WriteAccess::NoStore, access),
-    })
+        })
+    }
 }
 
 /// Opens a utmp or wtmp file for writing and judges what it holds, writing

@@ -6,12 +6,11 @@ use std::fs;
 #[cfg(any(feature = "xutmp", feature = "native"))]
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-#[cfg(any(feature = "xutmp", feature = "native"))]
 use std::sync::Arc;
 
-#[cfg(any(feature = "xutmp", feature = "native", feature = "wtmpdb"))]
-use super::History;
-use super::{LastLoginStore, Stores};
+#[cfg(any(feature = "xutmp", feature = "native"))]
+use super::backend::{Utmp, Wtmp};
+use super::{Btmp, LastlogFile, Stores};
 #[cfg(any(feature = "xutmp", feature = "native"))]
 use crate::backend::Backend;
 use crate::error::Result;
@@ -92,22 +91,22 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
     if let Some(path) = wtmpdb {
         // The package is installed: its directory exists, so the database
         // may be created in it at the first login, as libwtmpdb does.
-        stores.history.push(History::Wtmpdb(crate::wtmpdb::Wtmpdb::new(path).create(true)));
+        stores.history.push(super::sqlite::wtmpdb(crate::wtmpdb::Wtmpdb::new(path).create(true)));
     }
     let lastlog = under(root, crate::paths::LASTLOG_FILE);
     if glibc_files && exists(&lastlog) {
-        stores.last_login.push(LastLoginStore::File(lastlog));
+        stores.last_login.push(Arc::new(LastlogFile::new(lastlog)));
     }
     #[cfg(feature = "wtmpdb")]
     {
         let db = under(root, crate::lastlog2::PATH);
         if exists(&db) || db.parent().is_some_and(is_dir) {
-            stores.last_login.push(LastLoginStore::Lastlog2(crate::lastlog2::Lastlog2::new(db).create(true)));
+            stores.last_login.push(super::sqlite::lastlog2(crate::lastlog2::Lastlog2::new(db).create(true)));
         }
     }
     let btmp = under(root, crate::btmp::BTMP_FILE);
     if glibc_files && exists(&btmp) {
-        stores.failed = Some(btmp);
+        stores.failed = Some(Btmp::new(btmp));
     }
     tracing::debug!(root = %root.display(), stores = ?stores, "system stores");
     Ok(stores)
@@ -134,8 +133,8 @@ fn daemons_or_files(root: &Path, glibc_files: bool, stores: &mut Stores) -> Resu
     let (utmpd, wtmpd) = (under(root, crate::paths::UTMPD_SOCKET), under(root, crate::paths::WTMPD_SOCKET));
     if is_socket(&utmpd) && is_socket(&wtmpd) {
         if let Some(backend) = daemon_client(&utmpd, &wtmpd)? {
-            stores.live = Some(backend.clone());
-            stores.history.push(History::Wtmp(backend));
+            stores.live.push(Arc::new(Utmp::new(backend.clone())));
+            stores.history.push(Arc::new(Wtmp::new(backend)));
             return Ok(());
         }
     }
@@ -159,7 +158,7 @@ fn daemon_client(utmpd: &Path, wtmpd: &Path) -> Result<Option<Arc<dyn Backend>>>
     #[cfg(not(feature = "native"))]
     {
         match crate::backend::xutmp::linked_kind()? {
-            crate::BackendKind::XutmpUtmps => {
+            crate::backend::BackendKind::XutmpUtmps => {
                 Ok(Some(Arc::new(crate::backend::xutmp::XutmpBackend::new(utmpd, wtmpd)?)))
             }
             _ => {
@@ -173,16 +172,16 @@ fn daemon_client(utmpd: &Path, wtmpd: &Path) -> Result<Option<Arc<dyn Backend>>>
 #[cfg(any(feature = "xutmp", feature = "native"))]
 fn files(root: &Path, stores: &mut Stores) -> Result<()> {
     #[cfg(feature = "xutmp")]
-    if crate::backend::xutmp::linked_kind()? == crate::BackendKind::XutmpLibc {
+    if crate::backend::xutmp::linked_kind()? == crate::backend::BackendKind::XutmpLibc {
         let (utmp, wtmp) = (under(root, crate::paths::UTMP_FILE), under(root, crate::paths::WTMP_FILE));
         let (live, history) = (exists(&utmp), exists(&wtmp));
         if live || history {
             let backend: Arc<dyn Backend> = Arc::new(crate::backend::xutmp::XutmpBackend::new(&utmp, &wtmp)?);
             if live {
-                stores.live = Some(backend.clone());
+                stores.live.push(Arc::new(Utmp::new(backend.clone())));
             }
             if history {
-                stores.history.push(History::Wtmp(backend));
+                stores.history.push(Arc::new(Wtmp::new(backend)));
             }
         }
     }

@@ -10,7 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{Backend, BackendKind, Failed, Pending, PreparedAppend, StartedPut, WriteCheck};
+use super::{Backend, BackendKind, Call, Failed, Pending, PreparedAppend, StartedPut};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
@@ -81,10 +81,8 @@ impl Backend for NativeBackend {
         }
     }
 
-    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
-        utmpd::probe(&self.utmpd, deadline)?;
-        super::probe_socket(&self.wtmpd, deadline)?;
-        super::daemon_access(&self.utmpd)
+    fn probe_utmp(&self, deadline: Deadline) -> Result<()> {
+        utmpd::probe(&self.utmpd, deadline)
     }
 }
 
@@ -136,23 +134,8 @@ impl Pending for AwaitStatus {
     }
 }
 
-/// One operation on one endpoint: turns what goes wrong into this crate's errors.
-#[derive(Debug)]
-struct Call<'a> {
-    op: &'static str,
-    endpoint: &'a Path,
-    /// The rule behind an EPERM status from this daemon.
-    rule: PermissionRule,
-    started: Instant,
-    deadline: Deadline,
-}
-
-impl<'a> Call<'a> {
-    fn new(op: &'static str, endpoint: &'a Path, rule: PermissionRule, deadline: Deadline) -> Call<'a> {
-        tracing::trace!(op, endpoint = %endpoint.display(), "utmps request");
-        Call { op, endpoint, rule, started: Instant::now(), deadline }
-    }
-
+/// A call to a daemon: what goes wrong becomes this crate's errors.
+impl Call<'_> {
     fn connect(&self) -> Result<Conn> {
         Conn::connect(self.endpoint, self.deadline).map_err(|e| self.io(e))
     }

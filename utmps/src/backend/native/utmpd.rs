@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use super::{AwaitStatus, Call};
+use super::AwaitStatus;
+use crate::backend::Call;
 use crate::backend::{too_many_entries, Failed, Landed, MAX_UTMP_ENTRIES};
 use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{AwaitStatus, Call};
+use super::AwaitStatus;
+use crate::backend::Call;
 use crate::backend::{Failed, Landed, PreparedAppend};
 use crate::error::{ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;

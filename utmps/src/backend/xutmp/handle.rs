@@ -4,13 +4,11 @@
 //! `ffi::xutmp_record` crosses no other line.
 
 use std::ffi::{c_char, c_int, CStr};
-use std::path::Path;
 use std::ptr;
-use std::time::Instant;
 
-use crate::error::{Error, ErrorKind, PermissionRule, Result};
+use crate::backend::Call;
+use crate::error::{Error, ErrorKind, Result};
 use crate::record::{Exit, Field, Record, RecordType};
-use crate::sys::deadline::Deadline;
 
 /// The ABI version of the linked library.
 pub(super) fn abi_version() -> c_int {
@@ -30,28 +28,18 @@ pub(super) fn record_size() -> usize {
     unsafe { ffi::xutmp_record_size() }
 }
 
-/// What the errors of one operation name, and the deadline all its calls share.
-pub(super) struct Call<'a> {
-    pub(super) op: &'static str,
-    pub(super) endpoint: &'a Path,
-    pub(super) rule: PermissionRule,
-    pub(super) deadline: Deadline,
-}
-
 /// An open xutmp handle, closed on drop. It is neither `Send` nor `Sync`: the
 /// library allows one thread at a time on a handle, and this one lives for a
 /// single operation.
 pub(super) struct Handle<'a> {
     raw: *mut ffi::xutmp_handle,
     call: Call<'a>,
-    started: Instant,
 }
 
 impl<'a> Handle<'a> {
     /// Opens a handle on both endpoints; no I/O happens until the first call.
     pub(super) fn open(utmp: &CStr, wtmp: &CStr, call: Call<'a>) -> Result<Handle<'a>> {
-        let started = Instant::now();
-        let ms = remaining_ms(&call, started)?;
+        let ms = remaining_ms(&call)?;
         let mut raw = ptr::null_mut();
         // SAFETY: both paths are NUL-terminated strings that outlive the call (the
         // library copies them); `raw` is a valid out-pointer.
@@ -59,7 +47,7 @@ impl<'a> Handle<'a> {
         if rc != 0 {
             return Err(Error::from_errno(call.op, call.endpoint, rc, call.rule));
         }
-        Ok(Handle { raw, call, started })
+        Ok(Handle { raw, call })
     }
 
     /// Moves the utmp cursor to the first record.
@@ -102,7 +90,7 @@ impl<'a> Handle<'a> {
     /// Gives the next call what is left of the operation's deadline: the library
     /// counts a handle's timeout from the start of each call.
     fn set_timeout(&mut self) -> Result<()> {
-        let ms = remaining_ms(&self.call, self.started)?;
+        let ms = remaining_ms(&self.call)?;
         // SAFETY: `raw` is the live handle this guard owns.
         self.check(unsafe { ffi::xutmp_set_timeout(self.raw, ms) })
     }
@@ -117,7 +105,7 @@ impl<'a> Handle<'a> {
     fn error(&self, errno: c_int) -> Error {
         let e = Error::from_errno(self.call.op, self.call.endpoint, errno, self.call.rule);
         if e.kind() == ErrorKind::TimedOut {
-            let waited = self.call.deadline.instant().saturating_duration_since(self.started);
+            let waited = self.call.deadline.instant().saturating_duration_since(self.call.started);
             return e.with_detail(format!("no answer or lock within {waited:?}"));
         }
         e
@@ -141,13 +129,13 @@ impl Drop for Handle<'_> {
 }
 
 /// Remaining time in whole milliseconds, at least 1, or a timeout error.
-fn remaining_ms(call: &Call<'_>, started: Instant) -> Result<i64> {
+fn remaining_ms(call: &Call<'_>) -> Result<i64> {
     let left = call.deadline.remaining();
     if left.is_zero() {
         return Err(Error::timed_out(
             call.op,
             call.endpoint,
-            call.deadline.instant().saturating_duration_since(started),
+            call.deadline.instant().saturating_duration_since(call.started),
         ));
     }
     Ok(i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1))

@@ -5,8 +5,8 @@ use std::ffi::{c_int, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use self::handle::{Call, Handle};
-use super::{Backend, BackendKind, WriteCheck, MAX_UTMP_ENTRIES};
+use self::handle::Handle;
+use super::{Backend, BackendKind, Call, MAX_UTMP_ENTRIES};
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Record;
 use crate::sys::deadline::Deadline;
@@ -75,7 +75,7 @@ impl XutmpBackend {
         f: impl FnOnce(&mut Handle<'_>) -> Result<T>,
     ) -> Result<T> {
         let endpoint = if wtmp { &self.wtmp } else { &self.utmp };
-        let call = Call { op, endpoint, rule: self.rule(wtmp), deadline };
+        let call = Call::new(op, endpoint, self.rule(wtmp), deadline);
         let mut handle = Handle::open(&self.utmp_c, &self.wtmp_c, call)?;
         f(&mut handle)
     }
@@ -135,21 +135,5 @@ impl Backend for XutmpBackend {
                 _ => e,
             })
         })
-    }
-
-    fn probe(&self, deadline: Deadline) -> Result<WriteCheck> {
-        match self.kind {
-            BackendKind::XutmpLibc => {
-                for path in [&self.utmp, &self.wtmp] {
-                    crate::backend::probe_file("probe", path)?;
-                }
-                Ok(WriteCheck::granted())
-            }
-            _ => {
-                self.utmp_records(deadline)?;
-                crate::backend::probe_socket(&self.wtmp, deadline)?;
-                crate::backend::daemon_access(&self.utmp)
-            }
-        }
     }
 }
