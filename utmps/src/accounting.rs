@@ -75,35 +75,13 @@ impl Accounting {
         Arc::make_mut(&mut self.stores)
     }
 
-    /// Every store this host keeps, found at run time, all together:
-    ///
-    /// - utmps's utmpd and wtmpd where both sockets are at [`UTMPD_SOCKET`](crate::UTMPD_SOCKET) and
-    ///   [`WTMPD_SOCKET`](crate::WTMPD_SOCKET) (through the native client when built with `native`,
-    ///   else libxutmp's utmps flavour); else, when libxutmp's libc flavour is
-    ///   linked, glibc's [`UTMP_FILE`](crate::UTMP_FILE) (live) and [`WTMP_FILE`](crate::WTMP_FILE) (history), each
-    ///   where it exists;
-    /// - wtmpdb (feature `wtmpdb`, on by default): Debian's `/var/log/wtmp.db`
-    ///   where it exists, else upstream's `/var/lib/wtmpdb/wtmp.db`, following
-    ///   Debian's symlink there (dangling until the first write), where the
-    ///   database or its directory exists. The database may be created at the
-    ///   first login in that directory (the package is installed); a
-    ///   directory is never created;
-    /// - lastlog2 (feature `wtmpdb`): `/var/lib/lastlog/lastlog2.db` where it
-    ///   or its directory exists (created as wtmpdb's);
-    /// - the lastlog file [`LASTLOG_FILE`](crate::LASTLOG_FILE) and the btmp file
-    ///   [`BTMP_FILE`](crate::btmp::BTMP_FILE) where they exist.
-    ///
-    /// Where wtmpdb is found and there is no utmp file (Debian 13: systemd
-    /// built without utmp), the glibc files (wtmp, lastlog, btmp) are
-    /// leftovers nothing reads, created empty by debootstrap: they are not
-    /// used, and such a host keeps no failed logins.
-    ///
-    /// A Debian 12 host gets the glibc files (and wtmpdb too where it was
-    /// installed); Debian 13, Ubuntu 26.04 and openSUSE, which keep no utmp,
-    /// get wtmpdb and lastlog2; an Alpine host the daemons. What was chosen:
-    /// [`stores`](Self::stores), and `Debug`. A host with none (a container)
-    /// gives a handle whose [`check`](Self::check) and [`open`](Self::open)
-    /// say so, with a remedy that fits the host.
+    /// Every store this host keeps, found at run time, all together: the
+    /// utmps daemons, else glibc's utmp and wtmp files; wtmpdb and lastlog2;
+    /// the lastlog and btmp files. A Debian 12 host gets the glibc files (and
+    /// wtmpdb where it was installed), Debian 13, Ubuntu 26.04 and openSUSE
+    /// wtmpdb and lastlog2, an Alpine host the daemons; the rules are
+    /// [reliability 23](crate::notes::reliability). What was chosen:
+    /// [`stores`](Self::stores), and `Debug`.
     ///
     /// # Errors
     /// `Unsupported` when the linked libxutmp has another ABI version.
@@ -308,21 +286,17 @@ impl Accounting {
 
     /// Checks, without writing anything, that the stores every login writes
     /// can be used: the daemons answer, the files and databases exist (or may
-    /// be created) and are writable. Run it at start-up. Last-login and
-    /// failed-login stores are written only on request and are not checked.
-    ///
-    /// Write permission on the utmps daemons cannot be proven without writing:
-    /// `Ok` may still mean "could not be checked". [`check_writable`](Self::check_writable)
-    /// says which.
+    /// be created) and are writable. Run it at start-up. Write permission on
+    /// the utmps daemons cannot be proven without writing: `Ok` may still mean
+    /// "could not be checked"; [`check_writable`](Self::check_writable) says which.
     ///
     /// # Errors
-    /// The reason the answer is no: `Unavailable` (no daemon, no file, or no
-    /// store at all: a container?), `Permission`, `TimedOut`, `InvalidInput`
-    /// (a path that holds something else). For utmpd, `Permission` with rule
-    /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is not
-    /// root and its EFFECTIVE gid is not the group that the utmpd socket and its
-    /// directory both belong to (the daemon's group, in the service scripts
-    /// utmps ships).
+    /// `Unavailable` (no daemon, no file, or no store at all: a container?),
+    /// `Permission`, `TimedOut`, `InvalidInput` (a path that holds something
+    /// else). For utmpd, `Permission` with rule
+    /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is
+    /// not root and its effective gid is not the group of the utmpd socket and
+    /// its directory.
     pub fn check(&self) -> Result<()> {
         self.check_writable().map(drop)
     }
@@ -403,31 +377,14 @@ impl Accounting {
     /// Ends stale sessions: every USER_PROCESS entry whose pid is dead and that
     /// `ours` accepts is marked DEAD_PROCESS in utmp, a logout record is
     /// appended to wtmp, and in each wtmpdb store the newest open row of its
-    /// line gets its logout (sshd's rule for a lost row id). Entries left by a
-    /// daemon that was killed (SIGKILL, abort, `process::exit`, `mem::forget`
-    /// of a guard) are found this way; pass a filter that picks this daemon's
-    /// own entries (its lines, its users).
-    ///
-    /// Returns the records written. The whole sweep shares one deadline, the
-    /// handle's [`timeout`](Self::timeout), and reads utmp at most twice, however
-    /// many entries are stale.
-    ///
-    /// utmp has no conditional write. The entries are read a second time just
-    /// before the first one is ended: an entry that changed since the first read
-    /// (a new login took its slot) is skipped, and each entry's process is
-    /// checked again right before its entry is ended. What remains is a window
-    /// from that second read to an entry's own write, which for the k-th entry
-    /// spans the k-1 writes before it: a brand-new login on such a line within
-    /// it could still be ended. Sweep at start-up, before serving logins.
-    ///
-    /// A handle without utmp has nothing to sweep and returns an empty list:
-    /// wtmpdb stores no pid, so a killed daemon's wtmpdb rows stay open.
+    /// line gets its logout (sshd's rule for a lost row id). Pass a filter that
+    /// picks this daemon's own entries (its lines, its users), and sweep at
+    /// start-up, before serving logins ([reliability 19](crate::notes::reliability)).
+    /// Returns the records written; a handle without utmp has nothing to sweep.
     ///
     /// # Errors
     /// The first failure, `TimedOut` included; entries before it were already
-    /// swept. The entry being swept stays live in utmp (its history stores
-    /// are written before utmp), so a later sweep tries it again; what its
-    /// history stores took before the failure they may then get twice.
+    /// swept, and the one being swept is tried again by a later sweep.
     pub fn sweep(&self, mut ours: impl FnMut(&Record) -> bool) -> Result<Vec<Record>> {
         self.check_usable()?;
         let deadline = self.deadline();

@@ -369,9 +369,9 @@ mod tests {
         #[cfg(feature = "wtmpdb")]
         {
             let soon = std::time::Instant::now() + std::time::Duration::from_secs(5);
-            let e = crate::wtmpdb::Wtmpdb::new(bad).history(soon).map(drop).unwrap_err();
+            let e = crate::sqlite::wtmpdb::Wtmpdb::new(bad).history(soon).map(drop).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
-            let e = crate::lastlog2::Lastlog2::new(bad).get("root", soon).map(drop).unwrap_err();
+            let e = crate::sqlite::lastlog2::Lastlog2::new(bad).get("root", soon).map(drop).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
         }
         let e = crate::stream::open(bad, None, std::time::Duration::from_secs(5)).map(drop).unwrap_err();

@@ -60,8 +60,6 @@ mod error;
 pub mod files;
 pub mod last;
 pub mod lastlog;
-#[cfg(feature = "wtmpdb")]
-pub mod lastlog2;
 pub mod layout;
 mod login;
 mod paths;
@@ -79,8 +77,6 @@ mod store;
 pub mod stream;
 mod sys;
 mod take_back;
-#[cfg(feature = "wtmpdb")]
-pub mod wtmpdb;
 
 /// Background that the code and the tests refer to, as prose: no items.
 pub mod notes {
@@ -106,4 +102,6 @@ pub use paths::{DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SO
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use role::{Role, StoreInfo, StoreKind};
 pub use session::Session;
+#[cfg(feature = "wtmpdb")]
+pub use sqlite::{lastlog2, wtmpdb};
 pub use sys::process::pid_alive;

@@ -11,13 +11,13 @@ use super::{HistoryStore, LastLoginStore, LastLoginWrite, Mark, SetUp, Store, St
 use crate::accounting::Accounting;
 use crate::backend::{Landed, WriteAccess};
 use crate::error::{Error, PermissionRule, Result};
-use crate::lastlog2::Lastlog2;
 use crate::login::Login;
 use crate::record::{Exit, Record};
 use crate::session::Session;
+use crate::sqlite::lastlog2::Lastlog2;
+use crate::sqlite::wtmpdb::{Logout, RowId, Wtmpdb};
 use crate::sqlite::{check_service, usable_by, Entry};
 use crate::sys::deadline::Deadline;
-use crate::wtmpdb::{Logout, RowId, Wtmpdb};
 
 impl Accounting {
     /// Adds a wtmpdb database as a history store, after those the handle has:
@@ -103,7 +103,7 @@ impl Store for WtmpdbStore {
 
 impl HistoryStore for WtmpdbStore {
     fn access(&self, deadline: Deadline) -> Result<WriteAccess> {
-        access("check", self.0.path(), self.0.creates(), crate::wtmpdb::OWNER, deadline)
+        access("check", self.0.path(), self.0.creates(), crate::sqlite::wtmpdb::OWNER, deadline)
     }
 
     /// An insert either committed or did not, so its failure never leaves a row.

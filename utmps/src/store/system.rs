@@ -91,7 +91,7 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
     if let Some(path) = wtmpdb {
         // The package is installed: its directory exists, so the database
         // may be created in it at the first login, as libwtmpdb does.
-        stores.history.push(super::sqlite::wtmpdb(crate::wtmpdb::Wtmpdb::new(path).create(true)));
+        stores.history.push(super::sqlite::wtmpdb(crate::sqlite::wtmpdb::Wtmpdb::new(path).create(true)));
     }
     let lastlog = under(root, crate::paths::LASTLOG_FILE);
     if glibc_files && exists(&lastlog) {
@@ -99,9 +99,9 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
     }
     #[cfg(feature = "wtmpdb")]
     {
-        let db = under(root, crate::lastlog2::PATH);
+        let db = under(root, crate::sqlite::lastlog2::PATH);
         if exists(&db) || db.parent().is_some_and(is_dir) {
-            stores.last_login.push(super::sqlite::lastlog2(crate::lastlog2::Lastlog2::new(db).create(true)));
+            stores.last_login.push(super::sqlite::lastlog2(crate::sqlite::lastlog2::Lastlog2::new(db).create(true)));
         }
     }
     let btmp = under(root, crate::btmp::BTMP_FILE);
@@ -117,11 +117,11 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
 /// existing directory, or sits in an existing `/var/lib/wtmpdb`.
 #[cfg(feature = "wtmpdb")]
 fn wtmpdb(root: &Path) -> Option<PathBuf> {
-    let debian = under(root, crate::wtmpdb::DEBIAN_PATH);
+    let debian = under(root, crate::sqlite::wtmpdb::DEBIAN_PATH);
     if exists(&debian) {
         return Some(debian);
     }
-    let upstream = under(root, crate::wtmpdb::UPSTREAM_PATH);
+    let upstream = under(root, crate::sqlite::wtmpdb::UPSTREAM_PATH);
     let path = link_target(root, &upstream).unwrap_or(upstream);
     (exists(&path) || path.parent().is_some_and(is_dir)).then_some(path)
 }

@@ -12,6 +12,9 @@ use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{escaped, is_unsafe_char};
 use crate::sys::sqlite::{code, Access, Connection, SqliteError, Statement, Value, NOT_LOADED};
 
+pub mod lastlog2;
+pub mod wtmpdb;
+
 /// Cap on one stored value read back (bytes): a row holding more is an error,
 /// never an allocation the size of the file.
 pub(crate) const MAX_VALUE: i32 = 64 * 1024;
@@ -292,8 +295,8 @@ pub(crate) fn no_table(err: &SqliteError) -> bool {
     err.message().starts_with("no such table")
 }
 
-/// A login to record in wtmpdb ([`Wtmpdb::login`](crate::wtmpdb::Wtmpdb::login))
-/// or lastlog2 ([`Lastlog2::record`](crate::lastlog2::Lastlog2::record)): user,
+/// A login to record in wtmpdb ([`Wtmpdb::login`](crate::sqlite::wtmpdb::Wtmpdb::login))
+/// or lastlog2 ([`Lastlog2::record`](crate::sqlite::lastlog2::Lastlog2::record)): user,
 /// terminal and where from.
 ///
 /// The user and TTY follow the crate's rules (never truncated; one leading
