@@ -157,19 +157,22 @@ fn build_static(flavour: Flavour) {
     std::fs::create_dir_all(&include).unwrap_or_else(|e| fail(&format!("creating {}: {e}", include.display())));
     std::fs::copy(src.join("xutmp.h"), include.join("xutmp.h"))
         .unwrap_or_else(|e| fail(&format!("copying xutmp.h: {e}")));
-    println!("cargo:rerun-if-changed={}", src.join("xutmp.c").display());
-    println!("cargo:rerun-if-changed={}", src.join("xutmp.h").display());
+    // The common file and the flavour's own; the flavour is the file compiled.
+    let flavour_file = format!("xutmp-{}.c", flavour.name());
+    let sources = ["xutmp.c", flavour_file.as_str()];
+    for name in sources.iter().chain(&["xutmp.h", "xutmp-internal.h", "xutmp-utmpx.h"]) {
+        println!("cargo:rerun-if-changed={}", src.join(name).display());
+    }
 
     let mut build = cc::Build::new();
     build
-        .file(src.join("xutmp.c"))
+        .files(sources.iter().map(|name| src.join(name)))
         .include(&src)
         .define("_GNU_SOURCE", None)
         .flag_if_supported("-std=c11")
         .warnings(true)
         .extra_warnings(true);
     if flavour == Flavour::Utmps {
-        build.define("XUTMP_BUILD_UTMPS", None);
         let libutmps = pkg_config::Config::new().statik(true).probe("libutmps").unwrap_or_else(|e| {
             fail(&format!(
                 "the utmps flavour needs libutmps (pkg-config module `libutmps`); \

@@ -1,0 +1,1 @@
+../../xutmp/xutmp-internal.h
