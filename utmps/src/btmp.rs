@@ -16,9 +16,9 @@
 //! number of records, the first record [plausible](Layout::is_plausible) and
 //! the last an [entry](Layout::is_entry) (zero bytes are no failed login).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -26,6 +26,8 @@ use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::login::Login;
 use crate::record::{Field, RecordType};
+use crate::sys;
+use crate::sys::file::Access;
 
 /// The btmp file of glibc systems.
 pub const BTMP_FILE: &str = "/var/log/btmp";
@@ -66,18 +68,8 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         return Err(Error::new(ErrorKind::Permission, op, "only root records failed logins").at(path));
     }
     let io = |e| Error::from_io(op, path, e, PermissionRule::File);
-    // Never O_CREAT: a system without btmp does not want one. O_NONBLOCK: a FIFO
-    // at the path must not block the open. Read access too: the file is checked first.
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(Error::invalid(op, "the path is not a regular file").at(path));
-    }
+    // Never created: a system without btmp does not want one.
+    let (file, meta) = sys::file::open(op, path, Access::ReadAppend)?;
     if meta.uid() != 0 || meta.mode() & (libc::S_IXGRP | libc::S_IRWXO) != 0 {
         return Err(Error::new(
             ErrorKind::Permission,
@@ -91,8 +83,7 @@ pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Inst
         .at(path)
         .with_rule(PermissionRule::File));
     }
-    let _locked =
-        crate::sys::filelock::lock(&file, true, 0, 0, deadline.into()).map_err(|e| io(e).waiting_for_lock())?;
+    let _locked = sys::file::lock(op, path, &file, true, (0, 0), deadline.into())?;
     // Under the lock, so that the size seen is the one appended to.
     let size = file.metadata().map_err(io)?.len();
     if size % layout.record_size() as u64 != 0 {

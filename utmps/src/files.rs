@@ -12,14 +12,16 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::Layout;
 use crate::record::Record;
+use crate::sys;
 use crate::sys::deadline::Deadline;
+use crate::sys::file::Access;
 
 /// The records of a file, and what could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,24 +78,11 @@ pub fn read_deadline(path: impl AsRef<Path>, layout: Option<Layout>, deadline: I
 /// `timeout` is what the caller allowed, for the error messages.
 fn read_within(path: &Path, layout: Option<Layout>, deadline: Deadline, timeout: Duration) -> Result<FileRecords> {
     let op = "file read";
-    let io_err = |e| Error::from_io(op, path, e, PermissionRule::File);
-    // O_NONBLOCK: a FIFO at the path must not block the open; O_NOCTTY: a
-    // terminal at the path must not become this process's controlling terminal.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io_err)?;
-    // fstat of the descriptor, not stat of the path: the path may change meanwhile.
-    let meta = file.metadata().map_err(io_err)?;
-    if !meta.file_type().is_file() {
-        let what = describe(meta.file_type());
-        return Err(Error::invalid(op, format!("the path is {what}, not a regular file")).at(path));
-    }
+    let (file, meta) = sys::file::open(op, path, Access::Read)?;
     if meta.len() > MAX_FILE_SIZE {
         return Err(too_large(path, meta.len()));
     }
-    let _locked = crate::sys::filelock::lock(&file, false, 0, 0, deadline).map_err(|e| io_err(e).waiting_for_lock())?;
+    let _locked = sys::file::lock(op, path, &file, false, (0, 0), deadline)?;
     let bytes = read_bounded(&file, meta.len(), path, deadline, timeout)?;
     Ok(parse(&bytes, layout))
 }
@@ -131,22 +120,6 @@ fn too_large(path: &Path, size: u64) -> Error {
         format!("the file holds {size} bytes or more, over the {MAX_FILE_SIZE} bytes (MAX_FILE_SIZE) a read loads"),
     )
     .at(path)
-}
-
-fn describe(t: std::fs::FileType) -> &'static str {
-    if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a FIFO"
-    } else if t.is_char_device() {
-        "a character device"
-    } else if t.is_block_device() {
-        "a block device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a regular file"
-    }
 }
 
 /// Why a file of `size` bytes (whole records) holds no accounting records, if

@@ -11,15 +11,17 @@
 //! reaches it) must be [plausible](LastLogin::is_plausible). A file that fails
 //! is refused with `InvalidInput`, whose OS error is `EMEDIUMTYPE`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::{Field, Record};
+use crate::sys;
 use crate::sys::deadline::Deadline;
+use crate::sys::file::Access;
 
 /// Bytes per lastlog record.
 pub const LASTLOG_RECORD_SIZE: usize = 292;
@@ -81,10 +83,16 @@ fn check_platform(op: &'static str) -> Result<()> {
     }
 }
 
-/// Opens without creating; O_NONBLOCK so that a FIFO at the path cannot block.
-/// A writer reads too: the file is checked before it is written.
-fn open(path: &Path, write: bool) -> std::io::Result<File> {
-    OpenOptions::new().read(true).write(write).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)
+/// Opens the lastlog file, a regular file, without creating it. A writer
+/// reads too: the file is checked before it is written.
+fn open(op: &'static str, path: &Path, write: bool) -> Result<File> {
+    let access = if write { Access::ReadWrite } else { Access::Read };
+    match sys::file::open(op, path, access) {
+        Ok((file, _)) => Ok(file),
+        // Refused as every other file that is not a lastlog file.
+        Err(e) if e.kind() == ErrorKind::InvalidInput => Err(not_lastlog(op, path, "it is not a regular file")),
+        Err(e) => Err(e),
+    }
 }
 
 fn offset(uid: u32) -> u64 {
@@ -157,10 +165,7 @@ fn check_file(file: &File, uid: u32) -> std::result::Result<(), Refusal> {
 pub fn read(path: &Path, uid: u32) -> Result<Option<LastLogin>> {
     let op = "lastlog read";
     check_platform(op)?;
-    let file = open(path, false).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
-    if !file.metadata().map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?.is_file() {
-        return Err(not_lastlog(op, path, "it is not a regular file"));
-    }
+    let file = open(op, path, false)?;
     let mut buf = [0u8; LASTLOG_RECORD_SIZE];
     match file.read_exact_at(&mut buf, offset(uid)) {
         Ok(()) => {
@@ -191,13 +196,12 @@ pub fn write(path: &Path, uid: u32, entry: &LastLogin, deadline: Instant) -> Res
             "the entry would not pass for a lastlog record (a byte after a NUL, or a full line next to a full host)",
         ));
     }
-    let file = open(path, true).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))?;
+    let file = open(op, path, true)?;
     if let Err(Refusal::NotLastlog(why)) = check_file(&file, uid) {
         // Refused before the lock: a device or a FIFO needs no waiting for.
         return Err(not_lastlog(op, path, why));
     }
-    let _locked = crate::sys::filelock::lock(&file, true, offset(uid), LASTLOG_RECORD_SIZE as u64, deadline.into())
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File).waiting_for_lock())?;
+    let _locked = sys::file::lock(op, path, &file, true, (offset(uid), LASTLOG_RECORD_SIZE as u64), deadline.into())?;
     // Again under the lock: the target record may have changed while it was awaited.
     check_file(&file, uid).map_err(|r| r.into_error(op, path))?;
     file.write_all_at(&entry.encode(), offset(uid)).map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
@@ -244,7 +248,7 @@ impl PendingLogin {
         }
         // The file too, so that a path that holds something else fails the login
         // before utmp is written. The write checks again.
-        let file = open(path, false).map_err(|e| Error::from_io("lastlog", path, e, PermissionRule::File))?;
+        let file = open("lastlog", path, false)?;
         check_file(&file, uid).map_err(|r| r.into_error("lastlog", path))?;
         Ok(PendingLogin { uid, entry })
     }

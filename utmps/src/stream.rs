@@ -40,13 +40,16 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
+use crate::sys;
+use crate::sys::deadline::Deadline;
+use crate::sys::file::Access;
 
 /// Bytes read at once, at most: a whole number of records of either layout fits.
 const BLOCK: usize = 64 * 1024;
@@ -74,29 +77,9 @@ const OP: &str = "file stream";
 pub fn open(path: impl AsRef<Path>, layout: Option<Layout>, timeout: Duration) -> Result<Records> {
     let path = path.as_ref();
     let io_err = |e| Error::from_io(OP, path, e, PermissionRule::File);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io_err)?;
-    let kind = file.metadata().map_err(io_err)?.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_fifo() {
-            "a FIFO"
-        } else if kind.is_dir() {
-            "a directory"
-        } else if kind.is_char_device() || kind.is_block_device() {
-            "a device"
-        } else if kind.is_socket() {
-            "a socket"
-        } else {
-            "not a file"
-        };
-        return Err(Error::invalid(OP, format!("{what}, not a regular file")).at(path));
-    }
+    let (file, _) = sys::file::open(OP, path, Access::Read)?;
     let (len, layout) = {
-        let _locked = crate::sys::filelock::lock(&file, false, 0, 0, crate::sys::deadline::Deadline::after(timeout))
-            .map_err(|e| io_err(e).waiting_for_lock())?;
+        let _locked = sys::file::lock(OP, path, &file, false, (0, 0), Deadline::after(timeout))?;
         let len = file.metadata().map_err(io_err)?.len();
         let layout = match layout {
             Some(layout) => layout,
@@ -222,14 +205,7 @@ impl Records {
         self.buf.resize(((end - first) as usize) * size, 0);
         let io_err = |e| Error::from_io(OP, &self.path, e, PermissionRule::File);
         let read = {
-            let _locked = crate::sys::filelock::lock(
-                &self.file,
-                false,
-                0,
-                0,
-                crate::sys::deadline::Deadline::after(self.timeout),
-            )
-            .map_err(|e| io_err(e).waiting_for_lock())?;
+            let _locked = sys::file::lock(OP, &self.path, &self.file, false, (0, 0), Deadline::after(self.timeout))?;
             self.file.read_exact_at(&mut self.buf, first * size as u64)
         };
         if let Err(e) = read {

@@ -256,18 +256,8 @@ pub(crate) fn probe_half(backend: &dyn Backend, live: bool, deadline: Deadline) 
 /// [`files::not_records`]: crate::files::not_records
 #[cfg(any(feature = "native", feature = "xutmp"))]
 pub(crate) fn probe_file(op: &'static str, path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let io = |e| Error::from_io(op, path, e, crate::error::PermissionRule::File);
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(Error::invalid(op, "the path is not a regular file; no write would be made to it").at(path));
-    }
+    let (file, meta) = crate::sys::file::open(op, path, crate::sys::file::Access::ReadWrite)?;
     let layout = crate::layout::Layout::system();
     let whole = meta.len() - meta.len() % layout.record_size() as u64;
     let why = match (whole, meta.len()) {

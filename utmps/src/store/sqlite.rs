@@ -17,7 +17,9 @@ use crate::session::Session;
 use crate::sqlite::lastlog2::Lastlog2;
 use crate::sqlite::wtmpdb::{Logout, RowId, Wtmpdb};
 use crate::sqlite::{check_service, usable_by, Entry};
+use crate::sys;
 use crate::sys::deadline::Deadline;
+use crate::sys::file::Access;
 
 impl Accounting {
     /// Adds a wtmpdb database as a history store, after those the handle has:
@@ -213,17 +215,13 @@ impl LastLoginWrite for Lastlog2Write {
 /// error (`Permission`, `Unavailable`...) otherwise.
 fn access(op: &'static str, path: &Path, create: bool, owner: (&str, &str), deadline: Deadline) -> Result<WriteAccess> {
     match std::fs::metadata(path) {
+        // Before the open: a FIFO without a reader fails a write-only open obscurely.
         Ok(m) if !m.is_file() => {
             Err(Error::invalid(op, "the path holds a directory or a special file, not a database").at(path))
         }
-        Ok(_) => std::os::unix::fs::OpenOptionsExt::custom_flags(
-            std::fs::OpenOptions::new().write(true),
-            libc::O_NONBLOCK | libc::O_NOCTTY,
-        )
-        .open(path)
-        .map_err(|e| Error::from_io(op, path, e, PermissionRule::File))
-        .and_then(|_| usable_by(op, path, deadline.instant(), owner))
-        .map(|()| WriteAccess::Granted),
+        Ok(_) => sys::file::open(op, path, Access::Write)
+            .and_then(|_| usable_by(op, path, deadline.instant(), owner))
+            .map(|()| WriteAccess::Granted),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let dir = path.parent().unwrap_or(Path::new("/"));
             match std::fs::metadata(dir) {

@@ -1,8 +1,10 @@
 //! The operating system below the concepts: sockets, file locks, deadlines, user
 //! lookups and process facts. Every raw libc call of the safe crate lives here,
-//! behind functions that return `io::Result`; the modules above hold no `unsafe`.
+//! behind functions that return `io::Result` (the crate's errors for opening
+//! an accounting file); the modules above hold no `unsafe`.
 
 pub(crate) mod deadline;
+pub(crate) mod file;
 pub(crate) mod filelock;
 pub(crate) mod process;
 // Daemon sockets: the backends connect, the test peer sends.
