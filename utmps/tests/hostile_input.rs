@@ -5,7 +5,7 @@
 //! linear and bounded by one deadline.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-mod peer_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use peer_support::own_user;
+use support::own_user;
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Field, Login, Record, RecordType, MAX_UTMP_ENTRIES};

@@ -4,7 +4,7 @@
 //! `utmps/docs/reliability.md`). Every test here holds one lock for its whole
 //! run, so that counting this process's descriptors is exact.
 
-mod peer_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -15,11 +15,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use peer_support::fork::{self, as_user, LockHolder};
-use peer_support::raw::Raw;
-use peer_support::{open_fds, own_user, root_or_skip, unique};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use support::fork::{self, as_user, LockHolder};
+use support::raw::Raw;
+use support::{open_fds, own_user, root_or_skip, unique};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Field, Login, PermissionRule, Record, RecordType};

@@ -1,13 +1,13 @@
 //! A failed open returns within its deadline, and what it may have written is
 //! taken back afterwards, never before the write it undoes (RELIABILITY 20b).
 
-mod peer_support;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use peer_support::{fork, own_user};
+use support::{fork, own_user};
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
 
@@ -200,7 +200,7 @@ fn libc_flavour_a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
     let acct = match Accounting::files(&utmp, dir.path().join("missing-wtmp")) {
         Ok(acct) => acct.with_timeout(TIMEOUT),
         Err(e) if e.kind() == ErrorKind::Unsupported => {
-            peer_support::capability_skip(&format!("SKIPPED libc flavour take-back: {e}"));
+            support::capability_skip(&format!("SKIPPED libc flavour take-back: {e}"));
             return;
         }
         Err(e) => panic!("{e}"),

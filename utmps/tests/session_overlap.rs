@@ -2,11 +2,11 @@
 //! its wtmp logout, within one deadline; an open's wtmpd connection made
 //! ahead of its utmp put, which must leave nothing in wtmp when the put fails.
 
-mod peer_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use peer_support::own_user;
+use support::own_user;
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
 

@@ -3,13 +3,13 @@
 //! `wait_for_take_backs` says true only once nothing is left to undo
 //! (RELIABILITY 11).
 
-mod peer_support;
+mod support;
 
 use std::os::unix::net::UnixStream;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use peer_support::own_user;
+use support::own_user;
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
 
