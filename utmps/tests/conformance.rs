@@ -15,11 +15,9 @@ use std::time::{Duration, Instant};
 
 use support::fork::{self, as_user};
 use support::raw::{self, Got, Raw, EPERM, EPIPE, ESRCH};
-use support::{own_user, real_daemons, rec, root_or_skip, unique, Target};
+use support::{own_user, real_daemons, rec, root_or_skip, unique, Target, NOBODY};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::{Login, RecordType};
-
-const NOBODY: u32 = 65534;
 
 fn other_gid(daemon_gid: u32) -> u32 {
     if daemon_gid == NOBODY {

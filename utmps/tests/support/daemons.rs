@@ -3,13 +3,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[cfg(all(feature = "native", feature = "test-peer"))]
 use utmps::peer::{Peer, PeerBuilder};
 use utmps::{Accounting, Record};
 
-use super::raw;
+use super::{raw, records};
 
 /// The variables that name the real daemons' sockets.
 pub const UTMPD_ENV: &str = "UTMPS_TEST_UTMPD";
@@ -119,6 +119,17 @@ impl Target {
 
     /// The records of utmp on `line`, read through utmpd.
     pub fn on_line(&self, line: &str) -> Vec<Record> {
-        raw::Raw::connect(&self.utmpd).all().into_iter().filter(|r| r.line.as_bytes() == line.as_bytes()).collect()
+        records::on_line(&raw::Raw::connect(&self.utmpd).all(), line).into_iter().cloned().collect()
+    }
+}
+
+/// Waits (at most `limit`) until the peer has answered every write it
+/// delayed: only then is its file in its final state.
+#[cfg(all(feature = "native", feature = "test-peer"))]
+pub fn delayed_writes_done(peer: &Peer, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while peer.delayed_writes_in_flight() > 0 {
+        assert!(Instant::now() < deadline, "the peer's delayed write never finished");
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

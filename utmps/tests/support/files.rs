@@ -1,8 +1,8 @@
-//! Temporary utmp, wtmp and lastlog files for the libc flavour, and how to read
-//! them back.
+//! Temporary utmp, wtmp and lastlog files for the libc flavour, how to read
+//! them back, and FIFOs.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use utmps::layout::Layout;
 use utmps::{Accounting, Record};
@@ -29,22 +29,45 @@ impl Files {
 
     /// The libc flavour on these three files.
     pub fn acct(&self) -> Accounting {
-        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour").with_lastlog(&self.lastlog)
+        self.acct_default_lastlog().with_lastlog(&self.lastlog)
+    }
+
+    /// The libc flavour on utmp and wtmp, with lastlog left at the default
+    /// file (which only a login that asks for lastlog writes).
+    pub fn acct_default_lastlog(&self) -> Accounting {
+        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour")
     }
 
     /// The records of utmp, which must be whole glibc records.
     pub fn utmp_records(&self) -> Vec<Record> {
-        let bytes = std::fs::read(&self.utmp).expect("read utmp");
-        assert_eq!(bytes.len() % Layout::Glibc.record_size(), 0, "utmp is not whole records");
-        utmps::files::parse(&bytes, Some(Layout::Glibc)).records
+        whole_glibc_records(&self.utmp, "utmp")
     }
 
     /// The records of wtmp, which must be whole glibc records.
     pub fn wtmp_records(&self) -> Vec<Record> {
-        let bytes = std::fs::read(&self.wtmp).expect("read wtmp");
-        assert_eq!(bytes.len() % Layout::Glibc.record_size(), 0, "wtmp is not whole records");
-        utmps::files::parse(&bytes, Some(Layout::Glibc)).records
+        whole_glibc_records(&self.wtmp, "wtmp")
     }
+}
+
+/// The records of the glibc file `path` (`what` in messages), which must be
+/// whole records.
+fn whole_glibc_records(path: &Path, what: &str) -> Vec<Record> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {what}: {e:?}"));
+    assert_eq!(bytes.len() % Layout::Glibc.record_size(), 0, "{what} is not whole records");
+    utmps::files::parse(&bytes, Some(Layout::Glibc)).records
+}
+
+/// The records of the glibc file `path`, a torn tail left out.
+pub fn glibc_records(path: &Path) -> Vec<Record> {
+    let bytes = std::fs::read(path).unwrap();
+    utmps::files::parse(&bytes, Some(Layout::Glibc)).records
+}
+
+/// Makes a FIFO at `path` with `mode` (less the umask).
+pub fn mkfifo(path: &Path, mode: libc::mode_t) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), mode) }, 0);
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` in UTC for seconds since the epoch (Howard Hinnant's civil-from-days).

@@ -1,4 +1,5 @@
-//! Records for the daemons' tests, on lines and ids no other test uses.
+//! Records on lines and ids no other test uses, and the records of one line
+//! picked out of a file's.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,10 +22,8 @@ pub fn unique() -> (String, [u8; 4]) {
 }
 
 /// `s` as a NUL-padded field; panics when it does not fit.
-pub fn field<const N: usize>(s: &[u8]) -> Field<N> {
-    let mut f = [0u8; N];
-    f[..s.len()].copy_from_slice(s);
-    Field(f)
+pub fn field<const N: usize>(s: impl AsRef<[u8]>) -> Field<N> {
+    Field::new(s.as_ref()).expect("the text fits the field")
 }
 
 /// A record of `kind` on `line` with `id`, user `user`, now.
@@ -40,4 +39,14 @@ pub fn rec(kind: RecordType, line: &str, id: [u8; 4], user: &str) -> Record {
     };
     r.set_time(SystemTime::now());
     r
+}
+
+/// The records on `line`, in their order.
+pub fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
+    records.iter().filter(|r| r.line.as_bytes() == line.as_bytes()).collect()
+}
+
+/// The type of each record.
+pub fn types(records: &[&Record]) -> Vec<RecordType> {
+    records.iter().map(|r| r.record_type).collect()
 }
