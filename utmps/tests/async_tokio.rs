@@ -3,6 +3,8 @@
 //! for a held file lock; a cancelled open leaves no live entry. Each test runs on
 //! a current-thread runtime and on a multi-thread runtime with one worker.
 
+mod support;
+
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -10,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use support::Files;
 use utmps::peer::Peer;
 use utmps::{Accounting, ErrorKind, Login};
 
@@ -62,13 +65,6 @@ impl Drop for HeldLock {
     }
 }
 
-fn files(dir: &Path, timeout: Duration) -> Accounting {
-    let (utmp, wtmp) = (dir.join("utmp"), dir.join("wtmp"));
-    File::create(&utmp).unwrap();
-    File::create(&wtmp).unwrap();
-    Accounting::files(utmp, wtmp).unwrap().with_timeout(timeout)
-}
-
 fn wtmp_count(acct: &Accounting) -> usize {
     utmps::files::read(acct.wtmp_endpoint(), None, Duration::from_secs(1)).unwrap().records.len()
 }
@@ -115,8 +111,8 @@ fn open_async_timing_out_leaves_the_runtime_running() {
 #[test]
 fn session_dropped_in_a_runtime_returns_at_once_and_logs_out_later() {
     for (flavour, rt) in runtimes() {
-        let dir = tempfile::tempdir().unwrap();
-        let acct = files(dir.path(), Duration::from_secs(5));
+        let files = Files::new();
+        let acct = files.acct_default_lastlog().with_timeout(Duration::from_secs(5));
         rt.block_on(async {
             let session = acct.open_async(&Login::new("alice", "pts/8")).await.unwrap();
             let lock = HeldLock::on(acct.utmp_endpoint());
@@ -140,8 +136,8 @@ fn session_dropped_in_a_runtime_returns_at_once_and_logs_out_later() {
 #[test]
 fn cancelled_open_async_leaves_no_live_entry() {
     for (flavour, rt) in runtimes() {
-        let dir = tempfile::tempdir().unwrap();
-        let acct = files(dir.path(), Duration::from_secs(5));
+        let files = Files::new();
+        let acct = files.acct_default_lastlog().with_timeout(Duration::from_secs(5));
         rt.block_on(async {
             let lock = HeldLock::on(acct.utmp_endpoint());
             let open = acct.open_async(&Login::new("alice", "pts/9"));

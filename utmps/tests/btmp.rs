@@ -5,16 +5,11 @@ mod support;
 use std::fs::{File, Permissions};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{capability_skip, root_or_skip};
+use support::{in_secs, lastb, mkfifo, root_or_skip};
 use utmps::layout::Layout;
 use utmps::{btmp, ErrorKind, Login, RecordType};
-
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(2)
-}
 
 fn btmp_file(dir: &Path, mode: u32) -> std::path::PathBuf {
     let path = dir.join("btmp");
@@ -31,7 +26,7 @@ fn a_failed_login_is_what_sshd_writes_and_lastb_shows_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = btmp_file(dir.path(), 0o600);
     let failed = Login::new("mallory", btmp::NOTTY_LINE).host("attacker.example").addr("198.51.100.4".parse().unwrap());
-    btmp::record_failed_login(&path, &failed, deadline()).unwrap();
+    btmp::record_failed_login(&path, &failed, in_secs(2)).unwrap();
     let records = utmps::files::read(&path, Some(Layout::system()), Duration::from_secs(1)).unwrap();
     assert_eq!(records.trailing, 0);
     let [rec] = records.records[..] else { panic!("{} records, not 1", records.records.len()) };
@@ -41,15 +36,10 @@ fn a_failed_login_is_what_sshd_writes_and_lastb_shows_it() {
     assert!(rec.id.is_empty(), "sshd leaves ut_id empty");
     assert_eq!(rec.pid, std::process::id() as i32);
 
-    match Command::new("lastb").args(["-w", "-i", "-f"]).arg(&path).output() {
-        Ok(out) => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(out.status.success(), "lastb failed: {}", String::from_utf8_lossy(&out.stderr));
-            let row = text.lines().next().unwrap_or_default();
-            assert!(row.starts_with("mallory "), "{text}");
-            assert!(row.contains("ssh:notty") && row.contains("198.51.100.4"), "{text}");
-        }
-        Err(e) => capability_skip(&format!("SKIPPED lastb check: cannot run lastb ({e})")),
+    if let Some(text) = lastb(&["-w", "-i", "-f"], &path) {
+        let row = text.lines().next().unwrap_or_default();
+        assert!(row.starts_with("mallory "), "{text}");
+        assert!(row.contains("ssh:notty") && row.contains("198.51.100.4"), "{text}");
     }
 }
 
@@ -62,31 +52,29 @@ fn loose_modes_missing_files_and_non_files_are_refused_and_left_alone() {
     let failed = Login::new("mallory", btmp::NOTTY_LINE);
     for mode in [0o644, 0o604, 0o610, 0o601] {
         let path = btmp_file(dir.path(), mode);
-        let e = btmp::record_failed_login(&path, &failed, deadline()).unwrap_err();
+        let e = btmp::record_failed_login(&path, &failed, in_secs(2)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Permission, "mode {mode:o}: {e}");
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "mode {mode:o}: written to");
     }
     // Group read and write are what distributions use (root:utmp 0660): allowed.
     let path = btmp_file(dir.path(), 0o660);
-    btmp::record_failed_login(&path, &failed, deadline()).unwrap();
+    btmp::record_failed_login(&path, &failed, in_secs(2)).unwrap();
 
     let missing = dir.path().join("none");
-    let e = btmp::record_failed_login(&missing, &failed, deadline()).unwrap_err();
+    let e = btmp::record_failed_login(&missing, &failed, in_secs(2)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(!missing.exists(), "btmp must never be created");
 
     let fifo = dir.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo, 0o600);
     let start = Instant::now();
-    let e = btmp::record_failed_login(&fifo, &failed, deadline()).unwrap_err();
+    let e = btmp::record_failed_login(&fifo, &failed, in_secs(2)).unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(1), "a FIFO blocked the call");
     assert!(matches!(e.kind(), ErrorKind::InvalidInput | ErrorKind::Unavailable), "{e}");
 
     let torn = btmp_file(dir.path(), 0o600);
     std::fs::write(&torn, b"root:x:0:0:root:/root:/bin/bash\n").unwrap();
-    let e = btmp::record_failed_login(&torn, &failed, deadline()).unwrap_err();
+    let e = btmp::record_failed_login(&torn, &failed, in_secs(2)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
     assert_eq!(std::fs::read(&torn).unwrap(), b"root:x:0:0:root:/root:/bin/bash\n");
 }
@@ -96,7 +84,7 @@ fn hostile_user_names_are_refused_before_any_io() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("btmp");
     for user in ["root\nfake", "x".repeat(33).as_str(), "\u{1b}[2J", ""] {
-        let e = btmp::record_failed_login(&path, &Login::new(user, btmp::NOTTY_LINE), deadline()).unwrap_err();
+        let e = btmp::record_failed_login(&path, &Login::new(user, btmp::NOTTY_LINE), in_secs(2)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{user:?}: {e}");
     }
     assert!(!path.exists());

@@ -2,17 +2,16 @@
 //! the effective gid against the group the utmpd socket and its directory show,
 //! and says so plainly when it cannot tell.
 
-mod peer_support;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use peer_support::fork::{self, as_user};
-use peer_support::root_or_skip;
+use support::fork::{self, as_user};
+use support::{root_or_skip, NOBODY};
 use utmps::peer::Peer;
 use utmps::{Accounting, Login, WriteAccess, WriteCheck};
 
-const NOBODY: u32 = 65534;
 /// A group nobody is in: the daemon's.
 const DAEMON_GID: u32 = 23_456;
 const OTHER_GID: u32 = 34_567;

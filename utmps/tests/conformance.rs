@@ -9,17 +9,15 @@
 //! `UTMPS_TEST_DAEMON_GID`; 30-second waits: `UTMPS_TEST_SLOW=1`) print a
 //! SKIPPED line when they cannot run.
 
-mod peer_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use peer_support::fork::{self, as_user};
-use peer_support::raw::{self, Got, Raw, EPERM, EPIPE, ESRCH};
-use peer_support::{own_user, real_daemons, rec, root_or_skip, unique, Target};
+use support::fork::{self, as_user};
+use support::raw::{self, Got, Raw, EPERM, EPIPE, ESRCH};
+use support::{own_user, real_daemons, rec, root_or_skip, unique, Target, NOBODY};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::{Login, RecordType};
-
-const NOBODY: u32 = 65534;
 
 fn other_gid(daemon_gid: u32) -> u32 {
     if daemon_gid == NOBODY {

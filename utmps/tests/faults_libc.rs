@@ -14,10 +14,9 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use support::{Files, USER};
+use support::{serial, Files, USER};
 use utmps::layout::Layout;
 use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
 
@@ -26,13 +25,6 @@ const DEADLINE: Duration = Duration::from_millis(300);
 /// What a call may take under a held lock: a session open is a few operations,
 /// each bounded by DEADLINE, but only the blocked one waits.
 const BOUND: Duration = Duration::from_secs(2);
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    // A failed test poisons the mutex; the others still run, one at a time.
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 fn c_path(path: &Path) -> CString {
     CString::new(path.as_os_str().as_bytes()).unwrap()

@@ -4,17 +4,16 @@
 //! and left byte for byte as it was.
 #![cfg(feature = "wtmpdb")]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use rusqlite::Connection;
+use support::soon;
 use utmps::lastlog2::{Entry as LastEntry, Lastlog2};
 use utmps::wtmpdb::{Entry, RowId, Wtmpdb};
 use utmps::{Error, ErrorKind};
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
-}
 
 fn db_with(dir: &Path, name: &str, sql: &str) -> PathBuf {
     let path = dir.join(name);

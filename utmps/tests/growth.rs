@@ -9,7 +9,7 @@ mod support;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 
-use support::{Files, USER};
+use support::{open_fds, Files, USER};
 use utmps::{Accounting, Login};
 
 /// Counts the bytes the Rust side holds, exactly; VmRSS covers the C side too.
@@ -51,11 +51,6 @@ const SESSIONS: usize = 10_000;
 /// Allowed VmRSS growth: page-granular noise, far below what leaking one small
 /// allocation per session (10,000 x 64 bytes) would add.
 const RSS_TOLERANCE_KIB: i64 = 512;
-
-fn open_fds() -> usize {
-    // The directory handle of read_dir is counted each time alike.
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
 
 fn rss_kib() -> i64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

@@ -5,7 +5,7 @@
 //! linear and bounded by one deadline.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
-mod peer_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -15,38 +15,13 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use peer_support::own_user;
+use support::{field, mkfifo, own_user, Files};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::peer::Peer;
-use utmps::{Accounting, ErrorKind, Field, Login, Record, RecordType, MAX_UTMP_ENTRIES};
+use utmps::{Accounting, ErrorKind, Login, Record, RecordType, MAX_UTMP_ENTRIES};
 
 /// One character of each class that must never be stored raw.
 const UNSAFE: [char; 8] = ['\x07', '\x1b', '\x7f', '\u{85}', '\u{9b}', '\u{2028}', '\u{202e}', '\u{2066}'];
-
-/// Empty utmp and wtmp files for the libc flavour.
-struct Files {
-    _dir: tempfile::TempDir,
-    utmp: PathBuf,
-    wtmp: PathBuf,
-}
-
-impl Files {
-    fn new() -> Files {
-        let dir = tempfile::tempdir().unwrap();
-        let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
-        std::fs::write(&utmp, b"").unwrap();
-        std::fs::write(&wtmp, b"").unwrap();
-        Files { _dir: dir, utmp, wtmp }
-    }
-
-    fn acct(&self) -> Accounting {
-        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour")
-    }
-}
-
-fn field<const N: usize>(text: &str) -> Field<N> {
-    Field::new(text.as_bytes()).expect("fits")
-}
 
 /// A live-looking entry of a process that does not exist.
 fn stale(n: usize, user: &str) -> Record {
@@ -54,8 +29,8 @@ fn stale(n: usize, user: &str) -> Record {
         record_type: RecordType::USER_PROCESS,
         // Above any pid_max Linux allows (2^22): no such process can exist.
         pid: 1_000_000_000 + n as i32,
-        line: field(&format!("pts/{}", 1000 + n)),
-        id: field(&format!("{n:04}")),
+        line: field(format!("pts/{}", 1000 + n)),
+        id: field(format!("{n:04}")),
         user: field(user),
         host: field("stale.example"),
         ..Record::default()
@@ -76,7 +51,7 @@ fn forged_lines_and_terminal_escapes_are_refused_before_any_io() {
     // Endpoints that do not exist: an error other than InvalidInput would mean I/O was tried.
     let nowhere = Accounting::native("/nonexistent/utmpd", "/nonexistent/wtmpd");
     let f = Files::new();
-    for acct in [&nowhere, &f.acct()] {
+    for acct in [&nowhere, &f.acct_default_lastlog()] {
         let mut logins = vec![
             Login::new("root\nfake   pts/9", "pts/2"),
             Login::new("alice", "pts/2").host("\x1b]0;pwned\x07\x1b[2J"),
@@ -110,7 +85,7 @@ fn special_lines_and_reserved_users_are_refused_before_any_io() {
 #[test]
 fn a_lossy_host_is_stored_without_unsafe_characters() {
     let f = Files::new();
-    let acct = f.acct();
+    let acct = f.acct_default_lastlog();
     let all: String = UNSAFE.iter().collect();
     let s = acct.open(&Login::new(own_user(), "pts/2").host_lossy(format!("\x1b]0;pwned\x07{all}"))).unwrap();
     let stored = acct.who(false).unwrap()[0].host;
@@ -121,7 +96,7 @@ fn a_lossy_host_is_stored_without_unsafe_characters() {
 #[test]
 fn update_host_refuses_what_the_login_refuses() {
     let f = Files::new();
-    let acct = f.acct();
+    let acct = f.acct_default_lastlog();
     let mut s = acct.open(&Login::new(own_user(), "pts/3").host("before.example")).unwrap();
     for c in UNSAFE {
         let e = s.update_host(&format!("after{c}.example"), None).unwrap_err();
@@ -171,7 +146,7 @@ fn file_reads_refuse_devices_and_fifos_fast() {
     // A FIFO with a writer that never stops.
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("utmp");
-    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    mkfifo(&fifo, 0o666);
     let stop = Arc::new(AtomicBool::new(false));
     let (f2, s2) = (fifo.clone(), stop.clone());
     let writer = std::thread::spawn(move || {
@@ -268,7 +243,7 @@ fn the_libc_flavour_stops_at_the_same_cap() {
     let f = Files::new();
     let many: Vec<Record> = (0..=MAX_UTMP_ENTRIES).map(|n| stale(n % 10_000, "root")).collect();
     write_records(&f.utmp, Layout::Glibc, &many[..MAX_UTMP_ENTRIES]);
-    let acct = f.acct().with_timeout(Duration::from_secs(60));
+    let acct = f.acct_default_lastlog().with_timeout(Duration::from_secs(60));
     assert_eq!(acct.entries().unwrap().len(), MAX_UTMP_ENTRIES, "a utmp at the cap reads whole");
     write_records(&f.utmp, Layout::Glibc, &many);
     let e = acct.entries().unwrap_err();
@@ -297,7 +272,7 @@ fn sweeping_thousands_of_stale_entries_is_linear_on_files() {
     let user = own_user();
     write_records(&f.utmp, Layout::Glibc, &(0..STALE).map(|n| stale(n, &user)).collect::<Vec<_>>());
     // A re-read per entry took 98 s here (debug build); a linear sweep well under 1 s.
-    check_sweep(&f.acct().with_timeout(Duration::from_secs(60)), "glibc files");
+    check_sweep(&f.acct_default_lastlog().with_timeout(Duration::from_secs(60)), "glibc files");
     let utmp = utmps::files::read(&f.utmp, Some(Layout::Glibc), Duration::from_secs(5)).unwrap();
     assert_eq!(utmp.records.len(), STALE, "every entry ended in its own slot");
     let wtmp = utmps::files::read(&f.wtmp, Some(Layout::Glibc), Duration::from_secs(5)).unwrap();

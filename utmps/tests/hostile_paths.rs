@@ -10,7 +10,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{Files, USER};
+use support::{in_secs, mkfifo, Files, USER};
 use utmps::lastlog::{LastLogin, LASTLOG_RECORD_SIZE};
 use utmps::layout::Layout;
 use utmps::{Accounting, ErrorKind, Field, Login, Record, RecordType};
@@ -100,7 +100,7 @@ fn a_lastlog_symlink_to_text_is_refused_before_anything_is_written() {
         assert!(e.to_string().contains("holds no lastlog file"), "{e}");
         assert!(f.utmp_records().is_empty() && f.wtmp_records().is_empty(), "found before utmp and wtmp");
         for uid in [0, 1, 60_000] {
-            let e = utmps::lastlog::write(&link, uid, &entry(), soon()).unwrap_err();
+            let e = utmps::lastlog::write(&link, uid, &entry(), in_secs(5)).unwrap_err();
             assert_not_accounting_file(&e, "lastlog write");
         }
         assert_eq!(std::fs::read(&copy).unwrap(), before, "{len} bytes of text were changed");
@@ -113,10 +113,6 @@ fn entry() -> LastLogin {
     LastLogin { time: 1_700_000_000, line: Field(line), host: Field([0; 256]) }
 }
 
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(5)
-}
-
 /// Every write through `path` (as utmp, as wtmp, as lastlog) is refused with
 /// `kind`, and well before the 5 s deadline: nothing waits on a FIFO or a lock.
 fn refused_everywhere(path: &Path, kind: ErrorKind, what: &str) {
@@ -125,7 +121,7 @@ fn refused_everywhere(path: &Path, kind: ErrorKind, what: &str) {
     let as_utmp = Accounting::files(path, &f.wtmp).unwrap().open(&login()).unwrap_err();
     let as_wtmp = Accounting::files(&f.utmp, path).unwrap().open(&login()).unwrap_err();
     let as_lastlog = f.acct().with_lastlog(path).open(&login().lastlog(true)).unwrap_err();
-    let direct = utmps::lastlog::write(path, 0, &entry(), soon()).unwrap_err();
+    let direct = utmps::lastlog::write(path, 0, &entry(), in_secs(5)).unwrap_err();
     for (e, role) in [(as_utmp, "utmp"), (as_wtmp, "wtmp"), (as_lastlog, "lastlog"), (direct, "lastlog write")] {
         assert_eq!(e.kind(), kind, "{what} as {role}: {e}");
     }
@@ -137,9 +133,7 @@ fn refused_everywhere(path: &Path, kind: ErrorKind, what: &str) {
 fn a_fifo_a_directory_and_a_device_are_refused_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    mkfifo(&fifo, 0o644);
     refused_everywhere(&fifo, ErrorKind::InvalidInput, "a FIFO");
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
@@ -202,16 +196,16 @@ fn a_torn_last_record_is_still_accepted_and_junk_is_not() {
 #[test]
 fn lastlog_of_records_is_written_in_place_and_at_its_end() {
     let f = Files::new();
-    utmps::lastlog::write(&f.lastlog, 3, &entry(), soon()).unwrap();
-    utmps::lastlog::write(&f.lastlog, 1, &entry(), soon()).unwrap();
-    utmps::lastlog::write(&f.lastlog, 9, &entry(), soon()).unwrap();
+    utmps::lastlog::write(&f.lastlog, 3, &entry(), in_secs(5)).unwrap();
+    utmps::lastlog::write(&f.lastlog, 1, &entry(), in_secs(5)).unwrap();
+    utmps::lastlog::write(&f.lastlog, 9, &entry(), in_secs(5)).unwrap();
     assert_eq!(std::fs::metadata(&f.lastlog).unwrap().len() as usize, 10 * LASTLOG_RECORD_SIZE);
     assert_eq!(utmps::lastlog::read(&f.lastlog, 1).unwrap(), Some(entry()));
     // One stray byte at the end: no longer whole records.
     let mut bytes = std::fs::read(&f.lastlog).unwrap();
     bytes.push(0);
     std::fs::write(&f.lastlog, &bytes).unwrap();
-    assert_not_accounting_file(&utmps::lastlog::write(&f.lastlog, 2, &entry(), soon()).unwrap_err(), "stray byte");
+    assert_not_accounting_file(&utmps::lastlog::write(&f.lastlog, 2, &entry(), in_secs(5)).unwrap_err(), "stray byte");
     assert_eq!(std::fs::read(&f.lastlog).unwrap(), bytes);
 }
 

@@ -5,26 +5,10 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use support::{iso_utc, Files};
+use support::{iso_utc, system_tool, Files};
 use utmps::Login;
-
-/// Runs a system tool in UTC; `None` (and a SKIPPED line) when it is not installed.
-fn tool(name: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
-    match Command::new(name).args(args).env("TZ", "UTC").env("LC_ALL", "C").output() {
-        Ok(out) => {
-            assert!(out.status.success(), "{name} failed: {}", String::from_utf8_lossy(&out.stderr));
-            Some(String::from_utf8_lossy(&out.stdout).into_owned())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            support::capability_skip(&format!("SKIPPED: `{name}` is not installed on this machine"));
-            None
-        }
-        Err(e) => panic!("running {name}: {e}"),
-    }
-}
 
 #[test]
 fn who_last_and_utmpdump_read_our_records() {
@@ -47,7 +31,7 @@ fn who_last_and_utmpdump_read_our_records() {
     // `last` prints "still running" for a logout in the current second.
     std::thread::sleep(Duration::from_millis(1100));
 
-    if let Some(who) = tool("who", &[f.utmp.as_os_str()]) {
+    if let Some(who) = system_tool("interop", "who", &[f.utmp.as_os_str()]) {
         let lines: Vec<&str> = who.lines().collect();
         assert_eq!(lines.len(), 2, "who shows only the live sessions:\n{who}");
         assert!(
@@ -56,7 +40,7 @@ fn who_last_and_utmpdump_read_our_records() {
         );
     }
 
-    if let Some(last) = tool("last", &["-f".as_ref(), f.wtmp.as_os_str()]) {
+    if let Some(last) = system_tool("interop", "last", &["-f".as_ref(), f.wtmp.as_os_str()]) {
         let root = last.lines().find(|l| l.starts_with("root ")).unwrap_or_else(|| panic!("no root line:\n{last}"));
         assert!(root.contains("pts/5") && root.contains("client.example"), "{root}");
         assert!(root.contains("(01:02)"), "last must show the session's duration: {root}");
@@ -65,13 +49,13 @@ fn who_last_and_utmpdump_read_our_records() {
         assert!(!daemon.contains("(0"), "the live session has no duration: {daemon}");
     }
 
-    if let Some(last_i) = tool("last", &["-i".as_ref(), "-f".as_ref(), f.wtmp.as_os_str()]) {
+    if let Some(last_i) = system_tool("interop", "last", &["-i".as_ref(), "-f".as_ref(), f.wtmp.as_os_str()]) {
         assert!(last_i.contains("192.0.2.9"), "{last_i}");
         assert!(last_i.contains("2001:db8::9"), "{last_i}");
         assert!(last_i.contains(" 192.0.2.77 "), "last shows a v4-mapped address as IPv4: {last_i}");
     }
 
-    if let Some(dump) = tool("utmpdump", &[f.wtmp.as_os_str()]) {
+    if let Some(dump) = system_tool("interop", "utmpdump", &[f.wtmp.as_os_str()]) {
         let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
         assert_eq!(rows.len(), 4, "{dump}");
         let when = iso_utc(login_record.tv_sec);
@@ -93,7 +77,7 @@ fn who_last_and_utmpdump_read_our_records() {
         );
     }
 
-    if let Some(dump) = tool("utmpdump", &[f.utmp.as_os_str()]) {
+    if let Some(dump) = system_tool("interop", "utmpdump", &[f.utmp.as_os_str()]) {
         let rows: Vec<&str> = dump.lines().filter(|l| l.starts_with('[')).collect();
         assert_eq!(rows.len(), 3, "three slots, the first reused by the logout: {dump}");
         assert!(rows[0].starts_with("[8] "), "{dump}");

@@ -12,32 +12,18 @@ mod support;
 mod gen_wtmp;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use support::{capability_skip, iso_utc, Files};
+use support::{iso_utc, system_tool, Files};
 use utmps::last::{End, LastEntry, Pairing};
 use utmps::layout::Layout;
 use utmps::{stream, Field, Login, Record, RecordType};
 
 /// `last`'s listing, one (user, line, login, end) per line, or `None` when it is missing.
 fn system_last(path: &Path) -> Option<Vec<[String; 4]>> {
-    let out = match Command::new("last")
-        .args(["-w", "-R", "--time-format", "iso", "-f"])
-        .arg(path)
-        .env("TZ", "UTC")
-        .env("LC_ALL", "C")
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            capability_skip("SKIPPED last_parity: util-linux `last` is not installed");
-            return None;
-        }
-        Err(e) => panic!("running last: {e}"),
-    };
-    assert!(out.status.success(), "last failed: {}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let args =
+        ["-w".as_ref(), "-R".as_ref(), "--time-format".as_ref(), "iso".as_ref(), "-f".as_ref(), path.as_os_str()];
+    let text = system_tool("last_parity", "last", &args)?;
     let listing = text.split("\n\n").next().unwrap_or("");
     // Columns of `last -w -R --time-format iso`: user (8 or more), line (12), login (25), end.
     Some(

@@ -10,17 +10,13 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
-use support::capability_skip;
+use support::{soon, sqlite3_cli};
 use utmps::lastlog2::{Entry, LastLogin2, Lastlog2, SCHEMA};
 use utmps::ErrorKind;
 
 /// util-linux liblastlog2/src/lastlog2.c, write_entry().
 const UPSTREAM_SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS Lastlog2(Name TEXT PRIMARY KEY, Time INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT);";
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
-}
 
 fn secs(s: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(s)
@@ -178,10 +174,7 @@ fn empty_non_database_directory_and_missing_files() {
 
 #[test]
 fn debians_sqlite3_reads_what_was_written() {
-    let Some(cli) = ["/usr/bin/sqlite3", "/bin/sqlite3"].iter().map(Path::new).find(|p| p.exists()) else {
-        capability_skip("SKIPPED debians_sqlite3_reads_what_was_written: the sqlite3 CLI is not installed");
-        return;
-    };
+    let Some(cli) = sqlite3_cli("debians_sqlite3_reads_what_was_written") else { return };
     let (_dir, path) = temp();
     Lastlog2::new(&path)
         .create(true)

@@ -1,28 +1,23 @@
 //! Load: 1,000 sessions opened and closed from 1, 8 and 32 threads at once, on the
 //! libc flavour (glibc's file format on temp files) and on the native backend against the
 //! in-process peer. Nothing may be lost or written twice; the open+close
-//! latencies are printed (run with `--nocapture`) for BENCHMARKS.md.
+//! latencies are printed (run with `--nocapture`) for BENCHMARKS.md. The tests
+//! run one at a time (`serial()`): the backends are measured one after the
+//! other, not against each other.
 #![cfg(all(target_os = "linux", target_env = "gnu"))]
 
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{own_user, Files};
+use support::{own_user, serial, Files};
 use utmps::{Accounting, Login, Record, RecordType};
 
 const SESSIONS: usize = 1000;
 const THREADS: [usize; 3] = [1, 8, 32];
-
-/// The backends are measured one after the other, not against each other.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// A distinct line per session. Lines of threads t and t+10 share their last four
 /// bytes (`pts/01005`, `pts/11005`), so the same ut_id is wanted by two live

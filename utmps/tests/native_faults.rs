@@ -4,56 +4,29 @@
 //! `utmps/docs/reliability.md`). Every test here holds one lock for its whole
 //! run, so that counting this process's descriptors is exact.
 
-mod peer_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use peer_support::fork::{self, as_user, LockHolder};
-use peer_support::raw::Raw;
-use peer_support::{open_fds, own_user, root_or_skip, unique};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+use support::fork::{self, as_user, LockHolder};
+use support::raw::Raw;
+use support::{login, open_fds, root_or_skip, serial_after_take_backs, timed_on_thread, unique, NOBODY};
 use utmps::layout::{Layout, UTMPS_RECORD_SIZE};
 use utmps::peer::Peer;
-use utmps::{Accounting, ErrorKind, Field, Login, PermissionRule, Record, RecordType};
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One test at a time, each starting with no take-back left by another (they
-/// belong to the process, and `wait_for_take_backs` waits for them all).
-fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(Accounting::wait_for_take_backs(Duration::from_secs(60)), "take-backs of an earlier test still running");
-    guard
-}
+use utmps::{Accounting, ErrorKind, Field, PermissionRule, Record, RecordType};
 
 const SHORT: Duration = Duration::from_millis(300);
 /// SHORT plus what a loaded machine may add; far below any "hang".
 const SHORT_LIMIT: Duration = Duration::from_millis(1500);
-
-/// A login as the caller's own user, whom wtmpd lets any caller log.
-fn login(line: &str) -> Login {
-    static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    Login::new(USER.get_or_init(own_user).as_str(), line)
-}
-
-/// Runs `f` on another thread and returns its result and how long it took.
-fn timed_on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> (T, Duration) {
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        let out = f();
-        (out, start.elapsed())
-    })
-    .join()
-    .unwrap()
-}
 
 fn assert_timed_out(what: &str, err: utmps::Error, took: Duration, endpoint: &Path) {
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{what}: {err}");
@@ -65,7 +38,7 @@ fn assert_timed_out(what: &str, err: utmps::Error, took: Duration, endpoint: &Pa
 
 #[test]
 fn silent_daemon_times_out_within_the_deadline_from_another_thread() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().silent(true).start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(SHORT);
@@ -88,7 +61,7 @@ fn silent_daemon_times_out_within_the_deadline_from_another_thread() {
 
 #[test]
 fn silent_wtmpd_after_the_request_is_outcome_unknown_within_the_deadline() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let live = Peer::start(dir.path().join("live")).unwrap();
     let silent = Peer::builder().silent(true).start(dir.path().join("silent")).unwrap();
@@ -109,7 +82,7 @@ fn silent_wtmpd_after_the_request_is_outcome_unknown_within_the_deadline() {
 
 #[test]
 fn more_than_forty_clients_succeed_below_the_deadline_and_time_out_above_it() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap(); // 40 connections at once, as s6-ipcserverd
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_secs(10));
@@ -140,7 +113,7 @@ fn more_than_forty_clients_succeed_below_the_deadline_and_time_out_above_it() {
 
 #[test]
 fn a_lock_held_by_another_process_cannot_stall_a_client_past_its_deadline() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(SHORT);
@@ -184,7 +157,7 @@ fn a_lock_held_by_another_process_cannot_stall_a_client_past_its_deadline() {
 
 #[test]
 fn missing_and_refused_sockets_are_unavailable_fast_and_leak_nothing() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");
     let refused = dir.path().join("refused");
@@ -209,7 +182,7 @@ fn missing_and_refused_sockets_are_unavailable_fast_and_leak_nothing() {
 
 #[test]
 fn a_socket_the_caller_may_not_reach_is_a_permission_error_on_the_file() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     if !root_or_skip("a_socket_the_caller_may_not_reach_is_a_permission_error_on_the_file") {
         return;
     }
@@ -218,13 +191,13 @@ fn a_socket_the_caller_may_not_reach_is_a_permission_error_on_the_file() {
     // The sockets are mode 0777; the directory keeps other users out.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket());
-    let code = as_user(65534, 65534, &[], || fork::outcome(acct.entries()));
+    let code = as_user(NOBODY, NOBODY, &[], || fork::outcome(acct.entries()));
     assert_eq!(code, fork::EPERM_FILE);
 }
 
 #[test]
 fn many_sessions_leave_no_descriptor_or_peer_thread_behind() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let before = open_fds();
     {
         let dir = tempfile::tempdir().unwrap();
@@ -252,7 +225,7 @@ fn peer_threads() -> usize {
 
 #[test]
 fn daemon_stopped_between_login_and_logout() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let mut peer = Peer::start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(Duration::from_secs(2));
@@ -329,7 +302,7 @@ fn read_n(conn: &mut UnixStream, n: usize) -> usize {
 
 #[test]
 fn wtmpd_closing_without_a_status_is_outcome_unknown_and_never_resent() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path().join("peer")).unwrap();
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -371,7 +344,7 @@ fn scripted_utmpd(path: PathBuf, rewind: Arc<AtomicU8>, then: Vec<u8>) -> Fake {
 
 #[test]
 fn malformed_utmpd_answers_are_typed_errors() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let status = Arc::new(AtomicU8::new(0));
     let cases: Vec<(&str, Vec<u8>)> =
@@ -399,7 +372,7 @@ fn malformed_utmpd_answers_are_typed_errors() {
 
 #[test]
 fn every_errno_from_utmpd_is_a_typed_error() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let rewind = Arc::new(AtomicU8::new(0));
     let answer = Arc::new(AtomicU8::new(0));
@@ -437,7 +410,7 @@ fn every_errno_from_utmpd_is_a_typed_error() {
 
 #[test]
 fn every_errno_from_wtmpd_is_a_typed_error() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path().join("peer")).unwrap();
     let status = Arc::new(AtomicU8::new(0));
@@ -462,7 +435,7 @@ fn every_errno_from_wtmpd_is_a_typed_error() {
 
 #[test]
 fn garbage_records_decode_without_panic() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let mut junk = vec![0u8];
     junk.extend((0..UTMPS_RECORD_SIZE).map(|i| (i * 37 + 11) as u8));
@@ -509,7 +482,7 @@ fn record() -> impl Strategy<Value = Record> {
 
 #[test]
 fn answer_decoder_accepts_any_bytes() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     // Arbitrary bytes, and arbitrary statuses followed by arbitrary bodies.
     let any_bytes = proptest::collection::vec(any::<u8>(), 0..3000);
     let shaped = proptest::collection::vec(
@@ -545,7 +518,7 @@ fn answer_decoder_accepts_any_bytes() {
 
 #[test]
 fn answer_streams_round_trip() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let answer = prop_oneof![record().prop_map(Some), Just(None)];
     runner()
         .run(&(proptest::collection::vec(answer, 0..12), 1u8..=255), |(answers, errno)| {
@@ -574,7 +547,7 @@ fn answer_streams_round_trip() {
 
 #[test]
 fn layouts_decode_any_bytes_and_round_trip_valid_records() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     runner()
         .run(&proptest::collection::vec(any::<u8>(), 0..900), |bytes| {
             for layout in [Layout::Glibc, Layout::Utmps] {
@@ -605,7 +578,7 @@ fn layouts_decode_any_bytes_and_round_trip_valid_records() {
 
 #[test]
 fn records_written_by_the_native_client_are_the_records_sent() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket());

@@ -1,15 +1,14 @@
 //! A failed open returns within its deadline, and what it may have written is
 //! taken back afterwards, never before the write it undoes (RELIABILITY 20b).
 
-mod peer_support;
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use peer_support::{fork, own_user};
+use support::{delayed_writes_done, fork, login, on_line, serial_after_take_backs, timed_on_thread, NOBODY};
 use utmps::peer::Peer;
-use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
+use utmps::{Accounting, ErrorKind, RecordType};
 
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// The deadline plus a margin for a loaded machine; the take-back's own
@@ -20,48 +19,16 @@ const LATE: Duration = Duration::from_millis(1600);
 /// Far more than any take-back here needs (LATE plus a few writes).
 const SETTLE: Duration = Duration::from_secs(20);
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One test at a time, each starting with no take-back left by another.
-fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(Accounting::wait_for_take_backs(Duration::from_secs(60)), "take-backs of an earlier test still running");
-    guard
-}
-
-fn login(line: &str) -> Login {
-    Login::new(own_user(), line)
-}
-
 /// Opens on a new thread; the error and how long the open took.
 fn failed_open_on_thread(acct: &Accounting, line: &str) -> (utmps::Error, Duration) {
     let (acct, login) = (acct.clone(), login(line));
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        let r = acct.open(&login).map(drop);
-        (r.expect_err("the open must fail"), start.elapsed())
-    })
-    .join()
-    .unwrap()
-}
-
-/// Waits (bounded) until the peer has answered every write it delayed: only
-/// then is its file in its final state.
-fn delayed_writes_done(peer: &Peer) {
-    let deadline = Instant::now() + SETTLE;
-    while peer.delayed_writes_in_flight() > 0 {
-        assert!(Instant::now() < deadline, "the peer's delayed write never finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
-    records.iter().filter(|r| r.line.to_string() == line).collect()
+    let (r, took) = timed_on_thread(move || acct.open(&login).map(drop));
+    (r.expect_err("the open must fail"), took)
 }
 
 #[test]
 fn open_against_a_silent_daemon_returns_within_its_deadline_from_any_thread() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().silent(true).start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
@@ -84,7 +51,7 @@ fn open_against_a_silent_daemon_returns_within_its_deadline_from_any_thread() {
 
 #[test]
 fn open_against_a_silent_wtmpd_returns_within_its_deadline() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let live = Peer::start(dir.path().join("live")).unwrap();
     let silent = Peer::builder().silent(true).start(dir.path().join("silent")).unwrap();
@@ -106,7 +73,7 @@ fn open_against_a_silent_wtmpd_returns_within_its_deadline() {
 
 #[test]
 fn a_late_utmp_put_is_taken_back_after_it_landed_in_its_slot() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().delay_puts(1, LATE).start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
@@ -114,7 +81,7 @@ fn a_late_utmp_put_is_taken_back_after_it_landed_in_its_slot() {
     assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
     assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back did not finish");
-    delayed_writes_done(&peer);
+    delayed_writes_done(&peer, SETTLE);
 
     let entries = peer.utmp_records();
     // An undo sent at once lands first; the late login then takes over its
@@ -128,7 +95,7 @@ fn a_late_utmp_put_is_taken_back_after_it_landed_in_its_slot() {
 
 #[test]
 fn a_late_wtmp_login_gets_its_logout_after_it() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().delay_appends(1, LATE).start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
@@ -136,7 +103,7 @@ fn a_late_wtmp_login_gets_its_logout_after_it() {
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(took < LIMIT, "open took {took:?}");
     assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back did not finish");
-    delayed_writes_done(&peer);
+    delayed_writes_done(&peer, SETTLE);
 
     let wtmp = peer.wtmp_records();
     let types: Vec<RecordType> = wtmp.iter().map(|r| r.record_type).collect();
@@ -151,7 +118,7 @@ fn a_late_wtmp_login_gets_its_logout_after_it() {
 
 #[test]
 fn a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), dir.path().join("no-wtmpd")).with_timeout(TIMEOUT);
@@ -167,7 +134,7 @@ fn a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
 
 #[test]
 fn a_refused_put_is_not_taken_back() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     // SAFETY: getegid and geteuid have no preconditions.
@@ -183,7 +150,7 @@ fn a_refused_put_is_not_taken_back() {
     };
     // Root may always write; a non-root client is needed, in a child.
     let code = match euid {
-        0 => fork::as_user(65534, 65534, &[], refused),
+        0 => fork::as_user(NOBODY, NOBODY, &[], refused),
         _ => refused(),
     };
     assert_eq!(code, fork::EPERM_UTMPD_GROUP);
@@ -193,14 +160,14 @@ fn a_refused_put_is_not_taken_back() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[test]
 fn libc_flavour_a_failed_wtmp_append_ends_the_utmp_entry_in_the_background() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let utmp = dir.path().join("utmp");
     std::fs::File::create(&utmp).unwrap();
     let acct = match Accounting::files(&utmp, dir.path().join("missing-wtmp")) {
         Ok(acct) => acct.with_timeout(TIMEOUT),
         Err(e) if e.kind() == ErrorKind::Unsupported => {
-            peer_support::capability_skip(&format!("SKIPPED libc flavour take-back: {e}"));
+            support::capability_skip(&format!("SKIPPED libc flavour take-back: {e}"));
             return;
         }
         Err(e) => panic!("{e}"),

@@ -9,15 +9,13 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
-use utmps::{Accounting, Login, Record, RecordType};
+use support::{on_line, real_daemons};
+use utmps::{Accounting, Login, RecordType};
 
 const NEEDS_DAEMONS: &str = "needs real utmps daemons: set UTMPS_TEST_UTMPD and UTMPS_TEST_WTMPD, run with --ignored";
 
 fn sockets() -> (PathBuf, PathBuf) {
-    match (std::env::var_os("UTMPS_TEST_UTMPD"), std::env::var_os("UTMPS_TEST_WTMPD")) {
-        (Some(u), Some(w)) => (u.into(), w.into()),
-        _ => panic!("{NEEDS_DAEMONS}"),
-    }
+    real_daemons().unwrap_or_else(|| panic!("{NEEDS_DAEMONS}"))
 }
 
 /// Every backend of this build that talks to daemons.
@@ -40,10 +38,6 @@ fn backends(utmpd: &PathBuf, wtmpd: &PathBuf) -> Vec<(&'static str, Accounting)>
 /// A line no other test run uses at the same time.
 fn unique_line(tag: &str) -> String {
     format!("rt/{}{tag}", std::process::id() % 100_000)
-}
-
-fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
-    records.iter().filter(|r| r.line.as_bytes() == line.as_bytes()).collect()
 }
 
 #[test]

@@ -7,34 +7,21 @@
 mod support;
 
 use std::fs::File;
-use std::path::Path;
 
-use support::USER;
+use support::cwd::{chdir, enter_removed, Dirs};
+use support::{glibc_records, USER};
 use utmps::{Accounting, ErrorKind, Login, RecordType};
-
-fn records(path: &Path) -> Vec<utmps::Record> {
-    let bytes = std::fs::read(path).unwrap();
-    utmps::files::parse(&bytes, Some(utmps::layout::Layout::Glibc)).records
-}
-
-fn chdir(dir: &Path) {
-    std::env::set_current_dir(dir).unwrap();
-}
 
 #[test]
 fn relative_paths_mean_the_directory_the_handle_was_built_in() {
-    let start = std::env::current_dir().unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let (a, b, gone) = (root.path().join("a"), root.path().join("b"), root.path().join("gone"));
-    for d in [&a, &b, &gone] {
-        std::fs::create_dir(d).unwrap();
-    }
+    let dirs = Dirs::new();
+    let Dirs { a, b, gone, start, .. } = &dirs;
     for name in ["utmp", "wtmp", "lastlog"] {
         File::create(a.join(name)).unwrap();
     }
 
     // Files, both constructors: built in A, the session opened in A, ended in B.
-    chdir(&a);
+    chdir(a);
     let files = Accounting::files("utmp", "wtmp").unwrap().with_lastlog("lastlog");
     let xutmp = Accounting::xutmp("utmp", "wtmp").unwrap();
     assert_eq!(files.utmp_endpoint(), a.join("utmp"));
@@ -42,28 +29,28 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
     assert_eq!(files.lastlog_path(), a.join("lastlog"));
     assert_eq!(xutmp.utmp_endpoint(), a.join("utmp"));
     let s1 = files.open(&Login::new(USER, "pts/50").lastlog(true)).unwrap();
-    chdir(&b);
+    chdir(b);
     s1.logout().unwrap();
     xutmp.open(&Login::new(USER, "pts/51")).unwrap().logout().unwrap();
-    let utmp = records(&a.join("utmp"));
+    let utmp = glibc_records(&a.join("utmp"));
     assert_eq!(utmp.len(), 2, "both sessions' slots are in A/utmp");
     assert!(utmp.iter().all(|r| r.record_type == RecordType::DEAD_PROCESS), "both logouts reached A/utmp");
-    assert_eq!(records(&a.join("wtmp")).len(), 4);
+    assert_eq!(glibc_records(&a.join("wtmp")).len(), 4);
     assert!(utmps::lastlog::read(&a.join("lastlog"), 0).unwrap().is_some(), "A/lastlog has root's login");
-    assert_eq!(std::fs::read_dir(&b).unwrap().count(), 0, "nothing was created or written in B");
+    assert_eq!(std::fs::read_dir(b).unwrap().count(), 0, "nothing was created or written in B");
 
     // The native client: sockets named relative to the peer's directory.
     #[cfg(all(feature = "native", feature = "test-peer"))]
     {
-        let peer_dir = root.path().join("peer");
+        let peer_dir = dirs.root.path().join("peer");
         std::fs::create_dir(&peer_dir).unwrap();
         let peer = utmps::peer::Peer::start(&peer_dir).unwrap();
         chdir(&peer_dir);
-        let rel = |p: &Path| p.strip_prefix(&peer_dir).unwrap().to_path_buf();
+        let rel = |p: &std::path::Path| p.strip_prefix(&peer_dir).unwrap().to_path_buf();
         let native = Accounting::native(rel(peer.utmpd_socket()), rel(peer.wtmpd_socket()));
         assert_eq!(native.utmp_endpoint(), peer.utmpd_socket());
         let s = native.open(&Login::new(USER, "pts/52")).unwrap();
-        chdir(&b);
+        chdir(b);
         s.logout().unwrap();
         assert_eq!(peer.utmp_records()[0].record_type, RecordType::DEAD_PROCESS);
         assert_eq!(peer.wtmp_records().len(), 2);
@@ -71,9 +58,7 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
 
     // A current directory that cannot be read: an error at construction, or a
     // handle that refuses everything where the constructor cannot fail.
-    chdir(&gone);
-    std::fs::remove_dir(&gone).unwrap();
-    assert!(std::env::current_dir().is_err(), "the removed directory cannot be read");
+    enter_removed(gone);
     let e = Accounting::files("utmp", "wtmp").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(e.to_string().contains("current directory"), "{e}");
@@ -89,6 +74,6 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
         assert!(e.to_string().contains("current directory"), "{e}");
     }
     absolute.open(&Login::new(USER, "pts/54")).unwrap().logout().unwrap();
-    assert_eq!(records(&a.join("utmp")).len(), 3, "absolute paths never needed the current directory");
-    chdir(&start);
+    assert_eq!(glibc_records(&a.join("utmp")).len(), 3, "absolute paths never needed the current directory");
+    chdir(start);
 }

@@ -4,31 +4,24 @@
 //! process-wide, so this binary holds one test and nothing else runs beside it.
 #![cfg(feature = "wtmpdb")]
 
+mod support;
+
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
+
+use support::cwd::{chdir, enter_removed, Dirs};
+use support::soon;
 
 use utmps::lastlog2::{Entry as LastEntry, Lastlog2};
 use utmps::wtmpdb::{Entry, Logout, Wtmpdb};
 use utmps::ErrorKind;
 
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
-}
-
-fn chdir(dir: &Path) {
-    std::env::set_current_dir(dir).unwrap();
-}
-
 #[test]
 fn sqlite_stores_mean_the_directory_they_were_built_in() {
-    let start = std::env::current_dir().unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let (a, b, gone) = (root.path().join("a"), root.path().join("b"), root.path().join("gone"));
-    for d in [&a, &b, &gone] {
-        std::fs::create_dir(d).unwrap();
-    }
+    let dirs = Dirs::new();
+    let Dirs { a, b, gone, start, .. } = &dirs;
 
-    chdir(&a);
+    chdir(a);
     let wtmpdb = Wtmpdb::new("wtmp.db").create(true);
     let lastlog2 = Lastlog2::new("lastlog2.db").create(true);
     assert_eq!(wtmpdb.path(), a.join("wtmp.db"));
@@ -36,7 +29,7 @@ fn sqlite_stores_mean_the_directory_they_were_built_in() {
     let id = wtmpdb.login(&Entry::new("alice", "pts/1"), soon()).unwrap();
     wtmpdb.login(&Entry::new("bob", "pts/2"), soon()).unwrap();
 
-    chdir(&b);
+    chdir(b);
     assert_eq!(wtmpdb.logout(id, SystemTime::now(), soon()).unwrap(), Logout::Recorded, "the row in A");
     assert!(wtmpdb.find_open("pts/2", soon()).unwrap().is_some());
     assert_eq!(wtmpdb.logout_tty("pts/2", SystemTime::now(), soon()).unwrap(), Logout::Recorded);
@@ -45,13 +38,11 @@ fn sqlite_stores_mean_the_directory_they_were_built_in() {
     assert!(lastlog2.get("alice", soon()).unwrap().is_some());
     assert_eq!(lastlog2.all(soon()).unwrap().count(), 1);
     assert!(a.join("lastlog2.db").exists(), "the last login went to A");
-    assert_eq!(std::fs::read_dir(&b).unwrap().count(), 0, "nothing was created or written in B");
+    assert_eq!(std::fs::read_dir(b).unwrap().count(), 0, "nothing was created or written in B");
 
     // A current directory that cannot be read: every operation of a store
     // built on a relative path refuses with that error; absolute ones work.
-    chdir(&gone);
-    std::fs::remove_dir(&gone).unwrap();
-    assert!(std::env::current_dir().is_err(), "the removed directory cannot be read");
+    enter_removed(gone);
     let wtmpdb = Wtmpdb::new("wtmp.db").create(true);
     let lastlog2 = Lastlog2::new("lastlog2.db").create(true);
     assert_eq!(wtmpdb.path(), Path::new("wtmp.db"), "unresolved, the path is kept as given");
@@ -73,5 +64,5 @@ fn sqlite_stores_mean_the_directory_they_were_built_in() {
     }
     let absolute = Wtmpdb::new(a.join("wtmp.db"));
     assert_eq!(absolute.history(soon()).unwrap().count(), 2, "absolute paths never needed the current directory");
-    chdir(&start);
+    chdir(start);
 }

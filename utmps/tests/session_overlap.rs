@@ -2,13 +2,13 @@
 //! its wtmp logout, within one deadline; an open's wtmpd connection made
 //! ahead of its utmp put, which must leave nothing in wtmp when the put fails.
 
-mod peer_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use peer_support::own_user;
+use support::{login, on_line, types};
 use utmps::peer::Peer;
-use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
+use utmps::{Accounting, ErrorKind, RecordType};
 
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// One deadline plus a margin for a loaded machine; a second deadline (or a
@@ -18,18 +18,6 @@ const LIMIT: Duration = Duration::from_millis(1400);
 /// other, need far more than LIMIT.
 const SLOW_PUT: Duration = Duration::from_millis(700);
 const EIO: u8 = 5;
-
-fn login(line: &str) -> Login {
-    Login::new(own_user(), line)
-}
-
-fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
-    records.iter().filter(|r| r.line.to_string() == line).collect()
-}
-
-fn types(records: &[&Record]) -> Vec<RecordType> {
-    records.iter().map(|r| r.record_type).collect()
-}
 
 /// Waits (bounded) until the peer has begun serving `n` wtmpd connections.
 fn wtmpd_connections_reach(peer: &Peer, n: usize) -> bool {

@@ -6,7 +6,7 @@ mod support;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support::{Files, USER};
+use support::{dead_pid, Files, USER};
 use utmps::{ErrorKind, Exit, Login, RecordType};
 
 #[test]
@@ -209,10 +209,7 @@ fn lastlog_is_written_when_asked() {
 fn sweep_ends_entries_of_dead_processes() {
     let f = Files::new();
     let acct = f.acct();
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead_pid = child.id() as i32;
-    child.wait().unwrap();
-    let stale = acct.open(&Login::new(USER, "pts/14").pid(dead_pid)).unwrap();
+    let stale = acct.open(&Login::new(USER, "pts/14").pid(dead_pid())).unwrap();
     std::mem::forget(stale); // as if the daemon had been killed
     let live = acct.open(&Login::new(USER, "pts/15")).unwrap();
     let swept = acct.sweep(|r| r.line.as_bytes().starts_with(b"pts/1")).unwrap();
@@ -229,10 +226,7 @@ fn sweep_ends_entries_of_dead_processes() {
 fn who_can_drop_entries_of_dead_processes() {
     let f = Files::new();
     let acct = f.acct();
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let dead_pid = child.id() as i32;
-    child.wait().unwrap();
-    std::mem::forget(acct.open(&Login::new(USER, "pts/16").pid(dead_pid)).unwrap());
+    std::mem::forget(acct.open(&Login::new(USER, "pts/16").pid(dead_pid())).unwrap());
     assert_eq!(acct.who(false).unwrap().len(), 1);
     assert!(acct.who(true).unwrap().is_empty());
 }

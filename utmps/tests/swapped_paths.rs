@@ -10,14 +10,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use support::{root_or_skip, Files, USER};
+use support::{in_secs, mkfifo, root_or_skip, Files, USER};
 use utmps::lastlog::{LastLogin, LASTLOG_RECORD_SIZE};
 use utmps::layout::Layout;
 use utmps::{btmp, Accounting, ErrorKind, Field, Login};
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(2)
-}
 
 /// A sparse lastlog file in which only `uid` has logged in.
 fn lastlog_of(dir: &Path, name: &str, uid: u32) -> PathBuf {
@@ -25,7 +21,7 @@ fn lastlog_of(dir: &Path, name: &str, uid: u32) -> PathBuf {
     std::fs::File::create(&path).unwrap();
     let entry =
         LastLogin { time: 1_700_000_000, line: Field::new(b"pts/4").unwrap(), host: Field::new(b"h.example").unwrap() };
-    utmps::lastlog::write(&path, uid, &entry, soon()).unwrap();
+    utmps::lastlog::write(&path, uid, &entry, in_secs(2)).unwrap();
     path
 }
 
@@ -100,7 +96,7 @@ fn btmp_of_text_junk_or_zeros_is_refused_and_left_alone() {
     let good = dir.path().join("good");
     std::fs::File::create(&good).unwrap();
     std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o600)).unwrap();
-    btmp::record_failed_login(&good, &failed, soon()).unwrap();
+    btmp::record_failed_login(&good, &failed, in_secs(2)).unwrap();
     let one = std::fs::read(&good).unwrap();
     let mut then_zero = one.clone();
     then_zero.extend(vec![0u8; size]);
@@ -114,12 +110,12 @@ fn btmp_of_text_junk_or_zeros_is_refused_and_left_alone() {
         let path = dir.path().join("btmp");
         std::fs::write(&path, &bytes).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let e = btmp::record_failed_login(&path, &failed, soon()).unwrap_err();
+        let e = btmp::record_failed_login(&path, &failed, in_secs(2)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{what}: {e}");
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what} was changed");
     }
     // A file of real records keeps taking them.
-    btmp::record_failed_login(&good, &failed, soon()).unwrap();
+    btmp::record_failed_login(&good, &failed, in_secs(2)).unwrap();
     assert_eq!(std::fs::metadata(&good).unwrap().len() as usize, 2 * size);
 }
 
@@ -127,9 +123,7 @@ fn btmp_of_text_junk_or_zeros_is_refused_and_left_alone() {
 /// read as an empty file, a FIFO and a directory.
 fn non_files(dir: &Path) -> Vec<PathBuf> {
     let fifo = dir.join("fifo");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo, 0o600);
     let sub = dir.join("sub");
     std::fs::create_dir(&sub).unwrap();
     vec![PathBuf::from("/dev/zero"), PathBuf::from("/dev/null"), fifo, sub]

@@ -3,15 +3,14 @@
 //! `wait_for_take_backs` says true only once nothing is left to undo
 //! (RELIABILITY 11).
 
-mod peer_support;
+mod support;
 
 use std::os::unix::net::UnixStream;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use peer_support::own_user;
+use support::{delayed_writes_done, login, on_line, serial_after_take_backs, types};
 use utmps::peer::Peer;
-use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
+use utmps::{Accounting, ErrorKind, Record, RecordType};
 
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// Longer than TIMEOUT: the delayed write lands after the open gave up.
@@ -23,35 +22,8 @@ const BLOCKED: Duration = Duration::from_secs(3);
 /// Far more than any take-back here needs once the daemon serves again.
 const SETTLE: Duration = Duration::from_secs(30);
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One test at a time (the take-backs belong to the process), each starting
-/// with none left by another.
-fn serial() -> MutexGuard<'static, ()> {
-    let guard = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    assert!(Accounting::wait_for_take_backs(Duration::from_secs(60)), "take-backs of an earlier test still running");
-    guard
-}
-
-fn login(line: &str) -> Login {
-    Login::new(own_user(), line)
-}
-
-fn on_line<'a>(records: &'a [Record], line: &str) -> Vec<&'a Record> {
-    records.iter().filter(|r| r.line.to_string() == line).collect()
-}
-
 fn live(records: &[Record]) -> Vec<&Record> {
     records.iter().filter(|r| r.is_user_process()).collect()
-}
-
-/// Waits (bounded) until the peer has answered every write it delayed.
-fn delayed_writes_done(peer: &Peer) {
-    let deadline = Instant::now() + SETTLE;
-    while peer.delayed_writes_in_flight() > 0 {
-        assert!(Instant::now() < deadline, "the peer's delayed write never finished");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Waits (bounded) until `line` has a live entry in the peer's file.
@@ -65,7 +37,7 @@ fn entry_landed(peer: &Peer, line: &str) {
 
 #[test]
 fn a_late_put_is_taken_back_once_a_full_daemon_serves_again() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().max_connections(2).delay_puts(1, LATE).start(dir.path()).unwrap();
     // Any local user can hold a connection slot.
@@ -77,7 +49,7 @@ fn a_late_put_is_taken_back_once_a_full_daemon_serves_again() {
     let idle_c = UnixStream::connect(peer.utmpd_socket()).unwrap();
 
     assert!(!Accounting::wait_for_take_backs(BLOCKED), "finished while the undo could not be sent");
-    delayed_writes_done(&peer);
+    delayed_writes_done(&peer, SETTLE);
     assert_eq!(live(&peer.utmp_records()).len(), 1, "the late login landed: {:?}", peer.utmp_records());
 
     drop((idle_a, idle_c));
@@ -91,7 +63,7 @@ fn a_late_put_is_taken_back_once_a_full_daemon_serves_again() {
 
 #[test]
 fn wait_for_take_backs_says_false_while_a_utmp_undo_is_blocked() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::builder().max_connections(1).delay_appends(1, LATE).start(dir.path()).unwrap();
     let acct = Accounting::native(peer.utmpd_socket(), peer.wtmpd_socket()).with_timeout(TIMEOUT);
@@ -110,7 +82,7 @@ fn wait_for_take_backs_says_false_while_a_utmp_undo_is_blocked() {
     assert_eq!(live(&peer.utmp_records()).len(), 1, "nothing undone yet");
     drop(idle);
     assert!(Accounting::wait_for_take_backs(SETTLE), "the take-back did not finish once utmpd served again");
-    delayed_writes_done(&peer);
+    delayed_writes_done(&peer, SETTLE);
 
     let entries = peer.utmp_records();
     assert!(live(&entries).is_empty(), "a live entry was left: {entries:?}");
@@ -121,7 +93,7 @@ fn wait_for_take_backs_says_false_while_a_utmp_undo_is_blocked() {
 
 #[test]
 fn failed_opens_with_tiny_timeouts_leave_nothing_live() {
-    let _g = serial();
+    let _g = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     let peer = Peer::start(dir.path()).unwrap();
     let mut failed = Vec::new();
@@ -158,7 +130,7 @@ fn failed_opens_with_tiny_timeouts_leave_nothing_live() {
 /// login's entry live (it ends only the entry of the login it takes back).
 #[test]
 fn a_late_take_back_does_not_end_a_newer_login_on_the_same_line() {
-    let _serial = serial();
+    let _serial = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     // The first put is written at once and answered well after the open gave
     // up, leaving time for a second open on a loaded machine.
@@ -186,7 +158,7 @@ fn a_late_take_back_does_not_end_a_newer_login_on_the_same_line() {
 fn a_take_back_that_cannot_read_utmp_still_ends_the_entry() {
     use std::io::Write;
 
-    let _serial = serial();
+    let _serial = serial_after_take_backs();
     let dir = tempfile::tempdir().unwrap();
     // The open's put lands well after the open gave up.
     let peer = Peer::builder().delay_puts(1, TIMEOUT * 3).start(dir.path()).unwrap();
@@ -210,8 +182,4 @@ fn a_take_back_that_cannot_read_utmp_still_ends_the_entry() {
     let entries = peer.utmp_records();
     let slot = on_line(&entries, "pts/31");
     assert_eq!(types(&slot), [RecordType::DEAD_PROCESS], "the failed login was ended");
-}
-
-fn types(records: &[&Record]) -> Vec<RecordType> {
-    records.iter().map(|r| r.record_type).collect()
 }

@@ -5,21 +5,17 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
-use support::capability_skip;
+use support::{mkfifo, soon, sqlite3_cli};
 use utmps::wtmpdb::{End, Entry, Logout, RowId, Wtmpdb, BOOT_TIME, SCHEMA, USER_PROCESS};
 use utmps::ErrorKind;
 
 /// thkukuk/wtmpdb lib/sqlite.c, create_table().
 const UPSTREAM_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;";
-
-fn soon() -> Instant {
-    Instant::now() + Duration::from_secs(10)
-}
 
 fn at(micros: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_micros(micros)
@@ -242,9 +238,7 @@ fn a_directory_or_fifo_is_refused_and_left_unchanged() {
     assert_eq!(fs::read_dir(&db.path).unwrap().count(), 0);
 
     let fifo = db.path.with_file_name("fifo.db");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: `c` is a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    mkfifo(&fifo, 0o600);
     let start = Instant::now();
     let e = Wtmpdb::new(&fifo).login(&Entry::new("alice", "pts/1"), soon()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
@@ -396,14 +390,6 @@ fn one_oversized_value_is_one_rows_error() {
         }
     }
     assert_eq!(rows.iter().filter(|r| r.is_err()).count(), 1);
-}
-
-fn sqlite3_cli(test: &str) -> Option<PathBuf> {
-    let found = ["/usr/bin/sqlite3", "/bin/sqlite3"].iter().map(Path::new).find(|p| p.exists());
-    if found.is_none() {
-        capability_skip(&format!("SKIPPED {test}: Debian's sqlite3 CLI is not installed (apt-get install sqlite3)"));
-    }
-    found.map(Path::to_path_buf)
 }
 
 #[test]

@@ -1,68 +1,48 @@
-//! Shared helpers for the libc-flavour tests: temp utmp/wtmp files, and (from
-//! `shared.rs`) skips, the root check and the caller's user name.
-// Each test binary uses its own part of these helpers.
+//! Helpers shared by the integration tests. Each test binary includes this
+//! module (`mod support;`) and uses its own part of it:
+//!
+//! - [`skip`]: reporting a skipped check (`skipped!`, [`capability_skip`]) and
+//!   the root check;
+//! - [`user`]: the users the tests log in or run as;
+//! - [`files`]: temporary utmp, wtmp and lastlog files for the libc flavour,
+//!   and FIFOs;
+//! - [`daemons`]: what a test talks to, a fresh in-process peer or the real
+//!   daemons the environment names;
+//! - [`records`]: records on lines and ids no other test uses;
+//! - [`raw`]: a minimal client of the utmps protocol on std sockets;
+//! - [`fork`]: code run as another user in a forked child, and a lock held by
+//!   another process;
+//! - [`process`]: this process's descriptors, and a pid that is gone;
+//! - [`serial`]: one test at a time;
+//! - [`time`]: deadlines, and calls timed on another thread;
+//! - [`cwd`]: the current directory, for the tests of relative paths;
+//! - [`tools`]: the system's own tools, skipped where missing.
+//!
+//! Every test binary compiles the whole module and uses only part of it, hence
+//! `dead_code` and `unused_imports` are allowed here.
 #![allow(dead_code, unused_imports)]
 
-mod shared;
+pub mod cwd;
+pub mod daemons;
+pub mod files;
+pub mod fork;
+pub mod process;
+pub mod raw;
+pub mod records;
+pub mod serial;
+pub mod skip;
+pub mod time;
+pub mod tools;
+pub mod user;
 
-use std::fs::File;
-use std::path::PathBuf;
-
-use utmps::layout::Layout;
-use utmps::{Accounting, Record};
-
-pub use shared::{capability_skip, own_user, root_or_skip};
-
-pub struct Files {
-    pub dir: tempfile::TempDir,
-    pub utmp: PathBuf,
-    pub wtmp: PathBuf,
-    pub lastlog: PathBuf,
-}
-
-impl Files {
-    pub fn new() -> Files {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let utmp = dir.path().join("utmp");
-        let wtmp = dir.path().join("wtmp");
-        let lastlog = dir.path().join("lastlog");
-        for p in [&utmp, &wtmp, &lastlog] {
-            File::create(p).expect("create file");
-        }
-        Files { dir, utmp, wtmp, lastlog }
-    }
-
-    pub fn acct(&self) -> Accounting {
-        Accounting::files(&self.utmp, &self.wtmp).expect("libc flavour").with_lastlog(&self.lastlog)
-    }
-
-    pub fn utmp_records(&self) -> Vec<Record> {
-        let bytes = std::fs::read(&self.utmp).expect("read utmp");
-        assert_eq!(bytes.len() % Layout::Glibc.record_size(), 0, "utmp is not whole records");
-        utmps::files::parse(&bytes, Some(Layout::Glibc)).records
-    }
-
-    pub fn wtmp_records(&self) -> Vec<Record> {
-        let bytes = std::fs::read(&self.wtmp).expect("read wtmp");
-        assert_eq!(bytes.len() % Layout::Glibc.record_size(), 0, "wtmp is not whole records");
-        utmps::files::parse(&bytes, Some(Layout::Glibc)).records
-    }
-}
-
-/// A user that exists on every Linux system, for lastlog lookups.
-pub const USER: &str = "root";
-
-/// `YYYY-MM-DDTHH:MM:SS` in UTC for seconds since the epoch (Howard Hinnant's civil-from-days).
-pub fn iso_utc(secs: i64) -> String {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
+pub use daemons::real_daemons;
+#[cfg(all(feature = "native", feature = "test-peer"))]
+pub use daemons::{delayed_writes_done, Target};
+pub use files::{glibc_records, iso_utc, mkfifo, Files};
+pub use process::{dead_pid, open_fds};
+pub use records::{field, on_line, rec, types, unique};
+pub use serial::{serial, serial_after_take_backs};
+pub use skip::{capability_skip, root_or_skip};
+pub use time::{in_secs, soon, timed_on_thread};
+pub use tools::{lastb, sqlite3_cli, system_tool};
+pub use user::{login, own_user, NOBODY, USER};

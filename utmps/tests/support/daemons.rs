@@ -1,25 +1,17 @@
-//! Shared by the conformance and fault suites: where the daemons are (a fresh
-//! in-process peer, or real daemons named by the environment), records with
-//! names no other test uses, a raw protocol client, and running code as
-//! another user in a forked child.
-// Each test binary uses its own part of these helpers.
-#![allow(dead_code, unused_imports)]
-
-pub mod fork;
-pub mod raw;
-#[path = "../support/shared.rs"]
-mod shared;
+//! What a test talks to: a fresh in-process peer, or the real daemons whose
+//! sockets (and files, and group) the environment names.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+#[cfg(all(feature = "native", feature = "test-peer"))]
 use utmps::peer::{Peer, PeerBuilder};
-use utmps::{Accounting, Field, Record, RecordType};
+use utmps::{Accounting, Record};
 
-pub use shared::{capability_skip, own_user, root_or_skip};
+use super::{raw, records};
 
+/// The variables that name the real daemons' sockets.
 pub const UTMPD_ENV: &str = "UTMPS_TEST_UTMPD";
 pub const WTMPD_ENV: &str = "UTMPS_TEST_WTMPD";
 
@@ -30,11 +22,13 @@ pub fn real_daemons() -> Option<(PathBuf, PathBuf)> {
     Some((u.into(), w.into()))
 }
 
+/// The path the variable `name` holds, if set.
 fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).map(PathBuf::from)
 }
 
 /// What a test talks to.
+#[cfg(all(feature = "native", feature = "test-peer"))]
 pub struct Target {
     pub peer: Option<Peer>,
     dir: Option<tempfile::TempDir>,
@@ -47,6 +41,7 @@ pub struct Target {
     pub daemon_gid: Option<u32>,
 }
 
+#[cfg(all(feature = "native", feature = "test-peer"))]
 impl Target {
     /// A fresh peer with short timeouts, or the real daemons.
     pub fn new() -> Target {
@@ -55,6 +50,7 @@ impl Target {
         )
     }
 
+    /// A peer started from `builder`, or the real daemons.
     pub fn with(builder: PeerBuilder) -> Target {
         if let Some((utmpd, wtmpd)) = real_daemons() {
             return Target {
@@ -82,14 +78,17 @@ impl Target {
         }
     }
 
+    /// True on real daemons.
     pub fn is_real(&self) -> bool {
         self.peer.is_none()
     }
 
+    /// The peer's directory (none on real daemons).
     pub fn dir(&self) -> Option<&std::path::Path> {
         self.dir.as_ref().map(|d| d.path())
     }
 
+    /// The native client on the target's sockets.
     pub fn acct(&self) -> Accounting {
         Accounting::native(&self.utmpd, &self.wtmpd)
     }
@@ -120,47 +119,17 @@ impl Target {
 
     /// The records of utmp on `line`, read through utmpd.
     pub fn on_line(&self, line: &str) -> Vec<Record> {
-        raw::Raw::connect(&self.utmpd).all().into_iter().filter(|r| r.line.as_bytes() == line.as_bytes()).collect()
+        records::on_line(&raw::Raw::connect(&self.utmpd).all(), line).into_iter().cloned().collect()
     }
 }
 
-/// A line and an id that no other test (nor another run on real daemons) uses.
-pub fn unique() -> (String, [u8; 4]) {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
-    let seed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+=";
-    let mut h = seed ^ n.wrapping_mul(0x9e37_79b9);
-    h ^= h >> 15;
-    h = h.wrapping_mul(0x2c1b_3c6d);
-    h ^= h >> 12;
-    let id = [0, 6, 12, 18].map(|s| ALPHABET[((h >> s) & 63) as usize]);
-    (format!("cf{:08x}/{}", seed, n), id)
-}
-
-pub fn field<const N: usize>(s: &[u8]) -> Field<N> {
-    let mut f = [0u8; N];
-    f[..s.len()].copy_from_slice(s);
-    Field(f)
-}
-
-/// A record of `kind` on `line` with `id`, user `user`, now.
-pub fn rec(kind: RecordType, line: &str, id: [u8; 4], user: &str) -> Record {
-    let mut r = Record {
-        record_type: kind,
-        pid: std::process::id() as i32,
-        line: field(line.as_bytes()),
-        id: Field(id),
-        user: field(user.as_bytes()),
-        host: field(b"conformance.example"),
-        ..Record::default()
-    };
-    r.set_time(SystemTime::now());
-    r
-}
-
-/// Number of open descriptors of this process.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+/// Waits (at most `limit`) until the peer has answered every write it
+/// delayed: only then is its file in its final state.
+#[cfg(all(feature = "native", feature = "test-peer"))]
+pub fn delayed_writes_done(peer: &Peer, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while peer.delayed_writes_in_flight() > 0 {
+        assert!(Instant::now() < deadline, "the peer's delayed write never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

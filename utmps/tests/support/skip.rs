@@ -1,7 +1,5 @@
-//! What both helper modules (`support` for the libc flavour, `peer_support` for
-//! the daemons) give their tests: one way to report a skip, the root check, and
-//! the caller's own user name. A test binary includes one of the two modules,
-//! never both (each would export `skipped!`).
+//! Skips: one way to report a check that did not run (`skipped!`), the skips
+//! that `UTMPS_TEST_NO_SKIP=1` turns into failures, and the root check.
 
 /// Says that a check was skipped, and why, where the test log shows it: written
 /// to the process's stderr directly, which the test harness does not capture
@@ -35,15 +33,4 @@ pub fn root_or_skip(test: &str) -> bool {
         capability_skip(&format!("SKIPPED {test}: needs root to switch credentials"));
     }
     root
-}
-
-/// The name of the caller's own user: the one user a non-root caller may log in
-/// through wtmpd, and root's name when the tests run as root.
-pub fn own_user() -> String {
-    // SAFETY: getpwuid returns NULL or a pointer into static storage, copied at once.
-    unsafe {
-        let pw = libc::getpwuid(libc::geteuid());
-        assert!(!pw.is_null(), "the test user has no passwd entry");
-        std::ffi::CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-    }
 }
