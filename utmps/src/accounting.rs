@@ -75,6 +75,12 @@ impl Accounting {
         Arc::make_mut(&mut self.stores)
     }
 
+    /// Adds `store` after the live stores the handle has.
+    pub(crate) fn with_live(mut self, store: impl LiveStore + 'static) -> Accounting {
+        self.stores_mut().live.push(Arc::new(store));
+        self
+    }
+
     /// Every store this host keeps, found at run time, all together: the
     /// utmps daemons, else glibc's utmp and wtmp files; wtmpdb and lastlog2;
     /// the lastlog and btmp files. A Debian 12 host gets the glibc files (and
@@ -312,6 +318,9 @@ impl Accounting {
     /// As [`check`](Self::check).
     pub fn check_writable(&self) -> Result<WriteCheck> {
         self.check_records()?;
+        if self.from_system {
+            self.stores.check_live()?;
+        }
         self.stores.check(self.deadline())
     }
 

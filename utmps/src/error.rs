@@ -50,6 +50,8 @@ pub enum PermissionRule {
     WtmpdUser,
     /// The file's mode or ownership does not let this process write it.
     File,
+    /// The PAM stack of the logind store's service refused the session.
+    Pam,
 }
 
 /// An error from an accounting operation.
@@ -228,6 +230,10 @@ impl Error {
             }
             (ErrorKind::Permission, Some(PermissionRule::WtmpdUser)) => {
                 "wtmpd appends for non-root only records whose user is the caller's own user name"
+            }
+            (ErrorKind::Permission, Some(PermissionRule::Pam)) => {
+                "the PAM service's session stack refused: see the system log (journalctl) for the module that did, \
+                 or give the daemon its own /etc/pam.d file"
             }
             (ErrorKind::Permission, _) => "run as root, or setgid to the group that owns the file (usually `utmp`)",
             (ErrorKind::TimedOut, _) => {

@@ -123,16 +123,17 @@ impl Login {
     }
 
     /// The service name stored by wtmpdb and lastlog2 (their `Service`
-    /// column), such as `sshd`; utmp and wtmp have no place for it. Default:
-    /// none, stored as NULL, as OpenSSH writes it. 1 to 64 bytes without an
-    /// [unsafe character](crate::is_unsafe_char), or the open fails with
-    /// `InvalidInput` before any I/O.
+    /// column), such as `sshd`, and the PAM service of the logind store
+    /// (default [`DEFAULT_PAM_SERVICE`](crate::DEFAULT_PAM_SERVICE)); utmp and
+    /// wtmp have no place for it. Default: none, stored as NULL, as OpenSSH
+    /// writes it. 1 to 64 bytes without an [unsafe
+    /// character](crate::is_unsafe_char) (for logind, a plain file name), or
+    /// the open fails with `InvalidInput` before any I/O.
     pub fn service(mut self, service: impl Into<String>) -> Login {
         self.service = Some(service.into());
         self
     }
 
-    #[cfg(feature = "wtmpdb")]
     pub(crate) fn service_name(&self) -> Option<&str> {
         self.service.as_deref()
     }

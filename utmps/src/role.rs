@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Role {
-    /// The sessions open now (`who`, `w`): utmp.
+    /// The sessions open now (`who`, `w`): utmp, logind.
     Live,
     /// Logins and logouts (`last`): wtmp or wtmpdb.
     History,
@@ -23,6 +23,9 @@ pub enum Role {
 pub enum StoreKind {
     /// glibc's utmp file.
     UtmpFile,
+    /// systemd's logind: sessions opened through PAM, which `loginctl`,
+    /// `who`, `w` and `users` list on systemd hosts.
+    Logind,
     /// utmps's utmpd, on its socket.
     Utmpd,
     /// glibc's wtmp file.

@@ -97,7 +97,7 @@ impl Session {
             Err(error)
         };
         for store in &stores.live {
-            match store.login(&mut record, line, deadline) {
+            match store.login(&mut record, login, line, deadline) {
                 Ok(mark) => session.live.push(mark),
                 Err(Unwritten { error, undo }) => {
                     drop(set_up);

@@ -23,6 +23,7 @@ use undo::UndoStep;
 mod backend;
 mod btmp;
 mod lastlog;
+mod logind;
 #[cfg(feature = "wtmpdb")]
 mod sqlite;
 pub(crate) mod system;
@@ -30,6 +31,8 @@ pub(crate) mod undo;
 
 pub(crate) use btmp::Btmp;
 pub(crate) use lastlog::LastlogFile;
+pub use logind::DEFAULT_PAM_SERVICE;
+pub(crate) use logind::Logind;
 
 /// What every store says about itself.
 pub(crate) trait Store: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug {
@@ -53,7 +56,13 @@ pub(crate) trait LiveStore: Store {
     /// What can be told, without writing, about writing here.
     fn access(&self, deadline: Deadline) -> Result<WriteAccess>;
     /// Records the login `record` on `line`; may choose the record's id.
-    fn login(&self, record: &mut Record, line: &str, deadline: Deadline) -> Result<Box<dyn Mark>, Unwritten>;
+    fn login(
+        &self,
+        record: &mut Record,
+        login: &Login,
+        line: &str,
+        deadline: Deadline,
+    ) -> Result<Box<dyn Mark>, Unwritten>;
     /// Every record, in store order.
     fn records(&self, deadline: Deadline) -> Result<Vec<Record>>;
     /// Rewrites the live entry of a session in place (a new host).
@@ -158,6 +167,9 @@ pub(crate) struct Stores {
     /// Written when a login asks for it, in this order.
     pub(crate) last_login: Vec<Arc<dyn LastLoginStore>>,
     pub(crate) failed: Option<Btmp>,
+    /// logind, found running but not usable by this program (no libpam, no
+    /// leader hook): [`check_live`](Self::check_live) says why.
+    pub(crate) unused_logind: Option<Arc<Logind>>,
 }
 
 impl Stores {
@@ -203,6 +215,30 @@ impl Stores {
     /// Every store's check of `login`, before any I/O.
     pub(crate) fn check_login(&self, login: &Login, record: &Record) -> Result<()> {
         self.all().try_for_each(|(_, s)| s.check_login(login, record))
+    }
+
+    /// Checks that `who` and `w` will list the sessions: a live store, and
+    /// logind among them where it runs.
+    pub(crate) fn check_live(&self) -> Result<()> {
+        if let Some(logind) = &self.unused_logind {
+            logind.usable()?;
+        }
+        if !self.live.is_empty() {
+            return Ok(());
+        }
+        let remedy = match cfg!(target_env = "gnu") {
+            true => {
+                "on systemd hosts logind is the live store (libpam, and `utmps::leader::serve();` first in main); \
+                 on glibc hosts without systemd create /var/run/utmp (root:utmp, 0664)"
+            }
+            false => "start utmps's utmpd and wtmpd, which listen in /run/utmps",
+        };
+        Err(Error::new(
+            crate::error::ErrorKind::Unavailable,
+            "accounting",
+            "no live store (no utmp, no logind): `who` and `w` will not list this handle's sessions",
+        )
+        .with_remedy(remedy))
     }
 
     /// True when a login has nowhere to go: no live and no history store.

@@ -104,6 +104,16 @@ pub(crate) fn detect(root: &Path) -> Result<Stores> {
             stores.last_login.push(super::sqlite::lastlog2(crate::sqlite::lastlog2::Lastlog2::new(db).create(true)));
         }
     }
+    if root == Path::new("/") && super::logind::runs() {
+        let logind = super::Logind::new(super::DEFAULT_PAM_SERVICE, PathBuf::new())?;
+        match logind.usable() {
+            Ok(()) => stores.live.push(Arc::new(logind)),
+            Err(e) => {
+                tracing::debug!(error = %e, "logind runs, but this program cannot open sessions there");
+                stores.unused_logind = Some(Arc::new(logind));
+            }
+        }
+    }
     let btmp = under(root, crate::btmp::BTMP_FILE);
     if glibc_files && exists(&btmp) {
         stores.failed = Some(Btmp::new(btmp));

@@ -6,6 +6,8 @@
 pub(crate) mod deadline;
 pub(crate) mod file;
 pub(crate) mod filelock;
+// PAM, loaded at run time, for the logind store's session leaders.
+pub(crate) mod pam;
 pub(crate) mod process;
 // Daemon sockets: the backends connect, the test peer sends.
 #[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]

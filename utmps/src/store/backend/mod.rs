@@ -20,7 +20,7 @@ impl Stores {
             live: vec![Arc::new(Utmp::new(backend.clone()))],
             history: vec![Arc::new(Wtmp::new(backend))],
             last_login: vec![Arc::new(LastlogFile::new(lastlog))],
-            failed: None,
+            ..Stores::default()
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, Landed, WriteAccess};
 use crate::error::{Error, ErrorKind, Result};
-use crate::login::{alternate_id, default_id};
+use crate::login::{alternate_id, default_id, Login};
 use crate::record::{Exit, Record};
 use crate::store::undo::{Order, UndoAction, UndoStep};
 use crate::store::{Ending, HistoryStore, LiveStore, Mark, Store, StoreKind, Unwritten};
@@ -49,7 +49,7 @@ impl LiveStore for Utmp {
         crate::backend::probe_half(&*self.0, true, deadline)
     }
 
-    fn login(&self, record: &mut Record, line: &str, deadline: Deadline) -> Result<Box<dyn Mark>, Unwritten> {
+    fn login(&self, record: &mut Record, _: &Login, line: &str, deadline: Deadline) -> Result<Box<dyn Mark>, Unwritten> {
         match put_with_free_id(&*self.0, record, line, deadline) {
             Ok(()) => Ok(Box::new(UtmpMark { backend: self.0.clone(), login: *record })),
             Err((error, Landed::No)) => Err(Unwritten::nothing(error)),

@@ -1,0 +1,289 @@
+//! logind as a live store: each login becomes a logind session, opened
+//! through PAM's session phase by a session leader of its own (see
+//! [`leader`](crate::leader)), so that `loginctl`, `who`, `w` and `users` list
+//! it on systemd hosts (Debian 13, Ubuntu 26.04, openSUSE keep no utmp).
+
+use std::any::Any;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::undo::{Order, UndoAction, UndoStep};
+use super::{HistoryStore, LiveStore, Mark, Store, StoreKind, Unwritten};
+use crate::accounting::Accounting;
+use crate::backend::{Landed, WriteAccess};
+use crate::error::{Error, ErrorKind, Result};
+use crate::leader::{self, Leader, Open};
+use crate::login::Login;
+use crate::record::{is_unsafe_char, Exit, Record};
+use crate::session::Session;
+use crate::sys::deadline::Deadline;
+
+/// The PAM service of a login that names none: the stack every distribution
+/// has for terminal logins, with `pam_systemd` in its session phase.
+pub const DEFAULT_PAM_SERVICE: &str = "login";
+
+/// Present when systemd is the running init (`sd_booted`).
+const SYSTEMD_RUNS: &str = "/run/systemd/system";
+/// Where logind keeps its seats' state, made when it starts.
+const LOGIND_RUNS: &str = "/run/systemd/seats";
+
+impl Accounting {
+    /// Adds logind as a live store, after those the handle has: each login
+    /// opens a logind session through PAM with `service` (its
+    /// `/etc/pam.d` file, else PAM's `other`), unless the login names its own
+    /// [`service`](Login::service); the logout closes it. The program's `main`
+    /// must call [`leader::serve`] first. [`Accounting::system`] adds it with
+    /// [`DEFAULT_PAM_SERVICE`] where logind runs.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a service that is not a plain file name;
+    /// `Unsupported` when libpam cannot be loaded or `main` does not call
+    /// [`leader::serve`]; `Unavailable` when logind is not running.
+    pub fn with_logind(self, service: &str) -> Result<Accounting> {
+        let store = Logind::new(service, PathBuf::new())?;
+        store.usable()?;
+        Ok(self.with_live(store))
+    }
+
+    /// [`with_logind`](Self::with_logind) with the service files of `confdir`
+    /// instead of `/etc/pam.d` (Linux-PAM 1.4 and later), and no check that
+    /// logind runs: for tests of PAM stacks.
+    #[doc(hidden)]
+    pub fn with_logind_at(self, service: &str, confdir: impl AsRef<Path>) -> Result<Accounting> {
+        let store = Logind::new(service, confdir.as_ref().to_path_buf())?;
+        Ok(self.with_live(store))
+    }
+}
+
+impl Session {
+    /// logind's id of this session (`XDG_SESSION_ID`, as `loginctl` lists
+    /// it), when the handle has a logind store.
+    pub fn logind_session(&self) -> Option<&str> {
+        self.marks().find_map(|m| m.as_any().downcast_ref::<LogindMark>()).map(|m| m.id.as_str())
+    }
+}
+
+/// Checks that `service` names a PAM service file: a plain file name.
+fn check_service(service: &str) -> Result<()> {
+    let plain = !service.is_empty()
+        && service.len() <= 64
+        && service != "."
+        && service != ".."
+        && !service.contains('/')
+        && !service.chars().any(is_unsafe_char);
+    match plain {
+        true => Ok(()),
+        false => Err(Error::invalid(
+            "logind session",
+            "the PAM service must be a plain file name (1 to 64 bytes, no `/`, not `.` or `..`, no control character)",
+        )),
+    }
+}
+
+/// Whether logind runs on this host: systemd booted it, and it made its state.
+pub(crate) fn runs() -> bool {
+    let dir = |p: &str| std::fs::metadata(p).is_ok_and(|m| m.is_dir());
+    dir(SYSTEMD_RUNS) && dir(LOGIND_RUNS)
+}
+
+/// The logind store: PAM sessions with a service, held by leaders.
+#[derive(Debug)]
+pub(crate) struct Logind {
+    service: String,
+    /// Service files from here instead of `/etc/pam.d` (tests); empty for none.
+    confdir: PathBuf,
+    /// The default service's file, as the store's path.
+    path: PathBuf,
+}
+
+impl Logind {
+    pub(crate) fn new(service: &str, confdir: PathBuf) -> Result<Logind> {
+        check_service(service)?;
+        let dir = match confdir.as_os_str().is_empty() {
+            true => Path::new("/etc/pam.d"),
+            false => &confdir,
+        };
+        let path = dir.join(service);
+        Ok(Logind { service: service.to_owned(), confdir, path })
+    }
+
+    /// Checks what a session needs of this host and program, before any: libpam,
+    /// a `main` that serves leaders, logind.
+    pub(crate) fn usable(&self) -> Result<()> {
+        const OP: &str = "logind";
+        if let Err(why) = crate::sys::pam::available() {
+            return Err(Error::new(ErrorKind::Unsupported, OP, why).at(&self.path));
+        }
+        if !leader::serves() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                OP,
+                "this program does not start session leaders: its main does not call utmps::leader::serve()",
+            )
+            .with_remedy("add `utmps::leader::serve();` as the first line of main")
+            .at(&self.path));
+        }
+        if self.confdir.as_os_str().is_empty() && !runs() {
+            return Err(Error::new(ErrorKind::Unavailable, OP, "logind is not running (no /run/systemd/system and /run/systemd/seats)")
+                .with_remedy("logind runs on systemd hosts; elsewhere utmp is the live store")
+                .at(&self.path));
+        }
+        Ok(())
+    }
+}
+
+impl Store for Logind {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Logind
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_login(&self, login: &Login, _: &Record) -> Result<()> {
+        login.service_name().map_or(Ok(()), check_service)
+    }
+}
+
+impl LiveStore for Logind {
+    fn access(&self, _: Deadline) -> Result<WriteAccess> {
+        self.usable()?;
+        if !crate::sys::users::is_root() {
+            return Err(Error::new(ErrorKind::Permission, "logind", "only root can open logind sessions")
+                .with_rule(crate::error::PermissionRule::Pam)
+                .at(&self.path));
+        }
+        Ok(WriteAccess::Unknown(format!(
+            "whether the PAM stack of {} registers sessions with logind (pam_systemd) shows at the first login",
+            self.path.display()
+        )))
+    }
+
+    fn login(
+        &self,
+        record: &mut Record,
+        login: &Login,
+        line: &str,
+        deadline: Deadline,
+    ) -> Result<Box<dyn Mark>, Unwritten> {
+        let user = login.user_name();
+        match crate::sys::users::uid_of_by(user.as_bytes(), deadline) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(Unwritten::nothing(Error::invalid(
+                    "logind session",
+                    format!("the system does not know the user {user:?}"),
+                )))
+            }
+            Err(errno) => {
+                return Err(Unwritten::nothing(Error::from_errno(
+                    "user lookup",
+                    Path::new("/etc/passwd"),
+                    errno,
+                    crate::error::PermissionRule::File,
+                )))
+            }
+        }
+        let service = login.service_name().unwrap_or(&self.service);
+        let tty = format!("/dev/{line}");
+        let host = record.host.to_string_lossy();
+        let open = Open { service, user, tty: &tty, rhost: &host, confdir: &self.confdir };
+        let leader = Leader::open(&open, deadline).map_err(Unwritten::nothing)?;
+        tracing::debug!(id = leader.session_id(), leader = ?leader.pid(), service, "logind session opened");
+        Ok(Box::new(LogindMark {
+            id: leader.session_id().to_owned(),
+            service: service.to_owned(),
+            leader: std::sync::Arc::new(Mutex::new(Some(leader))),
+        }))
+    }
+
+    fn records(&self, _: Deadline) -> Result<Vec<Record>> {
+        Err(Error::new(
+            ErrorKind::Unsupported,
+            "logind read",
+            "logind's sessions are not utmp records: `loginctl list-sessions` lists them",
+        )
+        .at(&self.path))
+    }
+
+    /// logind keeps the host of the login, as wtmp does.
+    fn update(&self, _: &Record, _: Deadline) -> Result<()> {
+        Ok(())
+    }
+
+    /// logind ends a session whose leader is gone by itself.
+    fn sweep(
+        &self,
+        _: &mut dyn FnMut(&Record) -> bool,
+        _: &[std::sync::Arc<dyn HistoryStore>],
+        _: Deadline,
+    ) -> Result<Vec<Record>> {
+        Ok(Vec::new())
+    }
+}
+
+type Held = std::sync::Arc<Mutex<Option<Leader>>>;
+
+/// A logind session, held by its leader until the logout.
+#[derive(Debug)]
+struct LogindMark {
+    id: String,
+    service: String,
+    leader: Held,
+}
+
+/// Takes the leader out, so that one close runs, whichever comes first.
+fn take(leader: &Held) -> Option<Leader> {
+    leader.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+impl Mark for LogindMark {
+    fn logout(&self, _: Exit, deadline: Deadline) -> Result<()> {
+        match take(&self.leader) {
+            Some(leader) => leader.close(&self.service, deadline),
+            None => Ok(()),
+        }
+    }
+
+    fn undo(&self) -> UndoStep {
+        let action = CloseSession { service: self.service.clone(), leader: self.leader.clone() };
+        UndoStep::new("logind session", Order::Live, Landed::Maybe, action)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// The take-back of a logind session: its close.
+#[derive(Debug)]
+struct CloseSession {
+    service: String,
+    leader: Held,
+}
+
+impl UndoAction for CloseSession {
+    fn now(&self, deadline: Deadline) -> Result<()> {
+        match take(&self.leader) {
+            Some(leader) => leader.close(&self.service, deadline),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_must_be_a_plain_file_name() {
+        for bad in ["", ".", "..", "../login", "a/b", "/etc/pam.d/login", "lo\ngin", "lo\u{1b}gin", &"x".repeat(65)] {
+            let e = Logind::new(bad, PathBuf::new()).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}");
+        }
+        for good in ["login", "sshd", "my-daemon", "a.b_c"] {
+            assert_eq!(Logind::new(good, PathBuf::new()).unwrap().path(), Path::new("/etc/pam.d").join(good));
+        }
+    }
+}
