@@ -38,6 +38,7 @@ steps=(
     "coexist|gcc:gcc pkg-config:pkg-config|new projects with utmps beside rusqlite 0.32 and 0.43 and sqlx 0.8 and 0.9 (bundled SQLite each), and with utmps's bundled-sqlite beside rusqlite 0.32 and 0.43: each resolves, builds, and runs its own SQLite work and a wtmpdb session"
     "bench|gcc:gcc pkg-config:pkg-config|the session bench's paired rows (native vs libutmps's requests, against the peer; fsync): printed, never judged"
     "debian13|gcc:gcc debootstrap:debootstrap|a default-features build records through Accounting::system() in a Debian 13 tree (cached under target/debian13); its last and lastlog2 read it back"
+    "logind|gcc:gcc debootstrap:debootstrap systemd-nspawn:systemd-container nsenter:util-linux|a booted Debian 13 (systemd-nspawn): the async_daemon example as a service records its clients' sessions with logind (loginctl, who, w, users), stays in its own cgroup, leaves no session behind, not even when SIGKILLed"
 )
 
 field() { # field N LINE: the Nth |-separated field of a steps entry
@@ -217,6 +218,10 @@ step_bench() {
 
 step_debian13() {
     ci/debian13.sh
+}
+
+step_logind() {
+    ci/logind.sh
 }
 
 case "${1:-}" in

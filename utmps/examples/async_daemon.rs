@@ -24,8 +24,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use utmps::{Accounting, Exit, Login};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // First, before the runtime's threads: on logind hosts each session's
+    // leader is this program started again, and this is where it runs.
+    utmps::leader::serve();
+    tokio::runtime::Runtime::new()?.block_on(daemon())
+}
+
+async fn daemon() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = tempfile::tempdir()?;
     let acct = if args.iter().any(|a| a == "--system") {
@@ -95,7 +101,10 @@ async fn serve(acct: &Accounting, stream: TcpStream, peer: SocketAddr) -> Result
             return Err(e.into());
         }
     };
-    println!("{peer}: recorded {} on {line} for pid {shell}", session.record().user);
+    match session.logind_session() {
+        Some(id) => println!("{peer}: recorded {} on {line} for pid {shell}, logind session {id}", session.record().user),
+        None => println!("{peer}: recorded {} on {line} for pid {shell}", session.record().user),
+    }
 
     let pty = Arc::new(Pty::new(master)?);
     let (mut from_client, mut to_client) = stream.into_split();

@@ -16,6 +16,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use utmps::{Accounting, Exit, Login};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    utmps::leader::serve(); // on logind hosts, each session's leader is this program started again
     let dir = tempfile::tempdir()?;
     let acct = if std::env::args().any(|a| a == "--system") {
         Accounting::system()?
