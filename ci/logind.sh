@@ -188,12 +188,19 @@ echo "logind: users: $users_out"
 cgroup_after=$(inside cat /proc/"$main_pid"/cgroup)
 [ "$cgroup_before" = "$cgroup_after" ] || fail "the daemon's cgroup moved: $cgroup_before -> $cgroup_after"
 case "$cgroup_after" in *session-*) fail "the daemon is inside a session: $cgroup_after" ;; esac
+root_rows() { inside last | grep '^root ' || true; }
 echo "logind: last (wtmpdb) while they are live:"
-inside last
+root_rows
+# Debian 13's common-session has pam_wtmpdb: its row is the session's row.
+[ "$(root_rows | grep -c 'still logged in')" -eq 2 ] || fail "last shows $(root_rows | grep -c .) rows of root, not 2 live ones"
 wait_until 15 count_is 0 || fail "sessions left after the clients left: $(sessions | tr '\n' ' ')"
-echo "logind: both sessions ended when their clients left"
-echo "logind: last (wtmpdb) after:"
-inside last
+echo "logind: both sessions ended when their clients left; last:"
+root_rows
+[ "$(root_rows | grep -c .)" -eq 2 ] || fail "last shows $(root_rows | grep -c .) rows of root, not one per session"
+[ "$(root_rows | grep -c 'still logged in')" -eq 0 ] || fail "last shows a session of root still logged in"
+lastlog=$(inside lastlog2 -u root)
+echo "logind: lastlog2 -u root:"; echo "$lastlog"
+echo "$lastlog" | grep -q 'pts/' || fail "lastlog2 has no login of root on a pty"
 
 echo "logind: a daemon killed with SIGKILL while a client is connected"
 start_daemon utmps-doomed
@@ -201,5 +208,8 @@ client "$port" 30
 wait_until 10 count_is 1 || fail "the doomed daemon's session did not open"
 inside kill -KILL "$main_pid"
 wait_until 2 count_is 0 || fail "sessions left 2 s after the daemon's SIGKILL: $(sessions | tr '\n' ' ')"
-echo "logind: no session left after the daemon's SIGKILL"
+echo "logind: no session left after the daemon's SIGKILL; last:"
+root_rows
+[ "$(root_rows | grep -c .)" -eq 3 ] || fail "last shows $(root_rows | grep -c .) rows of root, not 3"
+[ "$(root_rows | grep -c 'still logged in')" -eq 0 ] || fail "the killed daemon's session is still logged in for last"
 echo "logind: ok"

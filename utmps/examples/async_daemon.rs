@@ -102,7 +102,9 @@ async fn serve(acct: &Accounting, stream: TcpStream, peer: SocketAddr) -> Result
         }
     };
     match session.logind_session() {
-        Some(id) => println!("{peer}: recorded {} on {line} for pid {shell}, logind session {id}", session.record().user),
+        Some(id) => {
+            println!("{peer}: recorded {} on {line} for pid {shell}, logind session {id}", session.record().user)
+        }
         None => println!("{peer}: recorded {} on {line} for pid {shell}", session.record().user),
     }
 

@@ -252,8 +252,9 @@ impl Leader {
                 .at(&at))
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
-                return Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time")
-                    .at(&at))
+                return Err(
+                    Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(&at)
+                )
             }
             Err(e) => return Err(Error::from_io(OP, &at, e, PermissionRule::Pam)),
         };
@@ -366,7 +367,9 @@ fn refused(fields: &[String], at: &Path) -> Error {
     let call = fields.get(1).map_or("PAM", String::as_str);
     let text = fields.get(3).map_or("", String::as_str);
     match fields.get(2).map(String::as_str) {
-        Some("user-unknown") => Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})")),
+        Some("user-unknown") => {
+            Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})"))
+        }
         _ => Error::new(ErrorKind::Permission, "logind session", format!("PAM refused the session ({call}: {text})"))
             .with_rule(PermissionRule::Pam),
     }

@@ -58,10 +58,10 @@ mod backend;
 pub mod btmp;
 mod error;
 pub mod files;
-pub mod leader;
 pub mod last;
 pub mod lastlog;
 pub mod layout;
+pub mod leader;
 mod login;
 mod paths;
 #[cfg(feature = "test-peer")]
@@ -103,7 +103,7 @@ pub use paths::{DEFAULT_TIMEOUT, LASTLOG_FILE, UTMPD_SOCKET, UTMP_FILE, WTMPD_SO
 pub use record::{is_unsafe_char, Exit, Field, Record, RecordType};
 pub use role::{Role, StoreInfo, StoreKind};
 pub use session::Session;
-pub use store::DEFAULT_PAM_SERVICE;
 #[cfg(feature = "wtmpdb")]
 pub use sqlite::{lastlog2, wtmpdb};
+pub use store::DEFAULT_PAM_SERVICE;
 pub use sys::process::pid_alive;

@@ -106,7 +106,7 @@ impl Session {
             }
         }
         for (store, set_up) in stores.history.iter().zip(set_up) {
-            match store.login(set_up, &record, login, deadline) {
+            match store.login(set_up, &record, login, &session.live, deadline) {
                 Ok(mark) => session.history.push(mark),
                 Err(Unwritten { error, undo }) => return failed(&session, &record, undo, error),
             }

@@ -30,8 +30,12 @@ fn main() {
         ("a_stack_without_logind_is_unavailable_not_success", a_stack_without_logind_is_unavailable_not_success),
         ("a_hanging_module_is_bounded_by_the_deadline", a_hanging_module_is_bounded_by_the_deadline),
         ("an_unknown_user_and_a_bad_service_are_invalid_input", an_unknown_user_and_a_bad_service_are_invalid_input),
-        ("a_daemon_killed_leaves_its_leader_to_close_the_session", a_daemon_killed_leaves_its_leader_to_close_the_session),
+        (
+            "a_daemon_killed_leaves_its_leader_to_close_the_session",
+            a_daemon_killed_leaves_its_leader_to_close_the_session,
+        ),
         ("without_logind_the_store_is_unavailable", without_logind_the_store_is_unavailable),
+        ("a_row_the_pam_stack_wrote_is_the_sessions_one_row", a_row_the_pam_stack_wrote_is_the_sessions_one_row),
     ];
     let mut failed = 0;
     for (name, test) in tests {
@@ -183,7 +187,12 @@ fn a_stack_without_logind_is_unavailable_not_success() -> Outcome {
 
 fn a_hanging_module_is_bounded_by_the_deadline() -> Outcome {
     let dir = tempfile::tempdir().unwrap();
-    skip_unless!(logging_in(dir.path(), "svc", Some("fake-3"), &[&format!("session required {MODULES}/pam_exec.so /bin/sleep 30")]));
+    skip_unless!(logging_in(
+        dir.path(),
+        "svc",
+        Some("fake-3"),
+        &[&format!("session required {MODULES}/pam_exec.so /bin/sleep 30")]
+    ));
     let acct = Accounting::empty().with_logind_at("svc", dir.path()).unwrap().with_timeout(Duration::from_millis(500));
     let start = Instant::now();
     let e = acct.open(&Login::new(me(), "pts/3")).unwrap_err();
@@ -222,7 +231,8 @@ fn daemon(dir: &Path) -> ! {
 fn a_daemon_killed_leaves_its_leader_to_close_the_session() -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     skip_unless!(logging_in(dir.path(), "svc", Some("fake-5"), &[]));
-    let mut child = Command::new(std::env::current_exe().unwrap()).env("UTMPS_TEST_DAEMON", dir.path()).spawn().unwrap();
+    let mut child =
+        Command::new(std::env::current_exe().unwrap()).env("UTMPS_TEST_DAEMON", dir.path()).spawn().unwrap();
     assert!(wait_for(|| dir.path().join("opened").exists(), Duration::from_secs(10)), "the daemon opened its session");
     assert_eq!(phases(dir.path()), ["open_session"]);
     child.kill().unwrap(); // SIGKILL: no Drop runs
@@ -244,5 +254,58 @@ fn without_logind_the_store_is_unavailable() -> Outcome {
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     let acct = Accounting::system().unwrap();
     assert!(acct.stores().iter().all(|s| s.kind != utmps::StoreKind::Logind), "{acct:?}");
+    Outcome::Passed
+}
+
+/// The rows of `db`'s wtmp table for `tty`: (id, has a logout).
+fn rows(db: &Path, tty: &str) -> Vec<(i64, bool)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut q = c.prepare("SELECT ID, Logout IS NOT NULL FROM wtmp WHERE TTY = ? ORDER BY ID").unwrap();
+    let rows = q.query_map([tty], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn a_row_the_pam_stack_wrote_is_the_sessions_one_row() -> Outcome {
+    if Command::new("sqlite3").arg("-version").output().is_err() {
+        return Outcome::Skipped("no sqlite3 command (Debian's sqlite3) to play pam_wtmpdb".into());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wtmp.db");
+    std::fs::File::create(&db).unwrap();
+    // The table, as the crate creates it: one session without PAM.
+    let plain = Accounting::empty().with_wtmpdb(&db);
+    plain.open(&Login::new(me(), "pts/5")).unwrap().logout().unwrap();
+    // A stack that writes the login's row as pam_wtmpdb does (user, tty
+    // without /dev/, host, service, µs) at open, and its logout at close.
+    let script = dir.path().join("wtmpdb-like");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nnow=$(date +%s%6N)\ntty=${{PAM_TTY#/dev/}}\ncase $PAM_TYPE in\n\
+             open_session) sqlite3 {db} \"INSERT INTO wtmp (Type, User, Login, TTY, RemoteHost, Service) \
+             VALUES (3, '$PAM_USER', $now, '$tty', '$PAM_RHOST', '$PAM_SERVICE')\" ;;\n\
+             close_session) sqlite3 {db} \"UPDATE wtmp SET Logout = $now WHERE TTY = '$tty' AND Logout IS NULL\" ;;\n\
+             esac\n",
+            db = db.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let exec = format!("session required {MODULES}/pam_exec.so {}", script.display());
+    skip_unless!(logging_in(dir.path(), "svc", Some("fake-6"), &[&exec]));
+    let acct = Accounting::empty().with_logind_at("svc", dir.path()).unwrap().with_wtmpdb(&db);
+    let session = acct.open(&Login::new(me(), "pts/6").host("client.example")).unwrap();
+    let written = rows(&db, "pts/6");
+    assert_eq!(written.len(), 1, "one row for the session: {written:?}");
+    assert_eq!(session.wtmpdb_row().map(|r| r.0), Some(written[0].0), "the PAM stack's row is the session's");
+    assert!(!written[0].1, "open while the session lives");
+    session.logout().unwrap();
+    assert_eq!(rows(&db, "pts/6"), [(written[0].0, true)], "one row, ended");
+    // A stack that writes no row: the crate writes its own.
+    let quiet = tempfile::tempdir().unwrap();
+    skip_unless!(logging_in(quiet.path(), "svc", Some("fake-7"), &[]));
+    let acct = Accounting::empty().with_logind_at("svc", quiet.path()).unwrap().with_wtmpdb(&db);
+    acct.open(&Login::new(me(), "pts/7")).unwrap().logout().unwrap();
+    assert_eq!(rows(&db, "pts/7").len(), 1);
     Outcome::Passed
 }

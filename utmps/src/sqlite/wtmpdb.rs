@@ -58,6 +58,8 @@ pub const USER_PROCESS: i64 = 3;
 const INSERT: &str = "INSERT INTO wtmp (Type,User,Login,TTY,RemoteHost,Service) VALUES(?,?,?,?,?,?)";
 const UPDATE: &str = "UPDATE wtmp SET Logout = ? WHERE ID = ?";
 const DELETE: &str = "DELETE FROM wtmp WHERE ID = ?";
+const FIND_LOGIN: &str = "SELECT ID FROM wtmp WHERE Type = ? AND User = ? AND TTY = ? AND Logout IS NULL \
+                          AND Login >= ? ORDER BY Login DESC, ID DESC LIMIT 1";
 const FIND_OPEN: &str = "SELECT ID FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
 // Newest first like `wtmpdb last`. The order is an expression no index has, so
 // it is sorted once: the ids in that order, in one statement, then each row by
@@ -211,6 +213,31 @@ impl Wtmpdb {
             return Ok(None);
         };
         find_open(&conn, path, OP, tty, deadline)
+    }
+
+    /// The open row another writer (a PAM stack's pam_wtmpdb) made for the
+    /// login `entry`: a user-process row of its user and TTY, logged in at
+    /// `since` or later; the newest if several. `None` when there is none.
+    ///
+    /// # Errors
+    /// As [`find_open`](Self::find_open).
+    pub(crate) fn find_login(&self, entry: &Entry, since: SystemTime, deadline: Instant) -> Result<Option<RowId>> {
+        const OP: &str = "wtmpdb find";
+        let Checked { user, tty, .. } = entry.checked(OP)?;
+        let since = sqlite::micros(OP, since)?;
+        let path = self.path.resolved(OP)?;
+        let Some(conn) = sqlite::open(OP, path, Mode::Read, deadline)? else {
+            return Ok(None);
+        };
+        sqlite::bound(&conn, OP, path, deadline)?;
+        let args = [USER_PROCESS.into(), user.into(), tty.into(), since.into()];
+        match conn.query_row(FIND_LOGIN, &args, |row| sqlite::integer(row, 0)) {
+            Ok(id) => Ok(id.flatten().map(RowId)),
+            Err(e) if sqlite::no_table(&e) => {
+                sqlite::no_rows_unless_foreign(&conn, OP, path, deadline, OWNER).map(|()| None)
+            }
+            Err(e) => Err(sqlite::classify(OP, path, e)),
+        }
     }
 
     /// Logs out the newest open row of `tty`: the logout of a session whose row

@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::SystemTime;
 
 use super::undo::{Order, UndoAction, UndoStep};
 use super::{HistoryStore, LiveStore, Mark, Store, StoreKind, Unwritten};
@@ -124,9 +125,13 @@ impl Logind {
             .at(&self.path));
         }
         if self.confdir.as_os_str().is_empty() && !runs() {
-            return Err(Error::new(ErrorKind::Unavailable, OP, "logind is not running (no /run/systemd/system and /run/systemd/seats)")
-                .with_remedy("logind runs on systemd hosts; elsewhere utmp is the live store")
-                .at(&self.path));
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                OP,
+                "logind is not running (no /run/systemd/system and /run/systemd/seats)",
+            )
+            .with_remedy("logind runs on systemd hosts; elsewhere utmp is the live store")
+            .at(&self.path));
         }
         Ok(())
     }
@@ -189,11 +194,13 @@ impl LiveStore for Logind {
         let tty = format!("/dev/{line}");
         let host = record.host.to_string_lossy();
         let open = Open { service, user, tty: &tty, rhost: &host, confdir: &self.confdir };
+        let since = SystemTime::now();
         let leader = Leader::open(&open, deadline).map_err(Unwritten::nothing)?;
         tracing::debug!(id = leader.session_id(), leader = ?leader.pid(), service, "logind session opened");
         Ok(Box::new(LogindMark {
             id: leader.session_id().to_owned(),
             service: service.to_owned(),
+            since,
             leader: std::sync::Arc::new(Mutex::new(Some(leader))),
         }))
     }
@@ -230,6 +237,8 @@ type Held = std::sync::Arc<Mutex<Option<Leader>>>;
 struct LogindMark {
     id: String,
     service: String,
+    /// Just before the PAM session opened.
+    since: SystemTime,
     leader: Held,
 }
 
@@ -249,6 +258,10 @@ impl Mark for LogindMark {
     fn undo(&self) -> UndoStep {
         let action = CloseSession { service: self.service.clone(), leader: self.leader.clone() };
         UndoStep::new("logind session", Order::Live, Landed::Maybe, action)
+    }
+
+    fn pam_session_since(&self) -> Option<SystemTime> {
+        Some(self.since)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -31,8 +31,8 @@ pub(crate) mod undo;
 
 pub(crate) use btmp::Btmp;
 pub(crate) use lastlog::LastlogFile;
-pub use logind::DEFAULT_PAM_SERVICE;
 pub(crate) use logind::Logind;
+pub use logind::DEFAULT_PAM_SERVICE;
 
 /// What every store says about itself.
 pub(crate) trait Store: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug {
@@ -88,12 +88,14 @@ pub(crate) trait HistoryStore: Store {
         SetUp(None)
     }
     /// Records the login `record` (built from `login`), on what `set_up`
-    /// (from [`prepare`](Self::prepare) on this store) holds, if anything.
+    /// (from [`prepare`](Self::prepare) on this store) holds, if anything;
+    /// `live` is what the live stores returned for it.
     fn login(
         &self,
         set_up: SetUp<'_>,
         record: &Record,
         login: &Login,
+        live: &[Box<dyn Mark>],
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten>;
     /// Ends, for a sweep, the login whose logout record is `dead`. (Only a
@@ -127,6 +129,12 @@ pub(crate) trait Mark: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug {
     }
     /// The take-back of the login this mark recorded.
     fn undo(&self) -> UndoStep;
+    /// When this mark's store opened a PAM session for the login, whose
+    /// modules (pam_wtmpdb, pam_lastlog2) may have written history themselves:
+    /// the time just before.
+    fn pam_session_since(&self) -> Option<std::time::SystemTime> {
+        None
+    }
     /// For the parts of a session only one store kind has (its wtmpdb row).
     #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     fn as_any(&self) -> &dyn Any;

@@ -114,9 +114,25 @@ impl HistoryStore for WtmpdbStore {
         _: SetUp<'_>,
         record: &Record,
         login: &Login,
+        live: &[Box<dyn Mark>],
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten> {
-        match self.0.login(&entry(login, record), deadline.instant()) {
+        let entry = entry(login, record);
+        // A PAM session's pam_wtmpdb (Debian 13's common-session) may have
+        // written this login's row already: it becomes the session's row,
+        // so that `last` shows the session once.
+        if let Some(since) = live.iter().filter_map(|m| m.pam_session_since()).min() {
+            let since = since.checked_sub(PAM_ROW_SLACK).unwrap_or(since);
+            match self.0.find_login(&entry, since, deadline.instant()) {
+                Ok(Some(id)) => {
+                    tracing::debug!(id = id.0, "wtmpdb row written by the PAM stack taken as the session's");
+                    return Ok(Box::new(RowMark { db: self.0.clone(), id }));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(Unwritten::nothing(e)),
+            }
+        }
+        match self.0.login(&entry, deadline.instant()) {
             Ok(id) => Ok(Box::new(RowMark { db: self.0.clone(), id })),
             Err(e) => Err(Unwritten::nothing(e)),
         }
@@ -129,6 +145,10 @@ impl HistoryStore for WtmpdbStore {
         self.0.logout_tty(&dead.line.to_string_lossy(), at, deadline.instant()).map(drop)
     }
 }
+
+/// How much earlier than the PAM session's start a row the PAM stack wrote
+/// for the login may say it began (clock steps).
+const PAM_ROW_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A session's wtmpdb row, whose `Logout` its logout sets.
 #[derive(Debug)]

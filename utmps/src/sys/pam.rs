@@ -56,8 +56,9 @@ struct Api {
     start: unsafe extern "C" fn(*const c_char, *const c_char, *const Conv, *mut *mut RawHandle) -> c_int,
     /// `pam_start_confdir` (Linux-PAM 1.4 and later): the service files of
     /// another directory, for tests.
-    start_confdir:
-        Option<unsafe extern "C" fn(*const c_char, *const c_char, *const Conv, *const c_char, *mut *mut RawHandle) -> c_int>,
+    start_confdir: Option<
+        unsafe extern "C" fn(*const c_char, *const c_char, *const Conv, *const c_char, *mut *mut RawHandle) -> c_int,
+    >,
     set_item: unsafe extern "C" fn(*mut RawHandle, c_int, *const c_void) -> c_int,
     open_session: unsafe extern "C" fn(*mut RawHandle, c_int) -> c_int,
     close_session: unsafe extern "C" fn(*mut RawHandle, c_int) -> c_int,

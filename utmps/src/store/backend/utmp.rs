@@ -49,7 +49,13 @@ impl LiveStore for Utmp {
         crate::backend::probe_half(&*self.0, true, deadline)
     }
 
-    fn login(&self, record: &mut Record, _: &Login, line: &str, deadline: Deadline) -> Result<Box<dyn Mark>, Unwritten> {
+    fn login(
+        &self,
+        record: &mut Record,
+        _: &Login,
+        line: &str,
+        deadline: Deadline,
+    ) -> Result<Box<dyn Mark>, Unwritten> {
         match put_with_free_id(&*self.0, record, line, deadline) {
             Ok(()) => Ok(Box::new(UtmpMark { backend: self.0.clone(), login: *record })),
             Err((error, Landed::No)) => Err(Unwritten::nothing(error)),

@@ -55,6 +55,7 @@ impl HistoryStore for Wtmp {
         set_up: SetUp<'_>,
         record: &Record,
         _: &Login,
+        _: &[Box<dyn Mark>],
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten> {
         let appended = match set_up.0 {
