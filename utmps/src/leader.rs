@@ -8,10 +8,8 @@
 //! line of the daemon's `main` hands such a start over to this module:
 //!
 //! ```no_run
-//! fn main() {
-//!     utmps::leader::serve(); // returns at once, unless started as a leader
-//!     // ... the daemon
-//! }
+//! // The first line of the daemon's `main`, before any thread or runtime starts:
+//! utmps::leader::serve(); // returns at once, unless started as a leader
 //! ```
 //!
 //! A program that does not call [`serve`] gets no logind store from
@@ -249,14 +247,12 @@ impl Leader {
                     OP,
                     "the session leader exited without answering: does main call utmps::leader::serve() first?",
                 )
-                .at(&at))
+                .at(at))
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
-                return Err(
-                    Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(&at)
-                )
+                return Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(at))
             }
-            Err(e) => return Err(Error::from_io(OP, &at, e, PermissionRule::Pam)),
+            Err(e) => return Err(Error::from_io(OP, at, e, PermissionRule::Pam)),
         };
         match fields.first().map(String::as_str) {
             Some("open") => {
@@ -269,9 +265,9 @@ impl Leader {
                 "PAM opened the session but logind registered none (the stack has no pam_systemd, the process \
                  is not root, or logind is not running)",
             )
-            .at(&at)),
-            Some("refused") => Err(refused(&fields, &at)),
-            _ => Err(Error::new(ErrorKind::Protocol, OP, "the session leader's answer is not one").at(&at)),
+            .at(at)),
+            Some("refused") => Err(refused(&fields, at)),
+            _ => Err(Error::new(ErrorKind::Protocol, OP, "the session leader's answer is not one").at(at)),
         }
     }
 

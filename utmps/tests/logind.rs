@@ -23,7 +23,7 @@ fn main() {
         daemon(Path::new(&dir));
     }
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let tests: &[(&str, fn() -> Outcome)] = &[
+    let tests: &[(&str, Test)] = &[
         ("a_session_opens_and_its_logout_closes_it_in_pam", a_session_opens_and_its_logout_closes_it_in_pam),
         ("a_dropped_session_is_closed_in_pam_too", a_dropped_session_is_closed_in_pam_too),
         ("a_refusing_stack_is_a_clear_error_and_leaves_nothing", a_refusing_stack_is_a_clear_error_and_leaves_nothing),
@@ -56,6 +56,8 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+type Test = fn() -> Outcome;
 
 enum Outcome {
     Passed,

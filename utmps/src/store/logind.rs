@@ -238,6 +238,7 @@ struct LogindMark {
     id: String,
     service: String,
     /// Just before the PAM session opened.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     since: SystemTime,
     leader: Held,
 }

@@ -132,6 +132,7 @@ pub(crate) trait Mark: Send + Sync + UnwindSafe + RefUnwindSafe + fmt::Debug {
     /// When this mark's store opened a PAM session for the login, whose
     /// modules (pam_wtmpdb, pam_lastlog2) may have written history themselves:
     /// the time just before.
+    #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     fn pam_session_since(&self) -> Option<std::time::SystemTime> {
         None
     }
