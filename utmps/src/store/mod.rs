@@ -184,7 +184,7 @@ pub(crate) struct Stores {
 impl Stores {
     /// The backend doing utmp or wtmp I/O, if any.
     pub(crate) fn backend(&self) -> Option<&Arc<dyn Backend>> {
-        self.live.iter().find_map(|s| s.backend()).or_else(|| self.wtmp())
+        self.utmp().or_else(|| self.wtmp())
     }
 
     /// The backend whose utmp half is a live store, if any.
