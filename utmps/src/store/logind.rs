@@ -39,7 +39,8 @@ impl Accounting {
     /// # Errors
     /// `InvalidInput` for a service that is not a plain file name;
     /// `Unsupported` when libpam cannot be loaded or `main` does not call
-    /// [`leader::serve`]; `Unavailable` when logind is not running.
+    /// [`leader::serve`]; `Permission` when not root (pam_systemd registers
+    /// root's callers only); `Unavailable` when logind is not running.
     pub fn with_logind(self, service: &str) -> Result<Accounting> {
         let store = Logind::new(service, PathBuf::new())?;
         store.usable()?;
@@ -109,7 +110,7 @@ impl Logind {
     }
 
     /// Checks what a session needs of this host and program, before any: libpam,
-    /// a `main` that serves leaders, logind.
+    /// a `main` that serves leaders, root, logind.
     pub(crate) fn usable(&self) -> Result<()> {
         const OP: &str = "logind";
         if let Err(why) = crate::sys::pam::available() {
@@ -123,6 +124,12 @@ impl Logind {
             )
             .with_remedy("add `utmps::leader::serve();` as the first line of main")
             .at(&self.path));
+        }
+        if self.confdir.as_os_str().is_empty() && !crate::sys::users::is_root() {
+            return Err(Error::new(ErrorKind::Permission, OP, "only root can open logind sessions")
+                .with_rule(crate::error::PermissionRule::Pam)
+                .with_remedy("run the daemon as root (pam_systemd registers sessions for root callers only)")
+                .at(&self.path));
         }
         if self.confdir.as_os_str().is_empty() && !runs() {
             return Err(Error::new(
@@ -154,11 +161,6 @@ impl Store for Logind {
 impl LiveStore for Logind {
     fn access(&self, _: Deadline) -> Result<WriteAccess> {
         self.usable()?;
-        if !crate::sys::users::is_root() {
-            return Err(Error::new(ErrorKind::Permission, "logind", "only root can open logind sessions")
-                .with_rule(crate::error::PermissionRule::Pam)
-                .at(&self.path));
-        }
         Ok(WriteAccess::Unknown(format!(
             "whether the PAM stack of {} registers sessions with logind (pam_systemd) shows at the first login",
             self.path.display()
