@@ -75,10 +75,12 @@ build() { # build CARGO-ARGS...: the path of the one executable built
 }
 daemon_exe=$(UTMPS_SYS_STATIC=1 build build -p utmps --example async_daemon --features tokio)
 test_exe=$(UTMPS_SYS_STATIC=1 build test -p utmps --test logind --no-run)
+cost_exe=$(UTMPS_SYS_STATIC=1 build build --release -p utmps --example logind_cost)
 [ -x "$daemon_exe" ] || fail "could not build the async_daemon example"
 [ -x "$test_exe" ] || fail "could not build tests/logind.rs"
 install -m 0755 "$daemon_exe" "$root/usr/local/bin/utmps-async-daemon"
 install -m 0755 "$test_exe" "$root/usr/local/bin/utmps-logind-test"
+[ -x "$cost_exe" ] && install -m 0755 "$cost_exe" "$root/usr/local/bin/utmps-logind-cost"
 # Each run starts from databases the tree had none of.
 rm -f "$root/var/log/wtmp.db" "$root/var/lib/lastlog/lastlog2.db"
 
@@ -212,4 +214,29 @@ echo "logind: no session left after the daemon's SIGKILL; last:"
 root_rows
 [ "$(root_rows | grep -c .)" -eq 3 ] || fail "last shows $(root_rows | grep -c .) rows of root, not 3"
 [ "$(root_rows | grep -c 'still logged in')" -eq 0 ] || fail "the killed daemon's session is still logged in for last"
+
+# With LOGIND_COST=N: N sessions each way, taken in turn, each a whole command
+# on a fresh pty under script(1): the logind_cost example (one session through
+# Accounting::system(): its leader, PAM's login stack, logind, wtmpdb,
+# lastlog2) against `login -f root` (the same PAM stack; its shell reads
+# end of input), and `true` for what script(1) and its pty cost alone.
+# Printed for BENCHMARKS.md, never judged.
+if [ -n "${LOGIND_COST:-}" ]; then
+    echo "logind: cost, $LOGIND_COST sessions each way, in turn (ms per whole command)"
+    inside sh -c '
+        ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+        ours="" theirs="" bare=""
+        i=0
+        while [ $i -lt "$1" ]; do
+            t=$(date +%s%N); script -qfc "/usr/local/bin/utmps-logind-cost root" /dev/null </dev/null >/dev/null; ours="$ours $(ms $t)"
+            t=$(date +%s%N); script -qfc "login -f root" /dev/null </dev/null >/dev/null; theirs="$theirs $(ms $t)"
+            t=$(date +%s%N); script -qfc "true" /dev/null </dev/null >/dev/null; bare="$bare $(ms $t)"
+            i=$((i + 1))
+        done
+        median() { printf "%s\n" $1 | sort -n | awk "{ a[NR] = \$1 } END { print a[int((NR + 1) / 2)] }"; }
+        echo "utmps (leader + PAM + logind + wtmpdb + lastlog2): median $(median "$ours") ms:$ours"
+        echo "login -f root (PAM + logind + a shell):            median $(median "$theirs") ms:$theirs"
+        echo "true (script and its pty alone):                   median $(median "$bare") ms:$bare"
+    ' sh "$LOGIND_COST"
+fi
 echo "logind: ok"
