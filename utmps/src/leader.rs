@@ -27,15 +27,18 @@
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
+use crate::record::Exit;
 use crate::sys::deadline::Deadline;
 use crate::sys::pam::{Pam, PamError, Request};
+use crate::sys::pty;
 
 /// Set in the environment of a leader's start, with the standard input a socket.
 const ENV: &str = "UTMPS_SESSION_LEADER";
@@ -45,13 +48,17 @@ const SELF_EXE: &str = "/proc/self/exe";
 const MAX_FRAME: usize = 64 * 1024;
 /// PAM's `PAM_USER_UNKNOWN`.
 const USER_UNKNOWN: i32 = 10;
+/// How long a session program has to exit after SIGHUP at the session's end
+/// before its process group gets SIGKILL.
+const HANGUP_GRACE: Duration = Duration::from_secs(2);
 
 static SERVES: AtomicBool = AtomicBool::new(false);
 
 /// Runs this process as a session leader, when it was started as one, and
 /// exits when the session is over; otherwise returns at once. Call it first
 /// in `main`, before any thread or runtime starts: it is what lets
-/// [`Accounting`](crate::Accounting) record sessions with logind.
+/// [`Accounting`](crate::Accounting) record sessions with logind and start
+/// session programs ([`Accounting::spawn`](crate::Accounting::spawn)).
 pub fn serve() {
     SERVES.store(true, Ordering::SeqCst);
     if std::env::var_os(ENV).is_none() {
@@ -72,55 +79,174 @@ pub(crate) fn serves() -> bool {
     SERVES.load(Ordering::SeqCst)
 }
 
-/// The leader's life: one request, its answer, then the wait for the end.
-fn lead(mut sock: UnixStream) -> i32 {
-    let req = match recv(&mut sock) {
-        Ok(Some(fields)) if fields.len() == 6 && fields[0] == "open" => fields,
-        _ => return 2,
+/// The leader's side: what it holds while the session lives.
+struct Held {
+    pam: Option<Pam>,
+    env: Vec<String>,
+    /// The session program's pid (its process group), and a receiver that
+    /// yields once it has exited.
+    program: Option<(i32, mpsc::Receiver<()>)>,
+}
+
+/// The leader's life: requests (open, spawn) and their answers, then, at
+/// `close` or the end of the socket, the end of the session.
+fn lead(sock: UnixStream) -> i32 {
+    let Ok(writer) = sock.try_clone() else { return 2 };
+    let writer = Arc::new(Mutex::new(writer));
+    let say = |fields: &[&str]| {
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        send(&mut w, fields).is_ok()
     };
-    let request = Request { service: &req[1], user: &req[2], tty: &req[3], rhost: &req[4], confdir: &req[5] };
-    let pam = match Pam::open(&request) {
-        Ok(pam) => pam,
-        Err(e) => {
-            let _ = send(&mut sock, &refusal(&e));
-            return 1;
+    let mut reader = sock;
+    let mut held = Held { pam: None, env: Vec::new(), program: None };
+    loop {
+        let fields = match recv(&mut reader) {
+            Ok(Some(fields)) => fields,
+            _ => break,
+        };
+        match fields.first().map(String::as_str) {
+            Some("open") if fields.len() == 6 && held.pam.is_none() => {
+                let request =
+                    Request { service: &fields[1], user: &fields[2], tty: &fields[3], rhost: &fields[4], confdir: &fields[5] };
+                match open_pam(&request) {
+                    Ok((pam, env)) => {
+                        let mut answer = vec!["open"];
+                        answer.extend(env.iter().map(String::as_str));
+                        let said = say(&answer);
+                        held.pam = Some(pam);
+                        held.env = env;
+                        if !said {
+                            break;
+                        }
+                    }
+                    Err(refusal) => {
+                        say(&refusal.iter().map(String::as_str).collect::<Vec<_>>());
+                        return 1;
+                    }
+                }
+            }
+            Some("spawn") if held.program.is_none() => match start_program(&fields[1..], &held.env, writer.clone()) {
+                Ok((pid, done)) => {
+                    held.program = Some((pid, done));
+                    if !say(&["started", &pid.to_string()]) {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let errno = e.raw_os_error().unwrap_or(0).to_string();
+                    if !say(&["spawn-failed", &errno, &e.to_string()]) {
+                        break;
+                    }
+                }
+            },
+            Some("close") => break,
+            _ => break,
         }
-    };
-    let env = pam.env();
-    if !env.iter().any(|v| v.starts_with("XDG_SESSION_ID=")) {
-        let _ = pam.close();
-        let _ = send(&mut sock, &["no-session"]);
-        return 1;
     }
-    let mut answer = vec!["open"];
-    answer.extend(env.iter().map(String::as_str));
-    if send(&mut sock, &answer).is_err() {
-        return 1;
-    }
-    // Until the daemon asks, or its end closes.
-    while let Ok(Some(fields)) = recv(&mut sock) {
-        if fields.first().map(String::as_str) == Some("close") {
-            break;
-        }
-    }
-    match pam.close() {
+    end_program(held.program.take());
+    let closed = held.pam.take().map_or(Ok(()), Pam::close);
+    match closed {
         Ok(()) => {
-            let _ = send(&mut sock, &["closed"]);
+            say(&["closed"]);
             0
         }
         Err(e) => {
-            let _ = send(&mut sock, &refusal(&e));
+            say(&refusal(&e).iter().map(String::as_str).collect::<Vec<_>>());
             1
         }
     }
 }
 
-fn refusal(e: &PamError) -> [&str; 4] {
+/// Opens the PAM session, and checks that logind registered it.
+fn open_pam(request: &Request<'_>) -> std::result::Result<(Pam, Vec<String>), Vec<String>> {
+    let pam = Pam::open(request).map_err(|e| refusal(&e))?;
+    let env = pam.env();
+    if !env.iter().any(|v| v.starts_with("XDG_SESSION_ID=")) {
+        let _ = pam.close();
+        return Err(vec!["no-session".into()]);
+    }
+    Ok((pam, env))
+}
+
+/// Starts the session program: `fields` are the user, the program, its
+/// `argv[0]`, the number of arguments, the arguments, then `NAME=value`
+/// pairs; its standard streams are this leader's standard output (the pty's
+/// slave). A thread waits for its exit and reports it.
+fn start_program(fields: &[String], pam_env: &[String], writer: Arc<Mutex<UnixStream>>) -> io::Result<(i32, mpsc::Receiver<()>)> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidInput, "malformed spawn request");
+    let (user, program, argv0, count) = match fields {
+        [user, program, argv0, count, ..] => (user, program, argv0, count.parse::<usize>().map_err(|_| bad())?),
+        _ => return Err(bad()),
+    };
+    let args = fields.get(4..4 + count).ok_or_else(bad)?;
+    let extra = &fields[4 + count..];
+    let account = pty::account(user)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such user"))?;
+    let slave = io::stdout().as_fd().try_clone_to_owned()?;
+    // No program: the user's login shell, as login(1) starts it (`-sh`).
+    let (program, argv0) = match program.is_empty() {
+        true => {
+            let shell = match account.shell.as_os_str().is_empty() {
+                true => PathBuf::from("/bin/sh"),
+                false => account.shell.clone(),
+            };
+            let name = shell.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "sh".into());
+            (shell, format!("-{name}"))
+        }
+        false => (PathBuf::from(program), argv0.clone()),
+    };
+    let mut cmd = Command::new(&program);
+    cmd.arg0(&argv0).args(args).env_clear();
+    cmd.env("HOME", &account.home).env("SHELL", &account.shell);
+    cmd.env("USER", user).env("LOGNAME", user).env("PATH", "/usr/local/bin:/usr/bin:/bin");
+    for pair in pam_env.iter().chain(extra) {
+        if let Some((k, v)) = pair.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    if account.home.is_dir() {
+        cmd.current_dir(&account.home);
+    }
+    cmd.stdin(Stdio::from(slave.try_clone()?)).stdout(Stdio::from(slave.try_clone()?)).stderr(Stdio::from(slave));
+    let mut child = pty::spawn_session(&mut cmd, account)?;
+    drop(cmd);
+    // Only the program holds the pty's slave now: when it exits, the
+    // daemon's reads of the master end.
+    pty::release_stdout()?;
+    let pid = child.id() as i32;
+    let (done, exited) = mpsc::channel();
+    std::thread::Builder::new().name("utmps-program-wait".into()).spawn(move || {
+        let status = child.wait();
+        let (code, signal) = match &status {
+            Ok(s) => (s.code().unwrap_or(0), s.signal().unwrap_or(0)),
+            Err(_) => (0, 0),
+        };
+        let _ = done.send(());
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = send(&mut w, &["exited", &code.to_string(), &signal.to_string()]);
+    })?;
+    Ok((pid, exited))
+}
+
+/// Ends the session program, if it still runs: SIGHUP to its process group,
+/// as a terminal's hangup, then SIGKILL after [`HANGUP_GRACE`].
+fn end_program(program: Option<(i32, mpsc::Receiver<()>)>) {
+    let Some((pid, exited)) = program else { return };
+    if exited.try_recv().is_ok() {
+        return;
+    }
+    pty::signal_group(pid, libc::SIGHUP);
+    if exited.recv_timeout(HANGUP_GRACE).is_err() {
+        pty::signal_group(pid, libc::SIGKILL);
+        let _ = exited.recv_timeout(HANGUP_GRACE);
+    }
+}
+
+fn refusal(e: &PamError) -> Vec<String> {
     let code = match e.code {
         USER_UNKNOWN => "user-unknown",
         _ => "refused",
     };
-    ["refused", e.call, code, &e.text]
+    vec!["refused".into(), e.call.into(), code.into(), e.text.clone()]
 }
 
 /// Writes one frame: its length (4 bytes, little-endian), then the fields,
@@ -170,116 +296,186 @@ pub(crate) struct Open<'a> {
     pub(crate) confdir: &'a Path,
 }
 
-/// A running leader holding an open session, seen from the daemon.
+/// What a session program is started with.
+#[derive(Debug, Clone)]
+pub(crate) struct Start<'a> {
+    pub(crate) user: &'a str,
+    pub(crate) program: &'a str,
+    pub(crate) argv0: &'a str,
+    pub(crate) args: &'a [String],
+    /// `NAME=value`.
+    pub(crate) env: &'a [String],
+}
+
+/// A leader shared by the stores and the spawned session that use it.
+pub(crate) type SharedLeader = Arc<Mutex<Option<Leader>>>;
+
+/// A running leader, seen from the daemon.
 #[derive(Debug)]
 pub(crate) struct Leader {
     child: Option<Child>,
     sock: UnixStream,
     env: Vec<String>,
+    /// The session program's end, once read.
+    exit: Option<Exit>,
 }
 
 /// The endpoint errors name: the PAM service file.
-fn endpoint(service: &str, confdir: &Path) -> std::path::PathBuf {
+pub(crate) fn endpoint(service: &str, confdir: &Path) -> PathBuf {
     match confdir.as_os_str().is_empty() {
         true => Path::new("/etc/pam.d").join(service),
         false => confdir.join(service),
     }
 }
 
+fn timed_out(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
 impl Leader {
-    /// Starts a leader and has it open the session, within `deadline`.
+    /// Starts a leader, with `slave` (a pty's) as its standard output for
+    /// the session program.
     ///
     /// # Errors
-    /// `Unsupported` when this program does not call [`serve`]; `Permission`
-    /// (rule [`Pam`](PermissionRule::Pam)) when the PAM stack refuses;
-    /// `InvalidInput` for a user PAM does not know; `Unavailable` when the
-    /// stack opened no logind session (no `pam_systemd`, not root, or no
-    /// logind); `TimedOut` when the leader did not answer in time (it is killed).
-    pub(crate) fn open(req: &Open<'_>, deadline: Deadline) -> Result<Leader> {
-        const OP: &str = "logind session";
-        let at = endpoint(req.service, req.confdir);
+    /// `Unsupported` when this program does not call [`serve`]; the OS error
+    /// of starting it.
+    pub(crate) fn start(slave: Option<OwnedFd>, at: &Path) -> Result<Leader> {
+        const OP: &str = "session leader";
         if !serves() {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 OP,
                 "this program does not start session leaders: its main does not call utmps::leader::serve()",
             )
-            .at(&at));
+            .with_remedy("add `utmps::leader::serve();` as the first line of main")
+            .at(at));
         }
-        let confdir = req.confdir.to_str().ok_or_else(|| Error::invalid(OP, "the PAM directory is not UTF-8"))?;
-        let (ours, theirs) = UnixStream::pair().map_err(|e| Error::from_io(OP, &at, e, PermissionRule::File))?;
+        let (ours, theirs) = UnixStream::pair().map_err(|e| Error::from_io(OP, at, e, PermissionRule::File))?;
+        let stdout = match slave {
+            Some(fd) => Stdio::from(fd),
+            None => Stdio::null(),
+        };
         let child = Command::new(SELF_EXE)
             .arg0("utmps-session-leader")
             .env_clear()
             .env(ENV, "1")
             .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::null())
             // Out of the daemon's process group: a terminal's ^C is not for it.
             .process_group(0)
             .spawn()
             .map_err(|e| Error::from_io(OP, Path::new(SELF_EXE), e, PermissionRule::File))?;
-        let mut leader = Leader { child: Some(child), sock: ours, env: Vec::new() };
-        let answer = leader.exchange(&["open", req.service, req.user, req.tty, req.rhost, confdir], deadline);
-        let opened = leader.opened(answer, &at);
-        if opened.is_err() {
-            // A leader that answered anything but `open` exits at once; one
-            // that did not answer in time is killed now, whatever it waits for.
-            if let Some(mut child) = leader.child.take() {
-                let grace = match opened.as_ref().map_err(Error::kind) {
-                    Err(ErrorKind::TimedOut) => Duration::ZERO,
-                    _ => ANSWERED_GRACE,
-                };
-                reap(&mut child, Deadline::after(grace));
-            }
-        }
-        opened.map(|()| leader)
+        Ok(Leader { child: Some(child), sock: ours, env: Vec::new(), exit: None })
     }
 
-    /// Reads the leader's answer to `open`.
-    fn opened(&mut self, answer: io::Result<Option<Vec<String>>>, at: &Path) -> Result<()> {
+    /// Has the leader open the PAM session, within `deadline`. On failure
+    /// the leader is ended (killed at once when it did not answer).
+    ///
+    /// # Errors
+    /// `Permission` (rule [`Pam`](PermissionRule::Pam)) when the PAM stack
+    /// refuses; `InvalidInput` for a user PAM does not know; `Unavailable`
+    /// when the stack opened no logind session (no `pam_systemd`, not root,
+    /// or no logind); `TimedOut` when the leader did not answer in time.
+    pub(crate) fn open_pam(&mut self, req: &Open<'_>, deadline: Deadline) -> Result<()> {
         const OP: &str = "logind session";
-        let fields = match answer {
-            Ok(Some(fields)) => fields,
-            Ok(None) => {
-                return Err(Error::new(
+        let at = endpoint(req.service, req.confdir);
+        let confdir = req.confdir.to_str().ok_or_else(|| Error::invalid(OP, "the PAM directory is not UTF-8"))?;
+        let answer = self.exchange(&["open", req.service, req.user, req.tty, req.rhost, confdir], deadline);
+        let opened = match answer {
+            Ok(Some(fields)) => match fields.first().map(String::as_str) {
+                Some("open") => {
+                    self.env = fields[1..].to_vec();
+                    Ok(())
+                }
+                Some("no-session") => Err(Error::new(
                     ErrorKind::Unavailable,
                     OP,
-                    "the session leader exited without answering: does main call utmps::leader::serve() first?",
+                    "PAM opened the session but logind registered none (the stack has no pam_systemd, the \
+                     process is not root, or logind is not running)",
                 )
-                .at(at))
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
-                return Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(at))
-            }
-            Err(e) => return Err(Error::from_io(OP, at, e, PermissionRule::Pam)),
-        };
-        match fields.first().map(String::as_str) {
-            Some("open") => {
-                self.env = fields[1..].to_vec();
-                Ok(())
-            }
-            Some("no-session") => Err(Error::new(
+                .at(&at)),
+                Some("refused") => Err(refused(&fields, &at)),
+                _ => Err(Error::new(ErrorKind::Protocol, OP, "the session leader's answer is not one").at(&at)),
+            },
+            Ok(None) => Err(Error::new(
                 ErrorKind::Unavailable,
                 OP,
-                "PAM opened the session but logind registered none (the stack has no pam_systemd, the process \
-                 is not root, or logind is not running)",
+                "the session leader exited without answering: does main call utmps::leader::serve() first?",
             )
-            .at(at)),
-            Some("refused") => Err(refused(&fields, at)),
-            _ => Err(Error::new(ErrorKind::Protocol, OP, "the session leader's answer is not one").at(at)),
+            .at(&at)),
+            Err(e) if timed_out(&e) => {
+                Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(&at))
+            }
+            Err(e) => Err(Error::from_io(OP, &at, e, PermissionRule::Pam)),
+        };
+        if let Err(e) = &opened {
+            self.end_now(e.kind() == ErrorKind::TimedOut);
+        }
+        opened
+    }
+
+    /// Has the leader start the session program on its pty; its pid.
+    ///
+    /// # Errors
+    /// The OS error of starting it (no such program: `Unavailable`);
+    /// `TimedOut` when the leader did not answer within `deadline`.
+    pub(crate) fn spawn(&mut self, start: &Start<'_>, deadline: Deadline) -> Result<i32> {
+        const OP: &str = "session program";
+        let at = Path::new(start.program);
+        let count = start.args.len().to_string();
+        let mut fields = vec!["spawn", start.user, start.program, start.argv0, &count];
+        fields.extend(start.args.iter().map(String::as_str));
+        fields.extend(start.env.iter().map(String::as_str));
+        match self.exchange(&fields, deadline) {
+            Ok(Some(f)) if f.first().map(String::as_str) == Some("started") => {
+                f.get(1).and_then(|p| p.parse().ok()).filter(|&p: &i32| p > 0).ok_or_else(|| {
+                    Error::new(ErrorKind::Protocol, OP, "the session leader sent no pid").at(at)
+                })
+            }
+            Ok(Some(f)) if f.first().map(String::as_str) == Some("spawn-failed") => {
+                let errno = f.get(1).and_then(|e| e.parse().ok()).unwrap_or(0);
+                let text = f.get(2).cloned().unwrap_or_default();
+                Err(match errno {
+                    0 => Error::new(ErrorKind::Io, OP, text).at(at),
+                    errno => Error::from_errno(OP, at, errno, PermissionRule::File),
+                })
+            }
+            Ok(_) => Err(Error::new(ErrorKind::Protocol, OP, "the session leader did not start the program").at(at)),
+            Err(e) if timed_out(&e) => {
+                Err(Error::new(ErrorKind::TimedOut, OP, "the session leader did not start the program in time").at(at))
+            }
+            Err(e) => Err(Error::from_io(OP, at, e, PermissionRule::File)),
+        }
+    }
+
+    /// Waits, without a deadline, for the session program to exit; its status.
+    ///
+    /// # Errors
+    /// `Protocol` when the leader ended without saying (it was killed).
+    pub(crate) fn wait_exit(&mut self) -> Result<Exit> {
+        if let Some(exit) = self.exit {
+            return Ok(exit);
+        }
+        let gone = || Error::new(ErrorKind::Protocol, "session program", "the session leader ended without its exit");
+        self.sock.set_read_timeout(None).map_err(|_| gone())?;
+        loop {
+            match recv(&mut self.sock) {
+                Ok(Some(f)) if f.first().map(String::as_str) == Some("exited") => {
+                    let n = |i: usize| f.get(i).and_then(|v| v.parse::<i16>().ok()).unwrap_or(0);
+                    let exit = Exit { termination: n(2), status: n(1) };
+                    self.exit = Some(exit);
+                    return Ok(exit);
+                }
+                Ok(Some(_)) => continue,
+                _ => return Err(gone()),
+            }
         }
     }
 
     /// logind's id of the session (`XDG_SESSION_ID`).
     pub(crate) fn session_id(&self) -> &str {
         self.env.iter().find_map(|v| v.strip_prefix("XDG_SESSION_ID=")).unwrap_or("")
-    }
-
-    /// The session's environment, as PAM's modules set it.
-    #[allow(dead_code)]
-    pub(crate) fn env(&self) -> &[String] {
-        &self.env
     }
 
     /// The leader's pid.
@@ -295,30 +491,49 @@ impl Leader {
         recv(&mut self.sock)
     }
 
-    /// Ends the session: the leader closes it in PAM and exits, within `deadline`.
+    /// Ends the session: the leader hangs up the session program if it
+    /// still runs, closes the PAM session and exits, within `deadline`.
     ///
     /// # Errors
     /// `Permission` (rule `Pam`) when `pam_close_session` failed (the leader
     /// exits all the same, and logind ends the session with it); `TimedOut`
     /// when the leader did not answer in time (it is killed, which ends the
     /// logind session too).
-    pub(crate) fn close(mut self, service: &str, deadline: Deadline) -> Result<()> {
+    pub(crate) fn close(mut self, at: &Path, deadline: Deadline) -> Result<()> {
         const OP: &str = "logind logout";
-        let at = endpoint(service, Path::new(""));
-        let answer = self.exchange(&["close"], deadline);
+        let mut answer = self.exchange(&["close"], deadline);
+        // The program's exit may come first.
+        while let Ok(Some(f)) = &answer {
+            if f.first().map(String::as_str) != Some("exited") {
+                break;
+            }
+            answer = match deadline.time_left() {
+                Ok(left) => self.sock.set_read_timeout(Some(left)).and_then(|()| recv(&mut self.sock)),
+                Err(e) => Err(e),
+            };
+        }
         let result = match answer {
             Ok(Some(fields)) if fields.first().map(String::as_str) == Some("closed") => Ok(()),
-            Ok(Some(fields)) if fields.first().map(String::as_str) == Some("refused") => Err(refused(&fields, &at)),
-            Ok(_) => Err(Error::new(ErrorKind::Protocol, OP, "the session leader exited without closing").at(&at)),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut => {
-                Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not close the session in time").at(&at))
+            Ok(Some(fields)) if fields.first().map(String::as_str) == Some("refused") => Err(refused(&fields, at)),
+            Ok(_) => Err(Error::new(ErrorKind::Protocol, OP, "the session leader exited without closing").at(at)),
+            Err(e) if timed_out(&e) => {
+                Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not close the session in time").at(at))
             }
-            Err(e) => Err(Error::from_io(OP, &at, e, PermissionRule::Pam)),
+            Err(e) => Err(Error::from_io(OP, at, e, PermissionRule::Pam)),
         };
         if let Some(mut child) = self.child.take() {
             reap(&mut child, deadline);
         }
         result
+    }
+
+    /// Ends a leader that failed: killed at once when `now`, else given
+    /// [`ANSWERED_GRACE`] to exit.
+    fn end_now(&mut self, now: bool) {
+        if let Some(mut child) = self.child.take() {
+            let grace = if now { Duration::ZERO } else { ANSWERED_GRACE };
+            reap(&mut child, Deadline::after(grace));
+        }
     }
 }
 
@@ -331,7 +546,7 @@ const ABANDONED_GRACE: Duration = Duration::from_secs(10);
 
 impl Drop for Leader {
     /// A leader not closed (a failed open, a panic): its socket closes, so it
-    /// closes the session and exits; a thread reaps it, and kills it if it
+    /// ends the session and exits; a thread reaps it, and kills it if it
     /// has not exited after [`ABANDONED_GRACE`].
     fn drop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
@@ -363,9 +578,7 @@ fn refused(fields: &[String], at: &Path) -> Error {
     let call = fields.get(1).map_or("PAM", String::as_str);
     let text = fields.get(3).map_or("", String::as_str);
     match fields.get(2).map(String::as_str) {
-        Some("user-unknown") => {
-            Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})"))
-        }
+        Some("user-unknown") => Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})")),
         _ => Error::new(ErrorKind::Permission, "logind session", format!("PAM refused the session ({call}: {text})"))
             .with_rule(PermissionRule::Pam),
     }

@@ -64,6 +64,7 @@ pub mod layout;
 pub mod leader;
 mod login;
 mod paths;
+pub mod pty;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;

@@ -38,7 +38,8 @@ pub struct Login {
     addr: Option<IpAddr>,
     pid: Option<i32>,
     session: Option<i32>,
-    lastlog: bool,
+    /// Unset: off, but on for a login that starts its program on a pty.
+    lastlog: Option<bool>,
     time: Option<SystemTime>,
     service: Option<String>,
 }
@@ -53,7 +54,7 @@ impl Login {
             addr: None,
             pid: None,
             session: None,
-            lastlog: false,
+            lastlog: None,
             time: None,
             service: None,
         }
@@ -108,9 +109,12 @@ impl Login {
     }
 
     /// Also record the login in every last-login store of the handle: the
-    /// lastlog file, lastlog2 (off by default).
+    /// lastlog file, lastlog2. Off by default for
+    /// [`Accounting::open`](crate::Accounting::open); on, as sshd does for a
+    /// tty login, for [`Accounting::spawn`](crate::Accounting::spawn) when the
+    /// handle has a last-login store.
     pub fn lastlog(mut self, on: bool) -> Login {
-        self.lastlog = on;
+        self.lastlog = Some(on);
         self
     }
 
@@ -138,8 +142,13 @@ impl Login {
         self.service.as_deref()
     }
 
+    /// Whether the daemon set [`lastlog`](Self::lastlog) either way.
+    pub(crate) fn lastlog_chosen(&self) -> bool {
+        self.lastlog.is_some()
+    }
+
     pub(crate) fn wants_lastlog(&self) -> bool {
-        self.lastlog
+        self.lastlog.unwrap_or(false)
     }
 
     pub(crate) fn user_name(&self) -> &str {

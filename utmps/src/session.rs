@@ -9,6 +9,8 @@ use crate::login::{cut_host, Login};
 use crate::record::{Exit, Field, Record};
 use crate::store::undo::UndoStep;
 use crate::store::{Ending, Mark, Unwritten};
+use crate::leader::{SharedLeader, Start};
+use crate::sys::deadline::Deadline;
 use crate::take_back;
 
 impl Accounting {
@@ -25,7 +27,27 @@ impl Accounting {
     /// (see [`check`](Self::check)); otherwise the first failure, after which
     /// what was written is taken back ([reliability 22](crate::notes::reliability)).
     pub fn open(&self, login: &Login) -> Result<Session> {
-        Session::open(self.clone(), login)
+        Session::open(self.clone(), login, None)
+    }
+}
+
+/// A program to start on the session's pty, by its leader.
+pub(crate) struct Spawn<'a> {
+    pub(crate) leader: SharedLeader,
+    pub(crate) start: Start<'a>,
+}
+
+impl Spawn<'_> {
+    /// Starts the program; the record gets its pid and session (its own).
+    fn start(&self, record: &mut Record, deadline: Deadline) -> Result<()> {
+        let mut guard = self.leader.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(leader) = guard.as_mut() else {
+            return Err(Error::new(ErrorKind::Protocol, "session program", "the session leader is gone"));
+        };
+        let pid = leader.spawn(&self.start, deadline)?;
+        record.pid = pid;
+        record.session = pid;
+        Ok(())
     }
 }
 
@@ -60,7 +82,10 @@ pub struct Session {
 }
 
 impl Session {
-    fn open(acct: Accounting, login: &Login) -> Result<Session> {
+    /// Opens the session; with `spawn`, starts its program once the live
+    /// stores that open what it runs in (logind's session) have, and before
+    /// the others, so that they record the program's pid.
+    pub(crate) fn open(acct: Accounting, login: &Login, spawn: Option<&Spawn<'_>>) -> Result<Session> {
         acct.check_records()?;
         let mut record = login.to_record()?;
         let line = login.line_name()?;
@@ -96,13 +121,29 @@ impl Session {
             take_back::undo(record, steps, acct.timeout(), deadline);
             Err(error)
         };
+        let mut pending = spawn;
+        let leader = spawn.map(|s| &s.leader);
         for store in &stores.live {
-            match store.login(&mut record, login, line, deadline) {
+            if !store.opens_session() {
+                if let Some(spawn) = pending.take() {
+                    if let Err(e) = spawn.start(&mut record, deadline) {
+                        drop(set_up);
+                        return failed(&session, &record, None, e);
+                    }
+                }
+            }
+            match store.login(&mut record, login, line, leader, deadline) {
                 Ok(mark) => session.live.push(mark),
                 Err(Unwritten { error, undo }) => {
                     drop(set_up);
                     return failed(&session, &record, undo, error);
                 }
+            }
+        }
+        if let Some(spawn) = pending.take() {
+            if let Err(e) = spawn.start(&mut record, deadline) {
+                drop(set_up);
+                return failed(&session, &record, None, e);
             }
         }
         for (store, set_up) in stores.history.iter().zip(set_up) {
@@ -292,8 +333,7 @@ fn side_by_side(
 
 impl Session {
     /// Moves the live session out, leaving behind a closed guard whose Drop does nothing.
-    #[cfg(feature = "tokio")]
-    fn take(&mut self) -> Session {
+    pub(crate) fn take(&mut self) -> Session {
         let open = std::mem::replace(&mut self.open, false);
         Session {
             acct: self.acct.clone(),
@@ -303,6 +343,13 @@ impl Session {
             owner: self.owner,
             open,
         }
+    }
+}
+
+impl Session {
+    /// True until the session is logged out (or moved out by [`take`](Self::take)).
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
     }
 }
 

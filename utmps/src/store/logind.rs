@@ -5,7 +5,7 @@
 
 use std::any::Any;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::undo::{Order, UndoAction, UndoStep};
@@ -13,7 +13,7 @@ use super::{HistoryStore, LiveStore, Mark, Store, StoreKind, Unwritten};
 use crate::accounting::Accounting;
 use crate::backend::{Landed, WriteAccess};
 use crate::error::{Error, ErrorKind, Result};
-use crate::leader::{self, Leader, Open};
+use crate::leader::{self, Leader, Open, SharedLeader};
 use crate::login::Login;
 use crate::record::{is_unsafe_char, Exit, Record};
 use crate::session::Session;
@@ -172,6 +172,7 @@ impl LiveStore for Logind {
         record: &mut Record,
         login: &Login,
         line: &str,
+        leader: Option<&SharedLeader>,
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten> {
         let user = login.user_name();
@@ -193,18 +194,34 @@ impl LiveStore for Logind {
             }
         }
         let service = login.service_name().unwrap_or(&self.service);
+        let at = leader::endpoint(service, &self.confdir);
         let tty = format!("/dev/{line}");
         let host = record.host.to_string_lossy();
         let open = Open { service, user, tty: &tty, rhost: &host, confdir: &self.confdir };
+        // The spawned program's leader, or one of the session's own.
+        let held = match leader {
+            Some(shared) => shared.clone(),
+            None => Arc::new(Mutex::new(Some(Leader::start(None, &at).map_err(Unwritten::nothing)?))),
+        };
         let since = SystemTime::now();
-        let leader = Leader::open(&open, deadline).map_err(Unwritten::nothing)?;
-        tracing::debug!(id = leader.session_id(), leader = ?leader.pid(), service, "logind session opened");
-        Ok(Box::new(LogindMark {
-            id: leader.session_id().to_owned(),
-            service: service.to_owned(),
-            since,
-            leader: std::sync::Arc::new(Mutex::new(Some(leader))),
-        }))
+        let id = {
+            let mut guard = held.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(leader) = guard.as_mut() else {
+                let e = Error::new(ErrorKind::Protocol, "logind session", "the session leader is gone").at(&at);
+                return Err(Unwritten::nothing(e));
+            };
+            if let Err(e) = leader.open_pam(&open, deadline) {
+                guard.take();
+                return Err(Unwritten::nothing(e));
+            }
+            tracing::debug!(id = leader.session_id(), leader = ?leader.pid(), service, "logind session opened");
+            leader.session_id().to_owned()
+        };
+        Ok(Box::new(LogindMark { id, at, since, leader: held }))
+    }
+
+    fn opens_session(&self) -> bool {
+        true
     }
 
     fn records(&self, _: Deadline) -> Result<Vec<Record>> {
@@ -225,41 +242,40 @@ impl LiveStore for Logind {
     fn sweep(
         &self,
         _: &mut dyn FnMut(&Record) -> bool,
-        _: &[std::sync::Arc<dyn HistoryStore>],
+        _: &[Arc<dyn HistoryStore>],
         _: Deadline,
     ) -> Result<Vec<Record>> {
         Ok(Vec::new())
     }
 }
 
-type Held = std::sync::Arc<Mutex<Option<Leader>>>;
-
 /// A logind session, held by its leader until the logout.
 #[derive(Debug)]
 struct LogindMark {
     id: String,
-    service: String,
+    /// The PAM service file, for errors.
+    at: PathBuf,
     /// Just before the PAM session opened.
     #[cfg_attr(not(feature = "wtmpdb"), allow(dead_code))]
     since: SystemTime,
-    leader: Held,
+    leader: SharedLeader,
 }
 
 /// Takes the leader out, so that one close runs, whichever comes first.
-fn take(leader: &Held) -> Option<Leader> {
+fn take(leader: &SharedLeader) -> Option<Leader> {
     leader.lock().unwrap_or_else(|p| p.into_inner()).take()
 }
 
 impl Mark for LogindMark {
     fn logout(&self, _: Exit, deadline: Deadline) -> Result<()> {
         match take(&self.leader) {
-            Some(leader) => leader.close(&self.service, deadline),
+            Some(leader) => leader.close(&self.at, deadline),
             None => Ok(()),
         }
     }
 
     fn undo(&self) -> UndoStep {
-        let action = CloseSession { service: self.service.clone(), leader: self.leader.clone() };
+        let action = CloseSession { at: self.at.clone(), leader: self.leader.clone() };
         UndoStep::new("logind session", Order::Live, Landed::Maybe, action)
     }
 
@@ -275,14 +291,14 @@ impl Mark for LogindMark {
 /// The take-back of a logind session: its close.
 #[derive(Debug)]
 struct CloseSession {
-    service: String,
-    leader: Held,
+    at: PathBuf,
+    leader: SharedLeader,
 }
 
 impl UndoAction for CloseSession {
     fn now(&self, deadline: Deadline) -> Result<()> {
         match take(&self.leader) {
-            Some(leader) => leader.close(&self.service, deadline),
+            Some(leader) => leader.close(&self.at, deadline),
             None => Ok(()),
         }
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, PreparedAppend, StartedPut, WriteAccess, WriteCheck};
 use crate::error::{Error, Result};
+use crate::leader::SharedLeader;
 use crate::login::Login;
 use crate::record::{Exit, Record};
 pub(crate) use crate::role::{Role, StoreInfo, StoreKind};
@@ -56,13 +57,21 @@ pub(crate) trait LiveStore: Store {
     /// What can be told, without writing, about writing here.
     fn access(&self, deadline: Deadline) -> Result<WriteAccess>;
     /// Records the login `record` on `line`; may choose the record's id.
+    /// `leader` is the session's leader when the login starts a program
+    /// ([`Accounting::spawn`](crate::Accounting::spawn)).
     fn login(
         &self,
         record: &mut Record,
         login: &Login,
         line: &str,
+        leader: Option<&SharedLeader>,
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten>;
+    /// True for a store whose login opens what the session's program must
+    /// run inside (logind's session): a spawned program starts after it.
+    fn opens_session(&self) -> bool {
+        false
+    }
     /// Every record, in store order.
     fn records(&self, deadline: Deadline) -> Result<Vec<Record>>;
     /// Rewrites the live entry of a session in place (a new host).

@@ -9,6 +9,8 @@ pub(crate) mod filelock;
 // PAM, loaded at run time, for the logind store's session leaders.
 pub(crate) mod pam;
 pub(crate) mod process;
+// Ptys, accounts and the session program's process, for session leaders.
+pub(crate) mod pty;
 // Daemon sockets: the backends connect, the test peer sends.
 #[cfg(any(feature = "xutmp", feature = "native", feature = "test-peer", test))]
 pub(crate) mod socket;

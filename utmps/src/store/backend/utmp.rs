@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::backend::{Backend, Landed, WriteAccess};
 use crate::error::{Error, ErrorKind, Result};
+use crate::leader::SharedLeader;
 use crate::login::{alternate_id, default_id, Login};
 use crate::record::{Exit, Record};
 use crate::store::undo::{Order, UndoAction, UndoStep};
@@ -54,6 +55,7 @@ impl LiveStore for Utmp {
         record: &mut Record,
         _: &Login,
         line: &str,
+        _: Option<&SharedLeader>,
         deadline: Deadline,
     ) -> Result<Box<dyn Mark>, Unwritten> {
         match put_with_free_id(&*self.0, record, line, deadline) {
