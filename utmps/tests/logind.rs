@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use utmps::pty::{Program, Pty};
 use utmps::{Accounting, ErrorKind, Login, PermissionRule};
 
 const MODULES: &str = "/lib/x86_64-linux-gnu/security";
@@ -36,6 +37,10 @@ fn main() {
         ),
         ("without_logind_the_store_is_unavailable", without_logind_the_store_is_unavailable),
         ("a_row_the_pam_stack_wrote_is_the_sessions_one_row", a_row_the_pam_stack_wrote_is_the_sessions_one_row),
+        ("a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout", a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout),
+        ("a_spawned_program_runs_inside_the_pam_session", a_spawned_program_runs_inside_the_pam_session),
+        ("a_dropped_pty_session_hangs_up_its_program", a_dropped_pty_session_hangs_up_its_program),
+        ("a_spawn_with_bad_input_starts_nothing_and_records_nothing", a_spawn_with_bad_input_starts_nothing_and_records_nothing),
     ];
     let mut failed = 0;
     for (name, test) in tests {
@@ -309,5 +314,105 @@ fn a_row_the_pam_stack_wrote_is_the_sessions_one_row() -> Outcome {
     let acct = Accounting::empty().with_logind_at("svc", quiet.path()).unwrap().with_wtmpdb(&db);
     acct.open(&Login::new(me(), "pts/7")).unwrap().logout().unwrap();
     assert_eq!(rows(&db, "pts/7").len(), 1);
+    Outcome::Passed
+}
+
+/// A handle on temporary utmp and wtmp files.
+fn files() -> (tempfile::TempDir, Accounting) {
+    let dir = tempfile::tempdir().unwrap();
+    let (utmp, wtmp) = (dir.path().join("utmp"), dir.path().join("wtmp"));
+    std::fs::File::create(&utmp).unwrap();
+    std::fs::File::create(&wtmp).unwrap();
+    let acct = Accounting::files(&utmp, &wtmp).unwrap();
+    (dir, acct)
+}
+
+/// Everything the program writes to the pty, until it has exited (EIO).
+fn output(master: std::os::fd::OwnedFd) -> String {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut file = std::fs::File::from(master);
+    let mut buf = [0; 4096];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout() -> Outcome {
+    let (dir, acct) = files();
+    let pty = Pty::open().unwrap();
+    let line = pty.line().to_owned();
+    let login = Login::new(me(), &line).host("client.example");
+    let program = Program::command("/bin/sh").arg("-c").arg("tty; echo user=$USER; exit 7");
+    let session = acct.spawn(&login, pty, &program).unwrap();
+    let pid = session.pid();
+    let live = acct.who(false).unwrap();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0].pid, pid, "utmp has the program's pid");
+    assert_eq!(live[0].session, pid, "and its session: the program leads one of its own");
+    let said = output(session.master().unwrap());
+    assert!(said.contains(&line), "the program's terminal is the pty: {said:?}");
+    assert!(said.contains(&format!("user={}", me())), "{said:?}");
+    let exit = session.wait().unwrap();
+    assert_eq!((exit.status, exit.termination), (7, 0));
+    assert!(acct.who(false).unwrap().is_empty(), "logged out");
+    let wtmp = utmps::files::read(dir.path().join("wtmp"), None, Duration::from_secs(1)).unwrap();
+    let logout = wtmp.records.iter().rfind(|r| !r.is_user_process()).expect("a logout record");
+    assert_eq!(logout.exit.status, 7, "the logout carries the program's exit status: {logout:?}");
+    Outcome::Passed
+}
+
+fn a_spawned_program_runs_inside_the_pam_session() -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    skip_unless!(logging_in(dir.path(), "svc", Some("fake-11"), &[]));
+    let acct = Accounting::empty().with_logind_at("svc", dir.path()).unwrap();
+    let pty = Pty::open().unwrap();
+    let login = Login::new(me(), pty.line());
+    let program = Program::command("/bin/sh").arg("-c").arg("echo id=$XDG_SESSION_ID term=$TERM");
+    let session = acct.spawn(&login, pty, &program.env("TERM", "vt100")).unwrap();
+    assert_eq!(session.session().logind_session(), Some("fake-11"));
+    let said = output(session.master().unwrap());
+    assert!(said.contains("id=fake-11 term=vt100"), "PAM's environment and the daemon's: {said:?}");
+    session.wait().unwrap();
+    assert_eq!(phases(dir.path()), ["open_session", "close_session"]);
+    assert!(leaders().is_empty(), "{:?}", leaders());
+    Outcome::Passed
+}
+
+fn a_dropped_pty_session_hangs_up_its_program() -> Outcome {
+    let (_dir, acct) = files();
+    let pty = Pty::open().unwrap();
+    let login = Login::new(me(), pty.line());
+    let session = acct.spawn(&login, pty, &Program::command("/bin/sleep").arg("60")).unwrap();
+    let pid = session.pid();
+    assert_eq!(utmps::pid_alive(pid), Some(true));
+    let start = Instant::now();
+    drop(session);
+    assert!(acct.who(false).unwrap().is_empty(), "logged out");
+    assert!(wait_for(|| utmps::pid_alive(pid) == Some(false), Duration::from_secs(3)), "the program was hung up");
+    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(leaders().is_empty(), "{:?}", leaders());
+    Outcome::Passed
+}
+
+fn a_spawn_with_bad_input_starts_nothing_and_records_nothing() -> Outcome {
+    let (_dir, acct) = files();
+    let pty = Pty::open().unwrap();
+    let e = acct.spawn(&Login::new(me(), "pts/999"), pty, &Program::shell()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "another line than the pty's: {e}");
+    let pty = Pty::open().unwrap();
+    let login = Login::new(me(), pty.line());
+    let e = acct.spawn(&login, pty, &Program::command("sh")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "a relative program: {e}");
+    let pty = Pty::open().unwrap();
+    let login = Login::new(me(), pty.line());
+    let e = acct.spawn(&login, pty, &Program::command("/no/such/program")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(acct.who(false).unwrap().is_empty(), "nothing recorded");
+    assert!(wait_for(|| leaders().is_empty(), Duration::from_secs(1)), "{:?}", leaders());
     Outcome::Passed
 }
