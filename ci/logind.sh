@@ -177,7 +177,15 @@ for id in $(sessions); do
     case "$class" in user | user-early) ;; *) fail "session $id has class '$class', not user" ;; esac
     case "$tty" in pts/*) ;; *) fail "session $id has TTY '$tty', not the client's pty" ;; esac
     [ "$leader" != "$main_pid" ] || fail "the daemon itself leads session $id"
+    # The shell the daemon started for the client runs inside the session.
+    shell=$(inside sed -n "s/.* for pid \([0-9]*\), logind session $id\$/\1/p" /run/utmps-daemon.log)
+    [ -n "$shell" ] || fail "the daemon's log names no shell for session $id"
+    inside grep -q "session-$id.scope" /proc/"$shell"/cgroup ||
+        fail "the shell (pid $shell) of session $id is not in its scope: $(inside cat /proc/"$shell"/cgroup)"
+    inside loginctl session-status "$id" --no-pager 2>/dev/null | grep -q "$shell" ||
+        fail "loginctl session-status $id does not list the shell (pid $shell)"
 done
+echo "logind: each client's shell runs inside its session (its scope, loginctl session-status)"
 who_out=$(inside who)
 w_out=$(inside w -h)
 users_out=$(inside users)
@@ -204,6 +212,17 @@ lastlog=$(inside lastlog2 -u root)
 echo "logind: lastlog2 -u root:"; echo "$lastlog"
 echo "$lastlog" | grep -q 'pts/' || fail "lastlog2 has no login of root on a pty"
 
+echo "logind: loginctl terminate-session ends a client's session"
+client "$port" 30
+wait_until 10 count_is 1 || fail "the third client's session did not open"
+victim=$(sessions)
+inside loginctl terminate-session "$victim"
+wait_until 5 count_is 0 || fail "session $victim left 5 s after terminate-session"
+wait_until 5 sh -c "[ \"\$(nsenter -t $init -a last | grep '^root ' | grep -c 'still logged in')\" -eq 0 ]" ||
+    fail "the terminated session is still logged in for last"
+echo "logind: session $victim ended, and logged out in last"
+inside systemctl stop utmps-daemon
+
 echo "logind: a daemon killed with SIGKILL while a client is connected"
 start_daemon utmps-doomed
 client "$port" 30
@@ -212,7 +231,7 @@ inside kill -KILL "$main_pid"
 wait_until 2 count_is 0 || fail "sessions left 2 s after the daemon's SIGKILL: $(sessions | tr '\n' ' ')"
 echo "logind: no session left after the daemon's SIGKILL; last:"
 root_rows
-[ "$(root_rows | grep -c .)" -eq 3 ] || fail "last shows $(root_rows | grep -c .) rows of root, not 3"
+[ "$(root_rows | grep -c .)" -eq 4 ] || fail "last shows $(root_rows | grep -c .) rows of root, not 4"
 [ "$(root_rows | grep -c 'still logged in')" -eq 0 ] || fail "the killed daemon's session is still logged in for last"
 
 # With LOGIND_COST=N: N sessions each way, taken in turn, each a whole command

@@ -1,22 +1,24 @@
-//! A minimal session daemon: opens a pty, runs a shell command on it, records the
-//! session for the child, and logs out when the child exits, BEFORE closing the
-//! pty (once the pty is closed its line can be handed to the next login, whose
-//! entry a late logout would end).
+//! A minimal session daemon: runs a shell command on a new pty as a recorded
+//! session, prints what it said, and waits for its exit, which the logout
+//! carries; the session is logged out BEFORE the pty is released (once the pty
+//! is closed its line can be handed to the next login, whose entry a late
+//! logout would end). `Accounting::spawn` does all of that: the program runs
+//! in a session of its own with the pty as its controlling terminal, started
+//! by the session's leader (inside the logind session on systemd hosts).
 //!
 //! ```text
 //! cargo run --example pty_session            # temp files, no root needed
-//! cargo run --example pty_session -- --system  # the system's utmp/wtmp (needs permission)
+//! cargo run --example pty_session -- --system  # the system's stores (needs permission)
 //! ```
 
-use std::ffi::CStr;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 
-use utmps::{Accounting, Exit, Login};
+use utmps::pty::{Program, Pty};
+use utmps::{Accounting, Login};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    utmps::leader::serve(); // on logind hosts, each session's leader is this program started again
+    utmps::leader::serve(); // first: each session's leader is this program started again
     let dir = tempfile::tempdir()?;
     let acct = if std::env::args().any(|a| a == "--system") {
         Accounting::system()?
@@ -28,88 +30,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     acct.check()?;
 
-    let (master, slave, line) = open_pty()?;
-    let child = spawn_on_pty(&slave, "echo \"hello from $(tty)\"; exit 3")?;
-    drop(slave); // the child holds its own copy
-
-    let user = current_user();
-    let session = acct.open(&Login::new(user, line.clone()).pid(child).host("pty-example"))?;
+    let pty = Pty::open()?;
+    let line = pty.line().to_owned();
+    let login = Login::new(current_user(), &line).host("pty-example");
+    let program = Program::command("/bin/sh").arg("-c").arg("echo \"hello from $(tty)\"; exit 3");
+    let session = acct.spawn(&login, pty, &program)?;
     println!(
-        "recorded {} on {line} for pid {child}; who now shows {} session(s)",
-        session.record().user,
+        "recorded {} on {line} for pid {}; who now shows {} session(s)",
+        session.session().record().user,
+        session.pid(),
         acct.who(false)?.len()
     );
 
     let mut out = String::new();
-    let mut master = File::from(master);
-    // Reading the master ends with EIO once the child side is closed.
-    let _ = master.read_to_string(&mut out);
+    // Reading the master ends with EIO once the program has exited.
+    let _ = File::from(session.master()?).read_to_string(&mut out);
     print!("child said: {out}");
 
-    let mut status = 0;
-    // SAFETY: waiting for our own child.
-    unsafe { libc::waitpid(child, &mut status, 0) };
-    let exit = Exit { termination: libc::WTERMSIG(status) as i16, status: libc::WEXITSTATUS(status) as i16 };
-    session.logout_with(exit)?; // first log out ...
-    drop(master); // ... then release the pty
+    let exit = session.wait()?; // its exit; logged out, then the pty released
     println!("logged out with exit status {}; who now shows {} session(s)", exit.status, acct.who(false)?.len());
     Ok(())
 }
 
-/// Opens a pty pair; returns the master, the slave and the slave's line name.
-fn open_pty() -> std::io::Result<(OwnedFd, OwnedFd, String)> {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: valid out-pointers; NULL name, termios and winsize are allowed.
-    if unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) } != 0
-    {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: openpty returned two new descriptors that we now own.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    let mut name = [0 as libc::c_char; 64];
-    // SAFETY: the buffer is valid for its length.
-    if unsafe { libc::ttyname_r(std::os::fd::AsRawFd::as_raw_fd(&slave), name.as_mut_ptr(), name.len()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: ttyname_r wrote a NUL-terminated string.
-    let line = unsafe { CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
-    Ok((master, slave, line))
-}
-
-/// Forks a child that makes the pty its controlling terminal and runs `sh -c cmd`.
-fn spawn_on_pty(slave: &OwnedFd, cmd: &str) -> std::io::Result<libc::pid_t> {
-    use std::os::fd::AsRawFd;
-    let sh = c"/bin/sh";
-    let dash_c = c"-c";
-    let cmd = std::ffi::CString::new(cmd)?;
-    let fd = slave.as_raw_fd();
-    // SAFETY: fork has no preconditions; the child branch below is restricted.
-    match unsafe { libc::fork() } {
-        -1 => Err(std::io::Error::last_os_error()),
-        // SAFETY: in the forked child only async-signal-safe calls are made on
-        // descriptors and strings prepared before the fork, then it execs or _exits.
-        0 => unsafe {
-            libc::setsid();
-            libc::ioctl(fd, libc::TIOCSCTTY, 0);
-            for target in 0..3 {
-                libc::dup2(fd, target);
-            }
-            let argv = [sh.as_ptr(), dash_c.as_ptr(), cmd.as_ptr(), std::ptr::null()];
-            libc::execv(sh.as_ptr(), argv.as_ptr());
-            libc::_exit(127)
-        },
-        pid => Ok(pid),
-    }
-}
-
+/// The user this example records: the one running it.
 fn current_user() -> String {
-    // SAFETY: getpwuid returns NULL or a pointer into static storage, read at once.
-    unsafe {
-        let pw = libc::getpwuid(libc::geteuid());
-        if pw.is_null() {
-            "root".to_owned()
-        } else {
-            CStr::from_ptr((*pw).pw_name).to_string_lossy().into_owned()
-        }
-    }
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "root".into())
 }

@@ -106,8 +106,13 @@ fn lead(sock: UnixStream) -> i32 {
         };
         match fields.first().map(String::as_str) {
             Some("open") if fields.len() == 6 && held.pam.is_none() => {
-                let request =
-                    Request { service: &fields[1], user: &fields[2], tty: &fields[3], rhost: &fields[4], confdir: &fields[5] };
+                let request = Request {
+                    service: &fields[1],
+                    user: &fields[2],
+                    tty: &fields[3],
+                    rhost: &fields[4],
+                    confdir: &fields[5],
+                };
                 match open_pam(&request) {
                     Ok((pam, env)) => {
                         let mut answer = vec!["open"];
@@ -172,7 +177,11 @@ fn open_pam(request: &Request<'_>) -> std::result::Result<(Pam, Vec<String>), Ve
 /// `argv[0]`, the number of arguments, the arguments, then `NAME=value`
 /// pairs; its standard streams are this leader's standard output (the pty's
 /// slave). A thread waits for its exit and reports it.
-fn start_program(fields: &[String], pam_env: &[String], writer: Arc<Mutex<UnixStream>>) -> io::Result<(i32, mpsc::Receiver<()>)> {
+fn start_program(
+    fields: &[String],
+    pam_env: &[String],
+    writer: Arc<Mutex<UnixStream>>,
+) -> io::Result<(i32, mpsc::Receiver<()>)> {
     let bad = || io::Error::new(io::ErrorKind::InvalidInput, "malformed spawn request");
     let (user, program, argv0, count) = match fields {
         [user, program, argv0, count, ..] => (user, program, argv0, count.parse::<usize>().map_err(|_| bad())?),
@@ -428,11 +437,11 @@ impl Leader {
         fields.extend(start.args.iter().map(String::as_str));
         fields.extend(start.env.iter().map(String::as_str));
         match self.exchange(&fields, deadline) {
-            Ok(Some(f)) if f.first().map(String::as_str) == Some("started") => {
-                f.get(1).and_then(|p| p.parse().ok()).filter(|&p: &i32| p > 0).ok_or_else(|| {
-                    Error::new(ErrorKind::Protocol, OP, "the session leader sent no pid").at(at)
-                })
-            }
+            Ok(Some(f)) if f.first().map(String::as_str) == Some("started") => f
+                .get(1)
+                .and_then(|p| p.parse().ok())
+                .filter(|&p: &i32| p > 0)
+                .ok_or_else(|| Error::new(ErrorKind::Protocol, OP, "the session leader sent no pid").at(at)),
             Ok(Some(f)) if f.first().map(String::as_str) == Some("spawn-failed") => {
                 let errno = f.get(1).and_then(|e| e.parse().ok()).unwrap_or(0);
                 let text = f.get(2).cloned().unwrap_or_default();
@@ -578,7 +587,9 @@ fn refused(fields: &[String], at: &Path) -> Error {
     let call = fields.get(1).map_or("PAM", String::as_str);
     let text = fields.get(3).map_or("", String::as_str);
     match fields.get(2).map(String::as_str) {
-        Some("user-unknown") => Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})")),
+        Some("user-unknown") => {
+            Error::invalid("logind session", format!("PAM does not know the user ({call}: {text})"))
+        }
         _ => Error::new(ErrorKind::Permission, "logind session", format!("PAM refused the session ({call}: {text})"))
             .with_rule(PermissionRule::Pam),
     }

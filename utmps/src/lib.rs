@@ -64,12 +64,12 @@ pub mod layout;
 pub mod leader;
 mod login;
 mod paths;
-pub mod pty;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
 pub mod peer;
 #[doc(hidden)]
 pub mod protocol;
+pub mod pty;
 mod record;
 mod role;
 mod session;

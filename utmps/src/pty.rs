@@ -48,10 +48,8 @@ impl Pty {
     pub fn open() -> Result<Pty> {
         let (master, slave, path) = crate::sys::pty::open_pty()
             .map_err(|e| Error::from_io("pty", Path::new("/dev/ptmx"), e, PermissionRule::File))?;
-        let line = path
-            .to_str()
-            .ok_or_else(|| Error::new(ErrorKind::Io, "pty", "the pty's name is not UTF-8"))?
-            .to_owned();
+        let line =
+            path.to_str().ok_or_else(|| Error::new(ErrorKind::Io, "pty", "the pty's name is not UTF-8"))?.to_owned();
         Ok(Pty { master, slave, line })
     }
 
@@ -119,8 +117,8 @@ impl Accounting {
     /// logind session it opens), records the login in every store with the
     /// program's pid and session, and returns the running session. The
     /// login's line must be `pty`'s. Unless the login says otherwise, its
-    /// last login is recorded where the handle keeps one, as sshd does for a
-    /// tty login. `main` must call [`leader::serve`](crate::leader::serve).
+    /// last login is recorded where the handle keeps one (and its files
+    /// exist), as sshd does for a tty login. `main` must call [`leader::serve`](crate::leader::serve).
     ///
     /// # Errors
     /// `InvalidInput` for a line other than the pty's, or a bad program;
@@ -137,7 +135,8 @@ impl Accounting {
             ));
         }
         let mut login = login.clone();
-        if !login.lastlog_chosen() && !self.stores.last_login.is_empty() {
+        let last_login = &self.stores.last_login;
+        if !login.lastlog_chosen() && !last_login.is_empty() && last_login.iter().all(|s| s.present()) {
             login = login.lastlog(true);
         }
         let Pty { master, slave, .. } = pty;
@@ -261,6 +260,23 @@ impl Drop for PtySession {
             return;
         }
         end();
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Accounting {
+    /// [`spawn`](Self::spawn) on tokio's blocking pool. A cancelled call
+    /// leaves nothing running: the session it made is dropped (its program
+    /// hung up, logged out).
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    pub async fn spawn_async(&self, login: &Login, pty: Pty, program: &Program) -> Result<PtySession> {
+        let (acct, login, program) = (self.clone(), login.clone(), program.clone());
+        match tokio::task::spawn_blocking(move || acct.spawn(&login, pty, &program)).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::new(ErrorKind::Io, "session program", format!("the spawn did not finish: {e}"))),
+        }
     }
 }
 

@@ -5,11 +5,11 @@ use std::net::IpAddr;
 
 use crate::accounting::Accounting;
 use crate::error::{Error, ErrorKind, Result};
+use crate::leader::{SharedLeader, Start};
 use crate::login::{cut_host, Login};
 use crate::record::{Exit, Field, Record};
 use crate::store::undo::UndoStep;
 use crate::store::{Ending, Mark, Unwritten};
-use crate::leader::{SharedLeader, Start};
 use crate::sys::deadline::Deadline;
 use crate::take_back;
 

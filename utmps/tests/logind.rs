@@ -37,10 +37,16 @@ fn main() {
         ),
         ("without_logind_the_store_is_unavailable", without_logind_the_store_is_unavailable),
         ("a_row_the_pam_stack_wrote_is_the_sessions_one_row", a_row_the_pam_stack_wrote_is_the_sessions_one_row),
-        ("a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout", a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout),
+        (
+            "a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout",
+            a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout,
+        ),
         ("a_spawned_program_runs_inside_the_pam_session", a_spawned_program_runs_inside_the_pam_session),
         ("a_dropped_pty_session_hangs_up_its_program", a_dropped_pty_session_hangs_up_its_program),
-        ("a_spawn_with_bad_input_starts_nothing_and_records_nothing", a_spawn_with_bad_input_starts_nothing_and_records_nothing),
+        (
+            "a_spawn_with_bad_input_starts_nothing_and_records_nothing",
+            a_spawn_with_bad_input_starts_nothing_and_records_nothing,
+        ),
     ];
     let mut failed = 0;
     for (name, test) in tests {

@@ -105,6 +105,10 @@ impl Lastlog2 {
         self
     }
 
+    pub(crate) fn creates(&self) -> bool {
+        self.create
+    }
+
     /// The path, made absolute by [`new`](Self::new) (as given when that failed).
     pub fn path(&self) -> &Path {
         self.path.as_path()

@@ -32,6 +32,10 @@ impl Store for LastlogFile {
 }
 
 impl LastLoginStore for LastlogFile {
+    fn present(&self) -> bool {
+        self.0.exists()
+    }
+
     fn prepare(&self, login: &Login, record: &Record, deadline: Deadline) -> Result<Box<dyn LastLoginWrite>> {
         let pending = PendingLogin::prepare(&self.0, login.user_name(), record, deadline)?;
         Ok(Box::new(LastlogWrite { path: self.0.clone(), pending }))

@@ -115,6 +115,12 @@ pub(crate) trait HistoryStore: Store {
 
 /// A last-login store, written when a login asks for it.
 pub(crate) trait LastLoginStore: Store {
+    /// True when a write could find what it writes (the file exists, or the
+    /// database may be created): a last login the daemon did not ask for is
+    /// recorded only where every store is.
+    fn present(&self) -> bool {
+        true
+    }
     /// Checks all that the write of `record` needs, before anything is written.
     fn prepare(&self, login: &Login, record: &Record, deadline: Deadline) -> Result<Box<dyn LastLoginWrite>>;
 }

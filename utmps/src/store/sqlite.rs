@@ -209,6 +209,10 @@ impl Store for Lastlog2Store {
 }
 
 impl LastLoginStore for Lastlog2Store {
+    fn present(&self) -> bool {
+        self.0.path().exists() || (self.0.creates() && self.0.path().parent().is_some_and(Path::is_dir))
+    }
+
     fn prepare(&self, login: &Login, record: &Record, _: Deadline) -> Result<Box<dyn LastLoginWrite>> {
         Ok(Box::new(Lastlog2Write { db: self.0.clone(), entry: entry(login, record) }))
     }

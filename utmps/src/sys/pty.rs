@@ -16,9 +16,8 @@ use super::cvt;
 pub(crate) fn open_pty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
     let (mut master, mut slave) = (-1, -1);
     // SAFETY: valid out-pointers; a NULL name, termios and window size are allowed.
-    let rc = unsafe {
-        libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
-    };
+    let rc =
+        unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
     cvt(rc)?;
     // SAFETY: openpty returned two new descriptors, owned from here on.
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
