@@ -99,11 +99,7 @@ fn lead(sock: UnixStream) -> i32 {
     };
     let mut reader = sock;
     let mut held = Held { pam: None, env: Vec::new(), program: None };
-    loop {
-        let fields = match recv(&mut reader) {
-            Ok(Some(fields)) => fields,
-            _ => break,
-        };
+    while let Ok(Some(fields)) = recv(&mut reader) {
         match fields.first().map(String::as_str) {
             Some("open") if fields.len() == 6 && held.pam.is_none() => {
                 let request = Request {
