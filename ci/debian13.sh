@@ -25,16 +25,7 @@ if [ "$(id -u)" != 0 ]; then
     exit 0
 fi
 
-# The first non-security Debian mirror the host uses.
-mirror() {
-    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-        sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources | tr ' ' '\n' | grep -v -- '-security' | sed -n 1p
-    fi
-    if [ -r /etc/apt/sources.list ]; then
-        sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\2/p' /etc/apt/sources.list |
-            grep -v -- '-security' | sed -n 1p
-    fi
-}
+. "$here/ci/mirror.sh"
 
 if [ "${DEBIAN13_REFRESH:-}" = 1 ]; then
     rm -rf "$root"

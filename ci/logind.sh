@@ -36,16 +36,7 @@ fail() {
     exit 1
 }
 
-# The first non-security Debian mirror the host uses.
-mirror() {
-    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-        sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources | tr ' ' '\n' | grep -v -- '-security' | sed -n 1p
-    fi
-    if [ -r /etc/apt/sources.list ]; then
-        sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\2/p' /etc/apt/sources.list |
-            grep -v -- '-security' | sed -n 1p
-    fi
-}
+. "$here/ci/mirror.sh"
 
 need=""
 command -v debootstrap >/dev/null 2>&1 || need="$need debootstrap"

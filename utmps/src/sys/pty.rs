@@ -4,13 +4,14 @@
 //! groups and ids). That last part runs only in a session leader, which has
 //! one thread when it forks.
 
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use super::cvt;
+pub(crate) use super::users::Account;
 
 /// A new pty pair: the master, the slave, and the slave's path (`/dev/pts/3`).
 pub(crate) fn open_pty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
@@ -36,47 +37,9 @@ pub(crate) fn open_pty() -> io::Result<(OwnedFd, OwnedFd, PathBuf)> {
     Ok((master, slave, PathBuf::from(OsString::from_vec(path))))
 }
 
-/// What the session program runs as.
-#[derive(Debug, Clone)]
-pub(crate) struct Account {
-    pub(crate) name: CString,
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
-    pub(crate) home: PathBuf,
-    pub(crate) shell: PathBuf,
-}
-
 /// The account of user `name`; `Ok(None)` when there is none.
 pub(crate) fn account(name: &str) -> io::Result<Option<Account>> {
-    let Ok(cname) = CString::new(name) else { return Ok(None) };
-    let mut buf: Vec<libc::c_char> = vec![0; 1024];
-    loop {
-        // SAFETY: plain C struct, zero is a valid value.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: NUL-terminated name, valid out-pointers, `buf` valid for its length.
-        let rc = unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
-        match rc {
-            0 if found.is_null() => return Ok(None),
-            0 => {
-                let text = |p: *const libc::c_char| match p.is_null() {
-                    true => PathBuf::new(),
-                    // SAFETY: a NUL-terminated string inside `buf`.
-                    false => PathBuf::from(OsString::from_vec(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())),
-                };
-                return Ok(Some(Account {
-                    name: cname,
-                    uid: pwd.pw_uid,
-                    gid: pwd.pw_gid,
-                    home: text(pwd.pw_dir),
-                    shell: text(pwd.pw_shell),
-                }));
-            }
-            libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 2, 0),
-            libc::ENOENT | libc::ESRCH | libc::EBADF | libc::EPERM => return Ok(None),
-            errno => return Err(io::Error::from_raw_os_error(errno)),
-        }
-    }
+    super::users::account(name.as_bytes()).map_err(io::Error::from_raw_os_error)
 }
 
 /// Between fork and exec of the session program, whose standard input is

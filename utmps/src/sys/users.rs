@@ -1,7 +1,9 @@
 //! Users: names to uids, for lastlog and for the wtmp user rule, and this
 //! process's own effective ids.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString, OsString};
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -12,6 +14,21 @@ use super::deadline::Deadline;
 /// many threads. The lookup goes through NSS and has no deadline of ours:
 /// [`uid_of_by`] gives it one.
 pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
+    account(name).map(|a| a.map(|a| a.uid))
+}
+
+/// What a user's passwd entry says: what a session program runs as.
+#[derive(Debug, Clone)]
+pub(crate) struct Account {
+    pub(crate) name: CString,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) home: PathBuf,
+    pub(crate) shell: PathBuf,
+}
+
+/// The account of user `name`, as [`uid_of`] looks it up.
+pub(crate) fn account(name: &[u8]) -> Result<Option<Account>, i32> {
     let Ok(name) = CString::new(name) else {
         return Ok(None);
     };
@@ -24,7 +41,15 @@ pub(crate) fn uid_of(name: &[u8]) -> Result<Option<u32>, i32> {
         let rc = unsafe { libc::getpwnam_r(name.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
         match rc {
             0 if found.is_null() => return Ok(None),
-            0 => return Ok(Some(pwd.pw_uid)),
+            0 => {
+                let text = |p: *const libc::c_char| match p.is_null() {
+                    true => PathBuf::new(),
+                    // SAFETY: a NUL-terminated string inside `buf`.
+                    false => PathBuf::from(OsString::from_vec(unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())),
+                };
+                let (home, shell) = (text(pwd.pw_dir), text(pwd.pw_shell));
+                return Ok(Some(Account { name, uid: pwd.pw_uid, gid: pwd.pw_gid, home, shell }));
+            }
             libc::ERANGE if buf.len() < 1 << 20 => buf.resize(buf.len() * 2, 0),
             // Some C libraries report "no such user" as an error; musl, which
             // the real wtmpd runs on, does not.
