@@ -333,6 +333,17 @@ pub(crate) fn endpoint(service: &str, confdir: &Path) -> PathBuf {
     }
 }
 
+/// The error of a leader that ended before its first answer.
+fn exited_early(at: &Path) -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        "logind session",
+        "the session leader exited without answering: does main call utmps::leader::serve() first, and can the \
+         program start again with the daemon's environment?",
+    )
+    .at(at)
+}
+
 fn timed_out(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
@@ -360,9 +371,17 @@ impl Leader {
             Some(fd) => Stdio::from(fd),
             None => Stdio::null(),
         };
-        let child = Command::new(SELF_EXE)
+        let mut command = Command::new(SELF_EXE);
+        // The daemon's environment, which the program may need to start at all
+        // (LD_LIBRARY_PATH), but none of its own session's XDG_ variables:
+        // pam_systemd would take them for the new session's.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("XDG_") {
+                command.env_remove(&name);
+            }
+        }
+        let child = command
             .arg0("utmps-session-leader")
-            .env_clear()
             .env(ENV, "1")
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(stdout)
@@ -403,12 +422,8 @@ impl Leader {
                 Some("refused") => Err(refused(&fields, &at)),
                 _ => Err(Error::new(ErrorKind::Protocol, OP, "the session leader's answer is not one").at(&at)),
             },
-            Ok(None) => Err(Error::new(
-                ErrorKind::Unavailable,
-                OP,
-                "the session leader exited without answering: does main call utmps::leader::serve() first?",
-            )
-            .at(&at)),
+            Ok(None) => Err(exited_early(&at)),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => Err(exited_early(&at)),
             Err(e) if timed_out(&e) => {
                 Err(Error::new(ErrorKind::TimedOut, OP, "the PAM stack did not open the session in time").at(&at))
             }
