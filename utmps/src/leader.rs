@@ -140,7 +140,7 @@ fn lead(sock: UnixStream) -> i32 {
                     }
                 }
             },
-            Some("close") => break,
+            // `close`, or anything else: the session ends.
             _ => break,
         }
     }
@@ -290,17 +290,6 @@ fn recv(sock: &mut UnixStream) -> io::Result<Option<Vec<String>>> {
     Ok(Some(body.split(|&b| b == 0).map(|f| String::from_utf8_lossy(f).into_owned()).collect()))
 }
 
-/// What a logind session is opened with.
-#[derive(Debug, Clone)]
-pub(crate) struct Open<'a> {
-    pub(crate) service: &'a str,
-    pub(crate) user: &'a str,
-    /// `/dev/pts/3`.
-    pub(crate) tty: &'a str,
-    pub(crate) rhost: &'a str,
-    pub(crate) confdir: &'a Path,
-}
-
 /// What a session program is started with.
 #[derive(Debug, Clone)]
 pub(crate) struct Start<'a> {
@@ -321,15 +310,13 @@ pub(crate) struct Leader {
     child: Option<Child>,
     sock: UnixStream,
     env: Vec<String>,
-    /// The session program's end, once read.
-    exit: Option<Exit>,
 }
 
 /// The endpoint errors name: the PAM service file.
-pub(crate) fn endpoint(service: &str, confdir: &Path) -> PathBuf {
-    match confdir.as_os_str().is_empty() {
+pub(crate) fn endpoint(service: &str, confdir: &str) -> PathBuf {
+    match confdir.is_empty() {
         true => Path::new("/etc/pam.d").join(service),
-        false => confdir.join(service),
+        false => Path::new(confdir).join(service),
     }
 }
 
@@ -390,7 +377,7 @@ impl Leader {
             .process_group(0)
             .spawn()
             .map_err(|e| Error::from_io(OP, Path::new(SELF_EXE), e, PermissionRule::File))?;
-        Ok(Leader { child: Some(child), sock: ours, env: Vec::new(), exit: None })
+        Ok(Leader { child: Some(child), sock: ours, env: Vec::new() })
     }
 
     /// Has the leader open the PAM session, within `deadline`. On failure
@@ -401,11 +388,10 @@ impl Leader {
     /// refuses; `InvalidInput` for a user PAM does not know; `Unavailable`
     /// when the stack opened no logind session (no `pam_systemd`, not root,
     /// or no logind); `TimedOut` when the leader did not answer in time.
-    pub(crate) fn open_pam(&mut self, req: &Open<'_>, deadline: Deadline) -> Result<()> {
+    pub(crate) fn open_pam(&mut self, req: &Request<'_>, deadline: Deadline) -> Result<()> {
         const OP: &str = "logind session";
         let at = endpoint(req.service, req.confdir);
-        let confdir = req.confdir.to_str().ok_or_else(|| Error::invalid(OP, "the PAM directory is not UTF-8"))?;
-        let answer = self.exchange(&["open", req.service, req.user, req.tty, req.rhost, confdir], deadline);
+        let answer = self.exchange(&["open", req.service, req.user, req.tty, req.rhost, req.confdir], deadline);
         let opened = match answer {
             Ok(Some(fields)) => match fields.first().map(String::as_str) {
                 Some("open") => {
@@ -474,18 +460,13 @@ impl Leader {
     /// # Errors
     /// `Protocol` when the leader ended without saying (it was killed).
     pub(crate) fn wait_exit(&mut self) -> Result<Exit> {
-        if let Some(exit) = self.exit {
-            return Ok(exit);
-        }
         let gone = || Error::new(ErrorKind::Protocol, "session program", "the session leader ended without its exit");
         self.sock.set_read_timeout(None).map_err(|_| gone())?;
         loop {
             match recv(&mut self.sock) {
                 Ok(Some(f)) if f.first().map(String::as_str) == Some("exited") => {
                     let n = |i: usize| f.get(i).and_then(|v| v.parse::<i16>().ok()).unwrap_or(0);
-                    let exit = Exit { termination: n(2), status: n(1) };
-                    self.exit = Some(exit);
-                    return Ok(exit);
+                    return Ok(Exit { termination: n(2), status: n(1) });
                 }
                 Ok(Some(_)) => continue,
                 _ => return Err(gone()),

@@ -241,6 +241,17 @@ fn refused_in_name(c: char) -> bool {
     is_unsafe_char(c) || c.is_whitespace()
 }
 
+/// Checks a PAM-style service name: what the caller sets, stored as given.
+pub(crate) fn check_service(op: &'static str, service: &str) -> Result<()> {
+    if service.is_empty() || service.len() > 64 {
+        return Err(Error::invalid(op, "the service name must be 1 to 64 bytes"));
+    }
+    if service.chars().any(is_unsafe_char) {
+        return Err(Error::invalid(op, "the service name contains a control, format or invisible character"));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_user(user: &str) -> Result<()> {
     if user.is_empty() {
         return Err(Error::invalid("login", "the user name is empty"));

@@ -24,6 +24,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::accounting::Accounting;
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
@@ -155,7 +156,7 @@ impl Accounting {
         let spawn = Spawn { leader: leader.clone(), start };
         let session = Session::open(self.clone(), &login, Some(&spawn))?;
         let pid = session.record().pid;
-        Ok(PtySession { session, leader, master: Some(master), pid })
+        Ok(PtySession { session, leader, master: Some(master), pid, timeout: self.timeout() })
     }
 }
 
@@ -172,6 +173,8 @@ pub struct PtySession {
     /// handed to another login, whose entry a late logout would end.
     master: Option<OwnedFd>,
     pid: i32,
+    /// The handle's, for the leader's close.
+    timeout: Duration,
 }
 
 impl PtySession {
@@ -215,9 +218,9 @@ impl PtySession {
         };
         let (session, master) = (self.session.take(), self.master.take());
         match exit {
-            Ok(exit) => finish(session, &self.leader, master, exit).map(|()| exit),
+            Ok(exit) => finish(session, &self.leader, master, exit, self.timeout).map(|()| exit),
             Err(e) => {
-                let _ = finish(session, &self.leader, master, HUNG_UP);
+                let _ = finish(session, &self.leader, master, HUNG_UP, self.timeout);
                 Err(e)
             }
         }
@@ -229,12 +232,18 @@ const HUNG_UP: Exit = Exit { termination: libc::SIGHUP as i16, status: 0 };
 
 /// Logs `session` out with `exit`, ends the leader (hanging up the program if
 /// it still runs), then releases the pty.
-fn finish(session: Session, leader: &SharedLeader, master: Option<OwnedFd>, exit: Exit) -> Result<()> {
+fn finish(
+    session: Session,
+    leader: &SharedLeader,
+    master: Option<OwnedFd>,
+    exit: Exit,
+    timeout: Duration,
+) -> Result<()> {
     let logout = session.logout_with(exit);
     let leader = leader.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(leader) = leader {
         // A leader without PAM (no logind store): its close ends the program.
-        let deadline = crate::sys::deadline::Deadline::after(crate::paths::DEFAULT_TIMEOUT);
+        let deadline = crate::sys::deadline::Deadline::after(timeout);
         if let Err(e) = leader.close(Path::new("session leader"), deadline) {
             tracing::debug!(error = %e, "session leader close");
         }
@@ -248,9 +257,10 @@ impl Drop for PtySession {
         if !self.session.is_open() {
             return;
         }
-        let (session, leader, master) = (self.session.take(), self.leader.clone(), self.master.take());
+        let (session, leader, master, timeout) =
+            (self.session.take(), self.leader.clone(), self.master.take(), self.timeout);
         let end = move || {
-            if let Err(e) = finish(session, &leader, master, HUNG_UP) {
+            if let Err(e) = finish(session, &leader, master, HUNG_UP, timeout) {
                 tracing::warn!(error = %e, "logout of a dropped pty session failed");
             }
         };

@@ -14,8 +14,8 @@ use crate::sys::deadline::Deadline;
 use crate::take_back;
 
 impl Accounting {
-    /// Records a login in every store of the handle, in this order: the utmp
-    /// entry (live), each history store (the wtmp login record; a wtmpdb row),
+    /// Records a login in every store of the handle, in this order: the live
+    /// stores (a logind session first, then the utmp entry), each history store (the wtmp login record; a wtmpdb row),
     /// then, when the login asks for it, each last-login store. The returned
     /// guard logs out when it is closed or dropped. Returns within the
     /// handle's timeout, failed or not.
@@ -121,29 +121,25 @@ impl Session {
             take_back::undo(record, steps, acct.timeout(), deadline);
             Err(error)
         };
-        let mut pending = spawn;
+        // The stores that open what a spawned program runs in (logind's
+        // session) come first, whatever the handle's order; the program
+        // starts after them, and the others record its pid.
         let leader = spawn.map(|s| &s.leader);
-        for store in &stores.live {
-            if !store.opens_session() {
-                if let Some(spawn) = pending.take() {
-                    if let Err(e) = spawn.start(&mut record, deadline) {
-                        drop(set_up);
-                        return failed(&session, &record, None, e);
-                    }
-                }
-            }
-            match store.login(&mut record, login, line, leader, deadline) {
-                Ok(mark) => session.live.push(mark),
+        let (opening, others): (Vec<_>, Vec<_>) = stores.live.iter().partition(|s| s.opens_session());
+        // `None` is where the program starts.
+        let steps = opening.into_iter().map(Some).chain([None]).chain(others.into_iter().map(Some));
+        for step in steps {
+            let written = match (step, spawn) {
+                (Some(store), _) => store.login(&mut record, login, line, leader, deadline).map(Some),
+                (None, Some(spawn)) => spawn.start(&mut record, deadline).map(|()| None).map_err(Unwritten::nothing),
+                (None, None) => Ok(None),
+            };
+            match written {
+                Ok(mark) => session.live.extend(mark),
                 Err(Unwritten { error, undo }) => {
                     drop(set_up);
                     return failed(&session, &record, undo, error);
                 }
-            }
-        }
-        if let Some(spawn) = pending.take() {
-            if let Err(e) = spawn.start(&mut record, deadline) {
-                drop(set_up);
-                return failed(&session, &record, None, e);
             }
         }
         for (store, set_up) in stores.history.iter().zip(set_up) {

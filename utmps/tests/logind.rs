@@ -375,12 +375,16 @@ fn a_spawned_program_runs_on_its_pty_and_its_exit_is_the_logout() -> Outcome {
 fn a_spawned_program_runs_inside_the_pam_session() -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     skip_unless!(logging_in(dir.path(), "svc", Some("fake-11"), &[]));
-    let acct = Accounting::empty().with_logind_at("svc", dir.path()).unwrap();
+    // utmp comes first in the handle: the PAM session still opens before the
+    // program starts, and utmp records the program.
+    let (_files, acct) = files();
+    let acct = acct.with_logind_at("svc", dir.path()).unwrap();
     let pty = Pty::open().unwrap();
     let login = Login::new(me(), pty.line());
     let program = Program::command("/bin/sh").arg("-c").arg("echo id=$XDG_SESSION_ID term=$TERM");
     let session = acct.spawn(&login, pty, &program.env("TERM", "vt100")).unwrap();
     assert_eq!(session.session().logind_session(), Some("fake-11"));
+    assert_eq!(acct.who(false).unwrap()[0].pid, session.pid(), "utmp has the program's pid");
     let said = output(session.master().unwrap());
     assert!(said.contains("id=fake-11 term=vt100"), "PAM's environment and the daemon's: {said:?}");
     session.wait().unwrap();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
-use crate::record::{escaped, is_unsafe_char};
+use crate::record::escaped;
 use crate::sys::sqlite::{code, Access, Connection, SqliteError, Statement, Value, NOT_LOADED};
 
 pub mod lastlog2;
@@ -260,17 +260,6 @@ pub(crate) fn time_from(value: Option<i64>, unit: Duration) -> Option<SystemTime
     UNIX_EPOCH.checked_add(Duration::from_micros(micros))
 }
 
-/// Checks a PAM-style service name: what the caller sets, stored as given.
-pub(crate) fn check_service(op: &'static str, service: &str) -> Result<()> {
-    if service.is_empty() || service.len() > 64 {
-        return Err(Error::invalid(op, "the service name must be 1 to 64 bytes"));
-    }
-    if service.chars().any(is_unsafe_char) {
-        return Err(Error::invalid(op, "the service name contains a control, format or invisible character"));
-    }
-    Ok(())
-}
-
 /// A TEXT column as stored; SQLite may hold another type where the table is not
 /// STRICT, which reads as its text form.
 pub(crate) fn text(row: &Statement<'_>, idx: usize) -> Option<String> {
@@ -343,7 +332,7 @@ impl Entry {
         let tty = crate::login::check_line(&self.tty)?;
         let host = self.host.as_deref().map(crate::login::cut_host).transpose()?;
         if let Some(service) = &self.service {
-            check_service(op, service)?;
+            crate::login::check_service(op, service)?;
         }
         let time = self.time.unwrap_or_else(SystemTime::now);
         Ok(Checked { user: &self.user, tty, host, service: self.service.as_deref(), time })

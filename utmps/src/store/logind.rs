@@ -13,11 +13,12 @@ use super::{HistoryStore, LiveStore, Mark, Store, StoreKind, Unwritten};
 use crate::accounting::Accounting;
 use crate::backend::{Landed, WriteAccess};
 use crate::error::{Error, ErrorKind, Result};
-use crate::leader::{self, Leader, Open, SharedLeader};
+use crate::leader::{self, Leader, SharedLeader};
 use crate::login::Login;
-use crate::record::{is_unsafe_char, Exit, Record};
+use crate::record::{Exit, Record};
 use crate::session::Session;
 use crate::sys::deadline::Deadline;
+use crate::sys::pam::Request;
 
 /// The PAM service of a login that names none: the stack every distribution
 /// has for terminal logins, with `pam_systemd` in its session phase.
@@ -65,20 +66,14 @@ impl Session {
     }
 }
 
-/// Checks that `service` names a PAM service file: a plain file name.
+/// Checks that `service` names a PAM service file: a service name that is a
+/// plain file name.
 fn check_service(service: &str) -> Result<()> {
-    let plain = !service.is_empty()
-        && service.len() <= 64
-        && service != "."
-        && service != ".."
-        && !service.contains('/')
-        && !service.chars().any(is_unsafe_char);
-    match plain {
-        true => Ok(()),
-        false => Err(Error::invalid(
-            "logind session",
-            "the PAM service must be a plain file name (1 to 64 bytes, no `/`, not `.` or `..`, no control character)",
-        )),
+    const OP: &str = "logind session";
+    crate::login::check_service(OP, service)?;
+    match service == "." || service == ".." || service.contains('/') {
+        true => Err(Error::invalid(OP, "the PAM service must be a plain file name (no `/`, not `.` or `..`)")),
+        false => Ok(()),
     }
 }
 
@@ -93,7 +88,7 @@ pub(crate) fn runs() -> bool {
 pub(crate) struct Logind {
     service: String,
     /// Service files from here instead of `/etc/pam.d` (tests); empty for none.
-    confdir: PathBuf,
+    confdir: String,
     /// The default service's file, as the store's path.
     path: PathBuf,
 }
@@ -101,11 +96,10 @@ pub(crate) struct Logind {
 impl Logind {
     pub(crate) fn new(service: &str, confdir: PathBuf) -> Result<Logind> {
         check_service(service)?;
-        let dir = match confdir.as_os_str().is_empty() {
-            true => Path::new("/etc/pam.d"),
-            false => &confdir,
-        };
-        let path = dir.join(service);
+        let confdir = confdir.into_os_string().into_string().map_err(|_| {
+            Error::invalid("logind session", "the PAM directory's name is not UTF-8: PAM takes it as text")
+        })?;
+        let path = leader::endpoint(service, &confdir);
         Ok(Logind { service: service.to_owned(), confdir, path })
     }
 
@@ -125,13 +119,13 @@ impl Logind {
             .with_remedy("add `utmps::leader::serve();` as the first line of main")
             .at(&self.path));
         }
-        if self.confdir.as_os_str().is_empty() && !crate::sys::users::is_root() {
+        if self.confdir.is_empty() && !crate::sys::users::is_root() {
             return Err(Error::new(ErrorKind::Permission, OP, "only root can open logind sessions")
                 .with_rule(crate::error::PermissionRule::Pam)
                 .with_remedy("run the daemon as root (pam_systemd registers sessions for root callers only)")
                 .at(&self.path));
         }
-        if self.confdir.as_os_str().is_empty() && !runs() {
+        if self.confdir.is_empty() && !runs() {
             return Err(Error::new(
                 ErrorKind::Unavailable,
                 OP,
@@ -197,7 +191,7 @@ impl LiveStore for Logind {
         let at = leader::endpoint(service, &self.confdir);
         let tty = format!("/dev/{line}");
         let host = record.host.to_string_lossy();
-        let open = Open { service, user, tty: &tty, rhost: &host, confdir: &self.confdir };
+        let open = Request { service, user, tty: &tty, rhost: &host, confdir: &self.confdir };
         // The spawned program's leader, or one of the session's own.
         let held = match leader {
             Some(shared) => shared.clone(),
@@ -261,17 +255,16 @@ struct LogindMark {
     leader: SharedLeader,
 }
 
-/// Takes the leader out, so that one close runs, whichever comes first.
-fn take(leader: &SharedLeader) -> Option<Leader> {
-    leader.lock().unwrap_or_else(|p| p.into_inner()).take()
+/// Closes the session through its leader, taken out so that one close
+/// runs, whichever of the logout and the take-back comes first.
+fn close(leader: &SharedLeader, at: &Path, deadline: Deadline) -> Result<()> {
+    let taken = leader.lock().unwrap_or_else(|p| p.into_inner()).take();
+    taken.map_or(Ok(()), |leader| leader.close(at, deadline))
 }
 
 impl Mark for LogindMark {
     fn logout(&self, _: Exit, deadline: Deadline) -> Result<()> {
-        match take(&self.leader) {
-            Some(leader) => leader.close(&self.at, deadline),
-            None => Ok(()),
-        }
+        close(&self.leader, &self.at, deadline)
     }
 
     fn undo(&self) -> UndoStep {
@@ -297,10 +290,7 @@ struct CloseSession {
 
 impl UndoAction for CloseSession {
     fn now(&self, deadline: Deadline) -> Result<()> {
-        match take(&self.leader) {
-            Some(leader) => leader.close(&self.at, deadline),
-            None => Ok(()),
-        }
+        close(&self.leader, &self.at, deadline)
     }
 }
 

@@ -11,12 +11,13 @@ use super::{HistoryStore, LastLoginStore, LastLoginWrite, Mark, SetUp, Store, St
 use crate::accounting::Accounting;
 use crate::backend::{Landed, WriteAccess};
 use crate::error::{Error, PermissionRule, Result};
+use crate::login::check_service;
 use crate::login::Login;
 use crate::record::{Exit, Record};
 use crate::session::Session;
 use crate::sqlite::lastlog2::Lastlog2;
 use crate::sqlite::wtmpdb::{Logout, RowId, Wtmpdb};
-use crate::sqlite::{check_service, usable_by, Entry};
+use crate::sqlite::{usable_by, Entry};
 use crate::sys;
 use crate::sys::deadline::Deadline;
 use crate::sys::file::Access;
