@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use rusqlite::Connection;
-use support::soon;
+use support::{scratch_row, soon};
 use utmps::lastlog2::{Entry as LastEntry, Lastlog2};
-use utmps::wtmpdb::{Entry, RowId, Wtmpdb};
+use utmps::wtmpdb::{Entry, Wtmpdb};
 use utmps::{Error, ErrorKind};
 
 fn db_with(dir: &Path, name: &str, sql: &str) -> PathBuf {
@@ -38,7 +38,7 @@ fn wtmpdb_writes(path: &Path) -> [Result<(), Error>; 3] {
     let store = Wtmpdb::new(path).create(true);
     [
         store.login(&Entry::new("alice", "pts/1"), soon()).map(drop),
-        store.logout(RowId(1), SystemTime::now(), soon()).map(drop),
+        store.logout(&scratch_row(), SystemTime::now(), soon()).map(drop),
         store.logout_tty("pts/1", SystemTime::now(), soon()).map(drop),
     ]
 }

@@ -30,7 +30,7 @@ fn sqlite_stores_mean_the_directory_they_were_built_in() {
     wtmpdb.login(&Entry::new("bob", "pts/2"), soon()).unwrap();
 
     chdir(b);
-    assert_eq!(wtmpdb.logout(id, SystemTime::now(), soon()).unwrap(), Logout::Recorded, "the row in A");
+    assert_eq!(wtmpdb.logout(&id, SystemTime::now(), soon()).unwrap(), Logout::Recorded, "the row in A");
     assert!(wtmpdb.find_open("pts/2", soon()).unwrap().is_some());
     assert_eq!(wtmpdb.logout_tty("pts/2", SystemTime::now(), soon()).unwrap(), Logout::Recorded);
     assert_eq!(wtmpdb.history(soon()).unwrap().count(), 2);
@@ -48,7 +48,7 @@ fn sqlite_stores_mean_the_directory_they_were_built_in() {
     assert_eq!(wtmpdb.path(), Path::new("wtmp.db"), "unresolved, the path is kept as given");
     let refusals = [
         wtmpdb.login(&Entry::new("alice", "pts/1"), soon()).map(drop),
-        wtmpdb.logout(id, SystemTime::now(), soon()).map(drop),
+        wtmpdb.logout(&id, SystemTime::now(), soon()).map(drop),
         wtmpdb.logout_tty("pts/1", SystemTime::now(), soon()).map(drop),
         wtmpdb.find_open("pts/1", soon()).map(drop),
         wtmpdb.history(soon()).map(drop),

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
-use support::{mkfifo, soon, sqlite3_cli};
+use support::{mkfifo, scratch_row, soon, sqlite3_cli};
 use utmps::wtmpdb::{End, Entry, Logout, RowId, Wtmpdb, BOOT_TIME, SCHEMA, USER_PROCESS};
 use utmps::ErrorKind;
 
@@ -91,9 +91,9 @@ fn login_writes_sshds_row_in_microseconds() {
     let login = at(1_700_000_000_123_456);
     let id =
         db.store().login(&Entry::new("alice", "/dev/pts/3").host("client.example.org").time(login), soon()).unwrap();
-    assert_eq!(id, RowId(1));
+    assert_eq!(id.id(), RowId(1));
     let logout = at(1_700_003_600_654_321);
-    assert_eq!(db.store().logout(id, logout, soon()).unwrap(), Logout::Recorded);
+    assert_eq!(db.store().logout(&id, logout, soon()).unwrap(), Logout::Recorded);
     assert_eq!(
         db.rows(),
         vec![(
@@ -111,7 +111,7 @@ fn login_writes_sshds_row_in_microseconds() {
     let row = db.rows().pop().unwrap();
     assert_eq!(
         (row.0, row.5.as_deref(), row.6.as_deref(), row.7.as_deref()),
-        (id.0, Some("tty1"), None, Some("login"))
+        (id.id().0, Some("tty1"), None, Some("login"))
     );
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
     assert!((now - row.3.unwrap()).abs() < 60_000_000, "default time is now, in microseconds: {row:?}");
@@ -124,7 +124,7 @@ fn logout_by_id_changes_that_row_only() {
     let a = store.login(&Entry::new("alice", "pts/1").time(at(1_000_000)), soon()).unwrap();
     let b = store.login(&Entry::new("bob", "pts/2").time(at(2_000_000)), soon()).unwrap();
     assert_ne!(a, b);
-    assert_eq!(store.logout(a, at(5_000_000), soon()).unwrap(), Logout::Recorded);
+    assert_eq!(store.logout(&a, at(5_000_000), soon()).unwrap(), Logout::Recorded);
     let rows = db.rows();
     assert_eq!((rows[0].4, rows[1].4), (Some(5_000_000), None));
 }
@@ -134,7 +134,7 @@ fn a_lost_id_is_found_as_sshd_finds_it() {
     let db = Db::new();
     let store = db.store();
     let old = store.login(&Entry::new("alice", "pts/4").time(at(1_000_000)), soon()).unwrap();
-    store.logout(old, at(2_000_000), soon()).unwrap();
+    store.logout(&old, at(2_000_000), soon()).unwrap();
     let older_open = store.login(&Entry::new("carol", "pts/4").time(at(2_500_000)), soon()).unwrap();
     let newest = store.login(&Entry::new("bob", "/dev/pts/4").time(at(3_000_000)), soon()).unwrap();
     store.login(&Entry::new("dave", "pts/5").time(at(4_000_000)), soon()).unwrap();
@@ -156,16 +156,41 @@ fn a_rotated_away_row_is_row_gone_and_nothing_else_changes() {
     let gone = store.login(&Entry::new("alice", "pts/1").time(at(1_000_000)), soon()).unwrap();
     store.login(&Entry::new("bob", "pts/2").time(at(2_000_000)), soon()).unwrap();
     // What `wtmpdb rotate` does to an old row, open or not.
-    db.sql().execute("DELETE FROM wtmp WHERE ID = ?", [gone.0]).unwrap();
+    db.sql().execute("DELETE FROM wtmp WHERE ID = ?", [gone.id().0]).unwrap();
     let before = db.rows();
-    assert_eq!(store.logout(gone, at(3_000_000), soon()).unwrap(), Logout::RowGone);
+    assert_eq!(store.logout(&gone, at(3_000_000), soon()).unwrap(), Logout::RowGone);
     assert_eq!(db.rows(), before);
+}
+
+/// Ids come back: a database replaced by a new file starts at 1 again, and
+/// SQLite gives the newest ids out again once those rows were moved away.
+/// A logout ends the row only while it is still its session's.
+#[test]
+fn a_logout_never_ends_another_sessions_row_that_took_its_id() {
+    let db = Db::new();
+    let store = db.store();
+    // Replaced: renamed away and a new database made at the path, as a rotation tool does.
+    let alice = store.login(&Entry::new("alice", "pts/1").time(at(1_000_000)), soon()).unwrap();
+    fs::rename(&db.path, db.path.with_extension("old")).unwrap();
+    let bob = store.login(&Entry::new("bob", "pts/2").time(at(2_000_000)), soon()).unwrap();
+    assert_eq!(alice.id(), bob.id(), "the new file hands out the same id");
+    assert_eq!(store.logout(&alice, at(3_000_000), soon()).unwrap(), Logout::RowGone);
+    assert_eq!(db.rows()[0].4, None, "bob's row is still open");
+    // The same user on the same line, logged in at another time, is another session.
+    let again = store.login(&Entry::new("alice", "pts/1").time(at(4_000_000)), soon()).unwrap();
+    db.sql().execute("DELETE FROM wtmp WHERE ID = ?", [again.id().0]).unwrap();
+    let later = store.login(&Entry::new("alice", "pts/1").time(at(5_000_000)), soon()).unwrap();
+    assert_eq!(again.id(), later.id(), "SQLite reuses the top id");
+    assert_eq!(store.logout(&again, at(6_000_000), soon()).unwrap(), Logout::RowGone);
+    assert_eq!(db.rows().iter().map(|r| r.4).collect::<Vec<_>>(), vec![None, None], "no row was ended");
+    assert_eq!(store.logout(&later, at(7_000_000), soon()).unwrap(), Logout::Recorded);
+    assert_eq!(db.rows()[1].4, Some(7_000_000));
 }
 
 #[test]
 fn a_locked_database_times_out_within_the_deadline() {
     let db = Db::new();
-    db.store().login(&Entry::new("alice", "pts/1"), soon()).unwrap();
+    let row = db.store().login(&Entry::new("alice", "pts/1"), soon()).unwrap();
     let holder = db.sql();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let wait = Duration::from_millis(300);
@@ -174,7 +199,7 @@ fn a_locked_database_times_out_within_the_deadline() {
     type Check<'a> = (&'static str, Box<dyn Fn(Instant) -> utmps::Result<()> + 'a>);
     let checks: [Check<'_>; 4] = [
         ("login", Box::new(|d| store.login(&Entry::new("bob", "pts/2"), d).map(drop))),
-        ("logout", Box::new(|d| store.logout(RowId(1), SystemTime::now(), d).map(drop))),
+        ("logout", Box::new(|d| store.logout(&row, SystemTime::now(), d).map(drop))),
         ("find", Box::new(|d| store.find_open("pts/1", d).map(drop))),
         ("history", Box::new(|d| store.history(d)?.next().unwrap().map(drop))),
     ];
@@ -201,7 +226,7 @@ fn an_empty_file_reads_as_no_rows_and_a_login_initialises_it() {
     assert_eq!(fs::metadata(&db.path).unwrap().len(), 0, "reading wrote nothing");
     // Logrotate's `create` made it: a fresh database, as wtmpdb >= 0.75 treats it.
     let id = store.login(&Entry::new("alice", "pts/1"), soon()).unwrap();
-    assert_eq!(id, RowId(1));
+    assert_eq!(id.id(), RowId(1));
     let sql: String = db.sql().query_row("SELECT sql FROM sqlite_master", [], |r| r.get(0)).unwrap();
     assert!(sql.starts_with("CREATE TABLE wtmp(ID INTEGER PRIMARY KEY"), "{sql}");
 }
@@ -214,7 +239,7 @@ fn a_file_that_is_not_a_database_is_refused_and_left_unchanged() {
     let store = db.store();
     let errs = [
         store.login(&Entry::new("alice", "pts/1"), soon()).unwrap_err(),
-        store.logout(RowId(1), SystemTime::now(), soon()).unwrap_err(),
+        store.logout(&scratch_row(), SystemTime::now(), soon()).unwrap_err(),
         store.logout_tty("pts/1", SystemTime::now(), soon()).unwrap_err(),
         store.find_open("pts/1", soon()).unwrap_err(),
         store.history(soon()).unwrap().next().unwrap().unwrap_err(),
@@ -266,7 +291,7 @@ fn nothing_is_created_unless_asked() {
     let id = Wtmpdb::new(&path).create(true).login(&Entry::new("alice", "pts/1"), soon()).unwrap();
     assert!(dir.path().join("log/wtmp.db").is_file(), "written through the symlink");
     assert!(fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
-    assert_eq!(Wtmpdb::new(&path).logout(id, SystemTime::now(), soon()).unwrap(), Logout::Recorded);
+    assert_eq!(Wtmpdb::new(&path).logout(&id, SystemTime::now(), soon()).unwrap(), Logout::Recorded);
 }
 
 #[test]
@@ -307,13 +332,13 @@ fn history_is_newest_first_with_how_each_row_ended() {
     boot(1_000_000, Some(5_000_000));
     let crashed = store.login(&Entry::new("alice", "pts/0").time(at(2_000_000)), soon()).unwrap();
     let ended = store.login(&Entry::new("bob", "pts/1").host("192.0.2.7").time(at(3_000_000)), soon()).unwrap();
-    store.logout(ended, at(3_000_000 + 3_723_000_000), soon()).unwrap();
+    store.logout(&ended, at(3_000_000 + 3_723_000_000), soon()).unwrap();
     boot(10_000_000, None);
     let live = store.login(&Entry::new("carol", "pts/2").host("h".repeat(40)).time(at(11_000_000)), soon()).unwrap();
 
     let rows: Vec<_> = store.history(soon()).unwrap().map(Result::unwrap).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id.0).collect();
-    assert_eq!(ids, vec![live.0, 4, ended.0, crashed.0, 1]);
+    assert_eq!(ids, vec![live.id().0, 4, ended.id().0, crashed.id().0, 1]);
     assert_eq!(rows[0].end, End::StillLoggedIn);
     assert_eq!(rows[0].host.as_deref(), Some("h".repeat(40).as_str()), "hosts are given uncut");
     assert_eq!(rows[1].end, End::StillRunning);
@@ -400,7 +425,7 @@ fn debians_sqlite3_reads_what_was_written() {
     let id = store
         .login(&Entry::new("alice", "/dev/pts/7").host("client.example.org").time(at(1_700_000_000_000_001)), soon())
         .unwrap();
-    store.logout(id, at(1_700_000_060_000_002), soon()).unwrap();
+    store.logout(&id, at(1_700_000_060_000_002), soon()).unwrap();
     let out = Command::new(cli)
         .arg("-readonly")
         .arg(&db.path)

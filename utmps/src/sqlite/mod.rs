@@ -23,6 +23,29 @@ pub(crate) const MAX_VALUE: i32 = 64 * 1024;
 /// open, so a slow consumer never holds the read lock that would stall logins.
 pub(crate) const BATCH: usize = 256;
 
+/// A read transaction, ended (`COMMIT`: it wrote nothing) when dropped.
+/// Statements inside it share one lock and one look at the file, where each
+/// statement of its own takes and drops the lock and checks the file again.
+pub(crate) struct ReadTransaction<'c>(&'c Connection);
+
+impl<'c> ReadTransaction<'c> {
+    pub(crate) fn begin(conn: &'c Connection) -> std::result::Result<ReadTransaction<'c>, SqliteError> {
+        // DEFERRED: no lock until the first read, which waits under the busy timeout.
+        conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(ReadTransaction(conn))
+    }
+}
+
+impl Drop for ReadTransaction<'_> {
+    fn drop(&mut self) {
+        // Ending a transaction that wrote nothing waits for no lock; should
+        // it fail anyway, ROLLBACK ends it, so that no lock outlives the batch.
+        if let Err(e) = self.0.execute_batch("COMMIT").or_else(|_| self.0.execute_batch("ROLLBACK")) {
+            tracing::debug!(error = %e, "ending a read transaction failed");
+        }
+    }
+}
+
 /// How a store opens its database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {

@@ -16,8 +16,8 @@
 //!
 //! let db = Wtmpdb::new(dir.path().join("wtmp.db")).create(true);
 //! let deadline = Instant::now() + Duration::from_secs(2);
-//! let id = db.login(&Entry::new("alice", "/dev/pts/3").host("client.example.org"), deadline)?;
-//! assert_eq!(db.logout(id, SystemTime::now(), deadline)?, Logout::Recorded);
+//! let row = db.login(&Entry::new("alice", "/dev/pts/3").host("client.example.org"), deadline)?;
+//! assert_eq!(db.logout(&row, SystemTime::now(), deadline)?, Logout::Recorded);
 //! let newest = db.history(deadline)?.next().unwrap()?;
 //! assert_eq!((newest.user.as_str(), newest.tty.as_deref()), ("alice", Some("pts/3")));
 //! # Ok(()) }
@@ -26,7 +26,11 @@
 //! # Rotation
 //! `wtmpdb rotate` moves old rows, open sessions included, into another file. A
 //! logout whose row is gone returns [`Logout::RowGone`]: the session still ended,
-//! there is just no row left to close.
+//! there is just no row left to close. Ids are not unique over time (a database
+//! replaced by a new file, or the newest rows moved away, hands the same ids
+//! out again), so a logout ends its row only while the row still has the
+//! session's user, TTY and login time: another session's row that took the id
+//! is left as it is, and the logout is `RowGone`.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -37,7 +41,7 @@ use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
 use crate::sqlite::{self, Checked, Mode};
-use crate::sys::sqlite::{code, Connection};
+use crate::sys::sqlite::{code, Connection, SqliteError, Statement, Value};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
 pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
@@ -56,22 +60,61 @@ pub const BOOT_TIME: i64 = 1;
 pub const USER_PROCESS: i64 = 3;
 
 const INSERT: &str = "INSERT INTO wtmp (Type,User,Login,TTY,RemoteHost,Service) VALUES(?,?,?,?,?,?)";
-const UPDATE: &str = "UPDATE wtmp SET Logout = ? WHERE ID = ?";
-const DELETE: &str = "DELETE FROM wtmp WHERE ID = ?";
-const FIND_LOGIN: &str = "SELECT ID FROM wtmp WHERE Type = ? AND User = ? AND TTY = ? AND Logout IS NULL \
-                          AND Login >= ? ORDER BY Login DESC, ID DESC LIMIT 1";
-const FIND_OPEN: &str = "SELECT ID FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
+// A row is a session's while it has the session's user, TTY and login time.
+const UPDATE: &str = "UPDATE wtmp SET Logout = ?1 WHERE ID = ?2 AND User = ?3 AND TTY IS ?4 AND Login = ?5";
+const DELETE: &str = "DELETE FROM wtmp WHERE ID = ?1 AND User = ?2 AND TTY IS ?3 AND Login = ?4";
+const STILL_THERE: &str = "SELECT count(*) FROM wtmp WHERE ID = ?1 AND User = ?2 AND TTY IS ?3 AND Login = ?4";
+const FIND_LOGIN: &str = "SELECT ID, User, TTY, Login FROM wtmp WHERE Type = ? AND User = ? AND TTY = ? \
+                          AND Logout IS NULL AND Login >= ? ORDER BY Login DESC, ID DESC LIMIT 1";
+const FIND_OPEN: &str =
+    "SELECT ID, User, TTY, Login FROM wtmp WHERE TTY = ? AND Logout IS NULL ORDER BY Login DESC LIMIT 1";
 // Newest first like `wtmpdb last`. The order is an expression no index has, so
-// it is sorted once: the ids in that order, in one statement, then each row by
-// its id (the rowid B-tree), a batch per statement, so that no statement stays
-// open between batches.
+// it is sorted once: the ids in that order, in one statement, then the rows by
+// their ids (the rowid B-tree), a batch per read transaction, so that no
+// statement or lock stays open between batches.
 const KEYS: &str = "SELECT ID FROM wtmp ORDER BY IFNULL(Login, 0) DESC, ID DESC";
+const SCAN: &str = "SELECT ID, Login FROM wtmp ORDER BY ID DESC";
 const ROW: &str = "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service FROM wtmp WHERE ID = ?1";
+const RUN: &str = "SELECT ID, Type, User, Login, Logout, TTY, RemoteHost, Service FROM wtmp \
+                   WHERE ID <= ?1 AND ID >= ?2 ORDER BY ID DESC";
 const MICRO: Duration = Duration::from_micros(1);
 
-/// A row's id: what a login returns and its logout needs.
+/// A row's id (the table's `ID`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RowId(pub i64);
+
+/// A session's row as its logout finds it again: the id, and the user, TTY
+/// and login time the row was written with. [`Wtmpdb::login`] and
+/// [`Wtmpdb::find_open`] return one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginRow {
+    id: RowId,
+    user: String,
+    tty: Option<String>,
+    login: Option<i64>,
+}
+
+impl LoginRow {
+    /// The row's id.
+    pub fn id(&self) -> RowId {
+        self.id
+    }
+
+    /// The columns that make the row this session's, as statement arguments.
+    fn key(&self) -> [sqlite::Value<'_>; 4] {
+        [self.id.0.into(), self.user.as_str().into(), self.tty.as_deref().into(), self.login.into()]
+    }
+
+    /// The row `FIND_LOGIN` or `FIND_OPEN` read.
+    fn read(row: &Statement<'_>) -> Option<LoginRow> {
+        Some(LoginRow {
+            id: RowId(sqlite::integer(row, 0)?),
+            user: sqlite::text(row, 1)?,
+            tty: sqlite::text(row, 2),
+            login: sqlite::integer(row, 3),
+        })
+    }
+}
 
 /// What a logout did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +176,7 @@ impl Wtmpdb {
         Ok(conn)
     }
 
-    /// Records a login and returns its row id, for [`logout`](Self::logout).
+    /// Records a login and returns its row, for [`logout`](Self::logout).
     ///
     /// A database without tables (an empty file, as logrotate's `create`
     /// leaves it) is initialised with [`SCHEMA`] first, as wtmpdb does; one
@@ -149,7 +192,7 @@ impl Wtmpdb {
     /// and [`new`](Self::new) could not read the current directory;
     /// `TimedOut` when another connection holds the database locked past
     /// `deadline`; `Permission`.
-    pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<RowId> {
+    pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<LoginRow> {
         const OP: &str = "wtmpdb login";
         let Checked { user, tty, host, service, time } = entry.checked(OP)?;
         let login = sqlite::micros(OP, time)?;
@@ -164,37 +207,40 @@ impl Wtmpdb {
         .map_err(|e| sqlite::classify(OP, path, e))?;
         let id = RowId(conn.last_insert_rowid());
         tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session opened");
-        Ok(id)
+        Ok(LoginRow { id, user: user.to_owned(), tty: Some(tty.to_owned()), login: Some(login) })
     }
 
-    /// Sets the logout time of row `id`.
+    /// Sets the logout time of `row`, if it is still that session's row.
     ///
     /// # Errors
-    /// As [`login`](Self::login). A row that no longer exists is not an error:
-    /// it returns [`Logout::RowGone`].
-    pub fn logout(&self, id: RowId, time: SystemTime, deadline: Instant) -> Result<Logout> {
+    /// As [`login`](Self::login); `Io` when the row is there but the update
+    /// changed nothing (a trigger dropped it). A row that no longer exists,
+    /// or whose id another session's row now has, is not an error: it returns
+    /// [`Logout::RowGone`] and nothing is changed.
+    pub fn logout(&self, row: &LoginRow, time: SystemTime, deadline: Instant) -> Result<Logout> {
         const OP: &str = "wtmpdb logout";
         let at = sqlite::micros(OP, time)?;
         let path = self.path.resolved(OP)?;
-        tracing::trace!(path = %path.display(), id = id.0, "wtmpdb logout");
+        tracing::trace!(path = %path.display(), id = row.id.0, "wtmpdb logout");
         let conn = self.write(OP, path, deadline)?;
-        update(&conn, path, id, at, deadline)
+        update(&conn, path, row, at, deadline)
     }
 
-    /// Removes row `id`: the take-back of a login whose session failed to
-    /// open, so that `last` shows nothing of it. True when a row was removed.
+    /// Removes `row`, if it is still that session's: the take-back of a
+    /// login whose session failed to open, so that `last` shows nothing of
+    /// it. True when a row was removed.
     ///
     /// # Errors
     /// As [`logout`](Self::logout).
-    pub(crate) fn delete(&self, id: RowId, deadline: Instant) -> Result<bool> {
+    pub(crate) fn delete(&self, row: &LoginRow, deadline: Instant) -> Result<bool> {
         const OP: &str = "wtmpdb take-back";
         let path = self.path.resolved(OP)?;
         let Some(conn) = sqlite::open(OP, path, Mode::Write, deadline)? else {
             return Ok(false);
         };
         sqlite::bound(&conn, OP, path, deadline)?;
-        let n = conn.execute(DELETE, &[id.0.into()]).map_err(|e| sqlite::classify(OP, path, e))?;
-        tracing::debug!(path = %path.display(), id = id.0, removed = n, "wtmpdb login taken back");
+        let n = conn.execute(DELETE, &row.key()).map_err(|e| sqlite::classify(OP, path, e))?;
+        tracing::debug!(path = %path.display(), id = row.id.0, removed = n, "wtmpdb login taken back");
         Ok(n > 0)
     }
 
@@ -205,7 +251,7 @@ impl Wtmpdb {
     /// `InvalidInput` for a bad TTY, a file that is not a database, or another
     /// program's database;
     /// `Unavailable` when there is no database; `TimedOut` past `deadline`.
-    pub fn find_open(&self, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
+    pub fn find_open(&self, tty: &str, deadline: Instant) -> Result<Option<LoginRow>> {
         const OP: &str = "wtmpdb find";
         let tty = check_line(tty)?;
         let path = self.path.resolved(OP)?;
@@ -221,7 +267,7 @@ impl Wtmpdb {
     ///
     /// # Errors
     /// As [`find_open`](Self::find_open).
-    pub(crate) fn find_login(&self, entry: &Entry, since: SystemTime, deadline: Instant) -> Result<Option<RowId>> {
+    pub(crate) fn find_login(&self, entry: &Entry, since: SystemTime, deadline: Instant) -> Result<Option<LoginRow>> {
         const OP: &str = "wtmpdb find";
         let Checked { user, tty, .. } = entry.checked(OP)?;
         let since = sqlite::micros(OP, since)?;
@@ -231,8 +277,8 @@ impl Wtmpdb {
         };
         sqlite::bound(&conn, OP, path, deadline)?;
         let args = [USER_PROCESS.into(), user.into(), tty.into(), since.into()];
-        match conn.query_row(FIND_LOGIN, &args, |row| sqlite::integer(row, 0)) {
-            Ok(id) => Ok(id.flatten().map(RowId)),
+        match conn.query_row(FIND_LOGIN, &args, LoginRow::read) {
+            Ok(row) => Ok(row.flatten()),
             Err(e) if sqlite::no_table(&e) => {
                 sqlite::no_rows_unless_foreign(&conn, OP, path, deadline, OWNER).map(|()| None)
             }
@@ -252,13 +298,13 @@ impl Wtmpdb {
         let path = self.path.resolved(OP)?;
         let conn = self.write(OP, path, deadline)?;
         match find_open(&conn, path, OP, tty, deadline)? {
-            Some(id) => update(&conn, path, id, at, deadline),
+            Some(row) => update(&conn, path, &row, at, deadline),
             None => Ok(Logout::RowGone),
         }
     }
 
     /// The rows, newest first (by login time, as `wtmpdb last`), each with how
-    /// it ended. The order is read first, in one pass (8 bytes of memory per
+    /// it ended. The order is read first, in one pass (4 bytes of memory per
     /// row), then the rows in batches; no lock is held between batches, so a
     /// slow reader never blocks logins. `deadline` bounds the whole read:
     /// past it the iterator yields `TimedOut` and ends. A stored value larger
@@ -290,10 +336,16 @@ impl Wtmpdb {
     }
 }
 
-fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadline: Instant) -> Result<Option<RowId>> {
+fn find_open(
+    conn: &Connection,
+    path: &Path,
+    op: &'static str,
+    tty: &str,
+    deadline: Instant,
+) -> Result<Option<LoginRow>> {
     sqlite::bound(conn, op, path, deadline)?;
-    match conn.query_row(FIND_OPEN, &[tty.into()], |row| sqlite::integer(row, 0)) {
-        Ok(id) => Ok(id.flatten().map(RowId)),
+    match conn.query_row(FIND_OPEN, &[tty.into()], LoginRow::read) {
+        Ok(row) => Ok(row.flatten()),
         // A database without the table has no open row, unless it is another program's.
         Err(e) if sqlite::no_table(&e) => {
             sqlite::no_rows_unless_foreign(conn, op, path, deadline, OWNER).map(|()| None)
@@ -302,13 +354,28 @@ fn find_open(conn: &Connection, path: &Path, op: &'static str, tty: &str, deadli
     }
 }
 
-fn update(conn: &Connection, path: &Path, id: RowId, at: i64, deadline: Instant) -> Result<Logout> {
+fn update(conn: &Connection, path: &Path, row: &LoginRow, at: i64, deadline: Instant) -> Result<Logout> {
     const OP: &str = "wtmpdb logout";
+    let id = row.id;
+    let fail = |e| sqlite::classify(OP, path, e);
     sqlite::bound(conn, OP, path, deadline)?;
-    let changed = conn.execute(UPDATE, &[at.into(), id.0.into()]).map_err(|e| sqlite::classify(OP, path, e))?;
+    let [id_arg, user, tty, login] = row.key();
+    let changed = conn.execute(UPDATE, &[at.into(), id_arg, user, tty, login]).map_err(fail)?;
     match changed {
         0 => {
-            tracing::debug!(path = %path.display(), id = id.0, "wtmpdb row gone (rotated away?)");
+            // The table is upstream's (`write` checked it, triggers
+            // included), so an unchanged row should not be there; if it is,
+            // the write was lost and saying `RowGone` would hide that.
+            let there = conn.query_row(STILL_THERE, &row.key(), |r| sqlite::integer(r, 0)).map_err(fail)?;
+            if there.flatten().unwrap_or(0) > 0 {
+                return Err(Error::new(
+                    crate::error::ErrorKind::Io,
+                    OP,
+                    format!("the update of row {} changed nothing, though the row is there", id.0),
+                )
+                .at(path));
+            }
+            tracing::debug!(path = %path.display(), id = id.0, "wtmpdb row gone (rotated away, or the id reused)");
             Ok(Logout::RowGone)
         }
         1 => {
@@ -376,7 +443,7 @@ pub struct History {
     path: PathBuf,
     deadline: Instant,
     /// The ids still to read, in reading order; `None` before the first batch.
-    order: Option<std::vec::IntoIter<i64>>,
+    order: Option<Ids>,
     batch: VecDeque<Result<HistoryEntry>>,
     done: bool,
     newer_boot: Option<SystemTime>,
@@ -394,8 +461,8 @@ impl History {
         let order = match &mut self.order {
             Some(order) => order,
             None => {
-                let mut keys = match conn.prepare(KEYS) {
-                    Ok(stmt) => stmt,
+                let ids = match read_order(conn) {
+                    Ok(ids) => ids,
                     // A database without the table (nothing logged yet) has no rows.
                     Err(e) if sqlite::no_table(&e) => {
                         self.done = true;
@@ -403,64 +470,189 @@ impl History {
                     }
                     Err(e) => return Err(fail(e)),
                 };
-                let mut ids = Vec::new();
-                while keys.step().map_err(fail)? {
-                    // The ID is the table's INTEGER PRIMARY KEY: always an integer.
-                    ids.push(sqlite::integer(&keys, 0).unwrap_or(0));
-                }
-                self.order.insert(ids.into_iter())
+                self.order.insert(ids)
             }
         };
-        let mut stmt = conn.prepare(ROW).map_err(fail)?;
-        for id in order.by_ref().take(sqlite::BATCH) {
-            stmt.reset();
-            stmt.bind(&[id.into()]).map_err(fail)?;
-            match stmt.step() {
-                Ok(true) => {}
-                // Removed since the order was read.
-                Ok(false) => continue,
-                // This row only (a value over the cap): the others are still read.
-                Err(e) if e.primary() == code::TOOBIG => {
-                    let detail = format!("row {id} holds a value larger than the {}-byte cap", sqlite::MAX_VALUE);
-                    self.batch.push_back(Err(fail(e).with_detail(detail)));
-                    continue;
+        // One read transaction per batch: one lock and one check of the
+        // file for the batch's rows, not one per row; none between batches.
+        let _batch = sqlite::ReadTransaction::begin(conn).map_err(fail)?;
+        let mut one = conn.prepare(ROW).map_err(fail)?;
+        let mut run = conn.prepare(RUN).map_err(fail)?;
+        let ids: Vec<i64> = order.by_ref().take(sqlite::BATCH).collect();
+        let mut rest = &ids[..];
+        while let Some(&hi) = rest.first() {
+            // The run of consecutive ids from `hi` down (rows written in
+            // login order, the common case) is one range scan of the rowid
+            // B-tree; an id out of line is one lookup.
+            let len = 1 + rest.windows(2).take_while(|w| w[0].checked_sub(1) == Some(w[1])).count();
+            let lo = rest[len - 1];
+            rest = &rest[len..];
+            // The newest id of the run not read yet.
+            let mut unread = Some(hi);
+            if len > 1 {
+                run.reset();
+                run.bind(&[hi.into(), lo.into()]).map_err(fail)?;
+                loop {
+                    match run.step() {
+                        Ok(true) => {
+                            let id = sqlite::integer(&run, 0).unwrap_or(lo);
+                            self.batch.push_back(Ok(entry(&run, id, &mut self.newer_boot)));
+                            unread = id.checked_sub(1).filter(|&next| next >= lo);
+                        }
+                        Ok(false) => {
+                            unread = None;
+                            break;
+                        }
+                        // A value over the cap ends the scan: the rest of the
+                        // run is read row by row, so that only that row fails.
+                        Err(e) if e.primary() == code::TOOBIG => break,
+                        Err(e) => return Err(fail(e)),
+                    }
                 }
-                Err(e) => return Err(fail(e)),
             }
-            let row = &stmt;
-            let login_raw = sqlite::integer(row, 3);
-            let logout = sqlite::integer(row, 4);
-            let kind = sqlite::integer(row, 1).unwrap_or(0);
-            let login = sqlite::time_from(login_raw, MICRO);
-            let end = match sqlite::time_from(logout, MICRO) {
-                Some(at) => End::LoggedOut(at),
-                None => match self.newer_boot {
-                    Some(boot) => End::Crash { boot },
-                    None if kind == USER_PROCESS => End::StillLoggedIn,
-                    None if kind == BOOT_TIME => End::StillRunning,
-                    None => End::Open,
-                },
-            };
-            if kind == BOOT_TIME {
-                // Rows come newest first: this boot is the next one after every
-                // row still to come.
-                self.newer_boot = login.or(self.newer_boot);
+            let Some(top) = unread else { continue };
+            for id in (lo..=top).rev() {
+                one.reset();
+                one.bind(&[id.into()]).map_err(fail)?;
+                match one.step() {
+                    Ok(true) => self.batch.push_back(Ok(entry(&one, id, &mut self.newer_boot))),
+                    // Removed since the order was read.
+                    Ok(false) => {}
+                    // This row only (a value over the cap): the others are still read.
+                    Err(e) if e.primary() == code::TOOBIG => {
+                        let detail = format!("row {id} holds a value larger than the {}-byte cap", sqlite::MAX_VALUE);
+                        self.batch.push_back(Err(fail(e).with_detail(detail)));
+                    }
+                    Err(e) => return Err(fail(e)),
+                }
             }
-            self.batch.push_back(Ok(HistoryEntry {
-                id: RowId(id),
-                kind,
-                user: sqlite::text(row, 2).unwrap_or_default(),
-                login,
-                tty: sqlite::text(row, 5),
-                host: sqlite::text(row, 6),
-                service: sqlite::text(row, 7),
-                end,
-            }));
         }
-        if order.len() == 0 {
+        if order.is_empty() {
             self.done = true;
         }
         Ok(())
+    }
+}
+
+/// The ids in reading order. Rows are written in login order, so the rowid
+/// B-tree read backwards (no sort) usually is that order already: it is read
+/// with the login times, and only when one is out of order are the ids sorted.
+fn read_order(conn: &Connection) -> std::result::Result<Ids, SqliteError> {
+    {
+        let mut scan = conn.prepare(SCAN)?;
+        let mut ids = Ids::default();
+        let mut newer = i64::MAX;
+        let mut in_order = true;
+        while scan.step()? {
+            // The ID is the table's INTEGER PRIMARY KEY: always an integer.
+            ids.push(sqlite::integer(&scan, 0).unwrap_or(0));
+            // What `IFNULL(Login, 0)` orders by; any other type compares as
+            // SQLite compares it, which the sort below leaves to SQLite.
+            let login = match scan.column(1) {
+                Value::Null => 0,
+                Value::Integer(v) => v,
+                _ => i64::MAX,
+            };
+            if login > newer {
+                in_order = false;
+                break;
+            }
+            newer = login;
+        }
+        if in_order {
+            return Ok(ids);
+        }
+    }
+    let mut keys = conn.prepare(KEYS)?;
+    let mut ids = Ids::default();
+    while keys.step()? {
+        ids.push(sqlite::integer(&keys, 0).unwrap_or(0));
+    }
+    Ok(ids)
+}
+
+/// The history entry of the row at `row` (`ROW`'s or `RUN`'s columns), whose
+/// id is `id`; `newer_boot` is the login time of the oldest boot row read so
+/// far (rows come newest first), which tells a crash from a live session.
+fn entry(row: &Statement<'_>, id: i64, newer_boot: &mut Option<SystemTime>) -> HistoryEntry {
+    let kind = sqlite::integer(row, 1).unwrap_or(0);
+    let login = sqlite::time_from(sqlite::integer(row, 3), MICRO);
+    let end = match sqlite::time_from(sqlite::integer(row, 4), MICRO) {
+        Some(at) => End::LoggedOut(at),
+        None => match *newer_boot {
+            Some(boot) => End::Crash { boot },
+            None if kind == USER_PROCESS => End::StillLoggedIn,
+            None if kind == BOOT_TIME => End::StillRunning,
+            None => End::Open,
+        },
+    };
+    if kind == BOOT_TIME {
+        // This boot is the next one after every row still to come.
+        *newer_boot = login.or(*newer_boot);
+    }
+    HistoryEntry {
+        id: RowId(id),
+        kind,
+        user: sqlite::text(row, 2).unwrap_or_default(),
+        login,
+        tty: sqlite::text(row, 5),
+        host: sqlite::text(row, 6),
+        service: sqlite::text(row, 7),
+        end,
+    }
+}
+
+/// Row ids in reading order, taken from the front: 4 bytes each while every
+/// id fits 32 bits (any table short of 4 billion rows), 8 bytes from the first
+/// one that does not.
+#[derive(Debug)]
+enum Ids {
+    Narrow(Vec<u32>, usize),
+    Wide(Vec<i64>, usize),
+}
+
+impl Default for Ids {
+    fn default() -> Ids {
+        Ids::Narrow(Vec::new(), 0)
+    }
+}
+
+impl Ids {
+    fn push(&mut self, id: i64) {
+        match self {
+            Ids::Narrow(ids, next) => match u32::try_from(id) {
+                Ok(id) => ids.push(id),
+                Err(_) => {
+                    let wide = ids.iter().map(|&id| i64::from(id)).chain([id]).collect();
+                    *self = Ids::Wide(wide, *next);
+                }
+            },
+            Ids::Wide(ids, _) => ids.push(id),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Ids::Narrow(ids, next) => *next >= ids.len(),
+            Ids::Wide(ids, next) => *next >= ids.len(),
+        }
+    }
+}
+
+impl Iterator for Ids {
+    type Item = i64;
+
+    fn next(&mut self) -> Option<i64> {
+        let id = match self {
+            Ids::Narrow(ids, next) => ids.get(*next).map(|&id| i64::from(id)),
+            Ids::Wide(ids, next) => ids.get(*next).copied(),
+        };
+        if id.is_some() {
+            match self {
+                Ids::Narrow(_, next) | Ids::Wide(_, next) => *next += 1,
+            }
+        }
+        id
     }
 }
 

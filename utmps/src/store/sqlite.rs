@@ -16,7 +16,7 @@ use crate::login::Login;
 use crate::record::{Exit, Record};
 use crate::session::Session;
 use crate::sqlite::lastlog2::Lastlog2;
-use crate::sqlite::wtmpdb::{Logout, RowId, Wtmpdb};
+use crate::sqlite::wtmpdb::{LoginRow, Logout, RowId, Wtmpdb};
 use crate::sqlite::{usable_by, Entry};
 use crate::sys;
 use crate::sys::deadline::Deadline;
@@ -47,7 +47,7 @@ impl Session {
     /// The wtmpdb row of this session in the handle's first wtmpdb store.
     #[cfg_attr(docsrs, doc(cfg(feature = "wtmpdb")))]
     pub fn wtmpdb_row(&self) -> Option<RowId> {
-        self.marks().find_map(|m| m.as_any().downcast_ref::<RowMark>()).map(|m| m.id)
+        self.marks().find_map(|m| m.as_any().downcast_ref::<RowMark>()).map(|m| m.row.id())
     }
 }
 
@@ -125,16 +125,16 @@ impl HistoryStore for WtmpdbStore {
         if let Some(since) = live.iter().filter_map(|m| m.pam_session_since()).min() {
             let since = since.checked_sub(PAM_ROW_SLACK).unwrap_or(since);
             match self.0.find_login(&entry, since, deadline.instant()) {
-                Ok(Some(id)) => {
-                    tracing::debug!(id = id.0, "wtmpdb row written by the PAM stack taken as the session's");
-                    return Ok(Box::new(RowMark { db: self.0.clone(), id }));
+                Ok(Some(row)) => {
+                    tracing::debug!(id = row.id().0, "wtmpdb row written by the PAM stack taken as the session's");
+                    return Ok(Box::new(RowMark { db: self.0.clone(), row }));
                 }
                 Ok(None) => {}
                 Err(e) => return Err(Unwritten::nothing(e)),
             }
         }
         match self.0.login(&entry, deadline.instant()) {
-            Ok(id) => Ok(Box::new(RowMark { db: self.0.clone(), id })),
+            Ok(row) => Ok(Box::new(RowMark { db: self.0.clone(), row })),
             Err(e) => Err(Unwritten::nothing(e)),
         }
     }
@@ -155,14 +155,15 @@ const PAM_ROW_SLACK: std::time::Duration = std::time::Duration::from_secs(1);
 #[derive(Debug)]
 struct RowMark {
     db: Wtmpdb,
-    id: RowId,
+    row: LoginRow,
 }
 
 impl Mark for RowMark {
     /// A row rotated away (`wtmpdb rotate`) is not an error: the session did end.
     fn logout(&self, _: Exit, deadline: Deadline) -> Result<()> {
-        if self.db.logout(self.id, SystemTime::now(), deadline.instant())? == Logout::RowGone {
-            tracing::debug!(path = %self.db.path().display(), id = self.id.0, "wtmpdb row gone at logout (rotated away)");
+        if self.db.logout(&self.row, SystemTime::now(), deadline.instant())? == Logout::RowGone {
+            let id = self.row.id().0;
+            tracing::debug!(path = %self.db.path().display(), id, "wtmpdb row gone at logout (rotated away)");
         }
         Ok(())
     }
@@ -170,7 +171,7 @@ impl Mark for RowMark {
     /// The row is deleted, so that `last` shows nothing of the failed login,
     /// where a logout would show it with a zero duration.
     fn undo(&self) -> UndoStep {
-        let action = DeleteRow { db: self.db.clone(), id: self.id };
+        let action = DeleteRow { db: self.db.clone(), row: self.row.clone() };
         UndoStep::new("delete the wtmpdb row of a failed login", Order::Erase, Landed::Maybe, action)
     }
 
@@ -183,12 +184,12 @@ impl Mark for RowMark {
 #[derive(Debug)]
 struct DeleteRow {
     db: Wtmpdb,
-    id: RowId,
+    row: LoginRow,
 }
 
 impl UndoAction for DeleteRow {
     fn now(&self, deadline: Deadline) -> Result<()> {
-        self.db.delete(self.id, deadline.instant()).map(drop)
+        self.db.delete(&self.row, deadline.instant()).map(drop)
     }
 }
 

@@ -16,7 +16,8 @@
 //! - [`serial`]: one test at a time;
 //! - [`time`]: deadlines, and calls timed on another thread;
 //! - [`cwd`]: the current directory, for the tests of relative paths;
-//! - [`tools`]: the system's own tools, skipped where missing.
+//! - [`tools`]: the system's own tools, skipped where missing;
+//! - [`sqlite`]: a wtmpdb row to ask for where a logout must be refused.
 //!
 //! Every test binary compiles the whole module and uses only part of it, hence
 //! `dead_code` and `unused_imports` are allowed here.
@@ -31,6 +32,8 @@ pub mod raw;
 pub mod records;
 pub mod serial;
 pub mod skip;
+#[cfg(feature = "wtmpdb")]
+pub mod sqlite;
 pub mod time;
 pub mod tools;
 pub mod user;
@@ -43,6 +46,8 @@ pub use process::{dead_pid, open_fds};
 pub use records::{field, on_line, rec, types, unique};
 pub use serial::{serial, serial_after_take_backs};
 pub use skip::{capability_skip, root_or_skip};
+#[cfg(feature = "wtmpdb")]
+pub use sqlite::scratch_row;
 pub use time::{in_secs, soon, timed_on_thread};
 pub use tools::{lastb, sqlite3_cli, system_tool};
 pub use user::{login, own_user, NOBODY, USER};
