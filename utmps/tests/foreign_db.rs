@@ -96,6 +96,65 @@ fn empty_and_own_databases_are_written() {
     assert_eq!(Wtmpdb::new(&extended).history(soon()).unwrap().count(), 1);
 }
 
+/// A table under the store's name but not in upstream's shape is another
+/// program's: a write to it could be dropped (a trigger), land under an id
+/// the logout cannot find (no rowid key), or fail row by row. `check()`,
+/// writes and reads refuse it, and the file is left as it was.
+#[test]
+fn the_stores_table_in_another_shape_is_refused_and_unchanged() {
+    const COLUMNS: &str =
+        "Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT";
+    let dir = tempfile::tempdir().unwrap();
+    let shapes = [
+        ("text-id", format!("CREATE TABLE wtmp(ID TEXT PRIMARY KEY, {COLUMNS});"), "primary key"),
+        ("no-key", format!("CREATE TABLE wtmp(ID INTEGER, {COLUMNS});"), "primary key"),
+        (
+            "without-rowid",
+            format!("CREATE TABLE wtmp(ID INTEGER PRIMARY KEY, {COLUMNS}) WITHOUT ROWID;"),
+            "primary key",
+        ),
+        ("desc-key", format!("CREATE TABLE wtmp(ID INTEGER PRIMARY KEY DESC, {COLUMNS});"), "primary key"),
+        ("columns", "CREATE TABLE wtmp(ID INTEGER PRIMARY KEY, User TEXT, Login INTEGER);".to_owned(), "columns"),
+        (
+            "trigger",
+            format!(
+                "{} INSERT INTO wtmp (Type, User, Login, TTY) VALUES (3, 'alice', 1, 'pts/1');
+                 CREATE TRIGGER keep BEFORE UPDATE ON wtmp BEGIN SELECT RAISE(IGNORE); END;",
+                utmps::wtmpdb::SCHEMA
+            ),
+            "triggers",
+        ),
+    ];
+    for (name, sql, why) in shapes {
+        let path = db_with(dir.path(), &format!("{name}.db"), &sql);
+        let before = std::fs::read(&path).unwrap();
+        let check = utmps::Accounting::empty().with_wtmpdb(&path).check().map(drop);
+        for r in wtmpdb_writes(&path).into_iter().chain([check]) {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{name}: {e}");
+            let text = e.to_string();
+            assert!(
+                text.contains("not a wtmpdb database: its `wtmp` table is not wtmpdb's") && text.contains(why),
+                "{name}: {text}"
+            );
+        }
+        let first = Wtmpdb::new(&path).history(soon()).unwrap().next().expect("an error, not the end");
+        refused(first.map(drop), "wtmpdb");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{name}: the file is byte for byte as it was");
+    }
+    let last = db_with(
+        dir.path(),
+        "lastlog2-trigger.db",
+        &format!(
+            "{} CREATE TRIGGER keep BEFORE INSERT ON Lastlog2 BEGIN SELECT RAISE(IGNORE); END;",
+            utmps::lastlog2::SCHEMA
+        ),
+    );
+    let before = std::fs::read(&last).unwrap();
+    refused(Lastlog2::new(&last).record(&LastEntry::new("alice", "pts/1"), soon()), "lastlog2");
+    assert_eq!(std::fs::read(&last).unwrap(), before);
+}
+
 /// Reading another program's database (or the other store's) is an error, not
 /// an empty history: the caller learns that the path is wrong. A database
 /// with nothing in it yet still reads as no rows.

@@ -29,14 +29,20 @@ use crate::error::{Error, Result};
 use crate::login::check_user;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
-use crate::sqlite::{self, Checked, Mode};
+use crate::sqlite::{self, Checked, Mode, Owner};
 use crate::sys::sqlite::{Connection, Statement, Value};
 
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
 pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";
 
-/// The store's name and its table, for the errors about a database that is not one.
-const OWNER: (&str, &str) = ("lastlog2", "Lastlog2");
+/// The store's claim on a database: its table, in upstream's shape.
+pub(crate) const OWNER: Owner = Owner {
+    store: "lastlog2",
+    table: "Lastlog2",
+    schema: SCHEMA,
+    columns: &["Name", "Time", "TTY", "RemoteHost", "Service"],
+    key: ("Name", false),
+};
 
 /// The table, as liblastlog2 creates it (util-linux `liblastlog2/src/lastlog2.c`).
 pub const SCHEMA: &str =
@@ -137,7 +143,7 @@ impl Lastlog2 {
         let conn = sqlite::open(OP, path, mode, deadline)?
             .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(path))?;
         let fail = |e| sqlite::classify(OP, path, e);
-        sqlite::claim(&conn, OP, path, deadline, (OWNER.0, OWNER.1, SCHEMA))?;
+        sqlite::claim(&conn, OP, path, deadline, OWNER)?;
         sqlite::bound(&conn, OP, path, deadline)?;
         conn.execute(REPLACE, &[user.into(), time.into(), tty.into(), host.into(), service.into()]).map_err(fail)?;
         Ok(())

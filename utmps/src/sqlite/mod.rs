@@ -167,99 +167,161 @@ pub(crate) fn classify(op: &'static str, path: &Path, err: SqliteError) -> Error
     }
 }
 
-/// Makes the database at `conn` one of `table`'s, or refuses it: a database
-/// with no table yet (a new file, or the empty one logrotate leaves) gets
-/// `schema`; one that has `table` is used as it is; one with other tables but
-/// not `table` belongs to another program (or to the other store) and is left
-/// unchanged. Runs before every write, as the stores' upstream writers run
-/// their `CREATE TABLE IF NOT EXISTS`.
-pub(crate) fn claim(
-    conn: &Connection,
-    op: &'static str,
-    path: &Path,
-    deadline: Instant,
-    (store, table, schema): (&str, &str, &str),
-) -> Result<()> {
+/// A store's claim on a database: its name, its table, the statement that
+/// creates the table, and the shape a table must have for the store's rows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner {
+    pub(crate) store: &'static str,
+    pub(crate) table: &'static str,
+    pub(crate) schema: &'static str,
+    /// Upstream's columns, in order; a table may have more after them.
+    pub(crate) columns: &'static [&'static str],
+    /// The primary key: its column, and whether it must be the rowid (an
+    /// `INTEGER PRIMARY KEY`, whose value a login's insert returns).
+    pub(crate) key: (&'static str, bool),
+}
+
+/// Makes the database at `conn` one of `owner`'s, or refuses it: a database
+/// with no table yet (a new file, or the empty one logrotate leaves) gets the
+/// store's schema; one that has the table in upstream's shape is used as it
+/// is; one with other tables but not the store's belongs to another program
+/// (or to the other store), as does one whose table has another shape, and is
+/// left unchanged. Runs before every write, as the stores' upstream writers
+/// run their `CREATE TABLE IF NOT EXISTS`.
+pub(crate) fn claim(conn: &Connection, op: &'static str, path: &Path, deadline: Instant, owner: Owner) -> Result<()> {
     bound(conn, op, path, deadline)?;
     let fail = |e| classify(op, path, e);
-    match holds(conn, table).map_err(fail)? {
+    match holds(conn, owner).map_err(fail)? {
         Holds::Table => Ok(()),
-        Holds::Other => Err(not_ours(op, path, (store, table), "nothing was written")),
-        Holds::Nothing => conn.execute_batch(schema).map_err(fail),
+        Holds::Nothing => conn.execute_batch(owner.schema).map_err(fail),
+        other => Err(not_ours(op, path, owner, &other, "nothing was written")),
     }
 }
 
-/// What a database holds, for the store whose table is `table`.
+/// What a database holds, for the store `owner`.
 enum Holds {
+    /// The store's table, in upstream's shape.
     Table,
-    /// Other tables or views, not `table`: another program's database.
+    /// The store's table's name on a table of another shape (why).
+    Misshapen(String),
+    /// Other tables or views, not the store's: another program's database.
     Other,
     /// Nothing yet.
     Nothing,
 }
 
-fn holds(conn: &Connection, table: &str) -> std::result::Result<Holds, SqliteError> {
+fn holds(conn: &Connection, owner: Owner) -> std::result::Result<Holds, SqliteError> {
     // SQLite's own objects (sqlite_sequence, sqlite_stat1) say nothing of the owner.
     let counts = conn.query_row(
         "SELECT count(*), count(CASE WHEN type = 'table' AND name = ?1 COLLATE NOCASE THEN 1 END) \
          FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-        &[table.into()],
+        &[owner.table.into()],
         |row| (integer(row, 0).unwrap_or(0), integer(row, 1).unwrap_or(0)),
     )?;
-    let (objects, ours) = counts.unwrap_or((0, 0));
-    Ok(match (ours, objects) {
-        (1.., _) => Holds::Table,
-        (_, 1..) => Holds::Other,
+    Ok(match counts.unwrap_or((0, 0)) {
+        (_, 1..) => match misshapen(conn, owner)? {
+            Some(why) => Holds::Misshapen(why),
+            None => Holds::Table,
+        },
+        (1.., _) => Holds::Other,
         _ => Holds::Nothing,
     })
 }
 
-fn not_ours(op: &'static str, path: &Path, (store, table): (&str, &str), outcome: &str) -> Error {
-    Error::invalid(
-        op,
-        format!("not a {store} database: it holds other tables or views but no `{table}` table; {outcome}"),
-    )
-    .at(path)
-    .with_remedy(REMEDY_NOT_DB)
+/// Why the store's table is not in upstream's shape, or `None` when it is:
+/// upstream's columns in order, its key (the rowid where the store needs
+/// it), and no trigger that could change or drop what the store writes.
+fn misshapen(conn: &Connection, owner: Owner) -> std::result::Result<Option<String>, SqliteError> {
+    let mut columns = conn.prepare("SELECT name, type, pk FROM pragma_table_info(?1)")?;
+    columns.bind(&[owner.table.into()])?;
+    let mut names = Vec::new();
+    let mut keys = Vec::new();
+    while columns.step()? {
+        let name = text(&columns, 0).unwrap_or_default();
+        if integer(&columns, 2).unwrap_or(0) > 0 {
+            keys.push((name.clone(), text(&columns, 1).unwrap_or_default()));
+        }
+        names.push(name);
+    }
+    drop(columns);
+    let upstream = owner.columns.iter().zip(&names).all(|(want, have)| want.eq_ignore_ascii_case(have));
+    if !upstream || names.len() < owner.columns.len() {
+        return Ok(Some(format!("its columns are {}, not {}", names.join(", "), owner.columns.join(", "))));
+    }
+    let (key, rowid) = owner.key;
+    let key_ok = match keys.as_slice() {
+        [(name, kind)] => name.eq_ignore_ascii_case(key) && (!rowid || kind.eq_ignore_ascii_case("INTEGER")),
+        _ => false,
+    };
+    // An INTEGER PRIMARY KEY is the rowid unless the table is WITHOUT ROWID
+    // or the key is DESC; both give the key an index of its own.
+    let own_index = || {
+        conn.query_row("SELECT count(*) FROM pragma_index_list(?1) WHERE origin = 'pk'", &[owner.table.into()], |r| {
+            integer(r, 0).unwrap_or(0)
+        })
+    };
+    if !key_ok || (rowid && own_index()?.unwrap_or(0) > 0) {
+        let want = if rowid { "INTEGER PRIMARY KEY (the rowid)" } else { "PRIMARY KEY" };
+        return Ok(Some(format!("its primary key is not `{key} {want}`")));
+    }
+    let triggers = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
+        &[owner.table.into()],
+        |r| integer(r, 0).unwrap_or(0),
+    )?;
+    if triggers.unwrap_or(0) > 0 {
+        return Ok(Some("it has triggers, which can change or drop what is written".to_owned()));
+    }
+    Ok(None)
 }
 
-/// For a check, writing nothing: whether the store whose table is
-/// `owner.1` may write the database at `path` (an SQLite database with its
-/// table, or with nothing yet, or an empty file).
-pub(crate) fn usable_by(op: &'static str, path: &Path, deadline: Instant, owner: (&str, &str)) -> Result<()> {
+fn not_ours(op: &'static str, path: &Path, owner: Owner, holds: &Holds, outcome: &str) -> Error {
+    let Owner { store, table, .. } = owner;
+    let what = match holds {
+        Holds::Misshapen(why) => format!("its `{table}` table is not {store}'s: {why}"),
+        _ => format!("it holds other tables or views but no `{table}` table"),
+    };
+    Error::invalid(op, format!("not a {store} database: {what}; {outcome}")).at(path).with_remedy(REMEDY_NOT_DB)
+}
+
+/// For a check, writing nothing: whether the store `owner` may write the
+/// database at `path` (an SQLite database with its table, or with nothing
+/// yet, or an empty file).
+pub(crate) fn usable_by(op: &'static str, path: &Path, deadline: Instant, owner: Owner) -> Result<()> {
     match open(op, path, Mode::Read, deadline)? {
         Some(conn) => refuse_foreign(&conn, op, path, deadline, owner, "a write would be refused"),
         None => Ok(()),
     }
 }
 
-/// For a read that met no `table`: a database with nothing in it yet (no
-/// login recorded) has no rows; one that holds other tables belongs to
-/// another program, and reading it as empty would hide that.
+/// For a read: a database with nothing in it yet (no login recorded) has no
+/// rows; one that holds other tables, or the store's table in another shape,
+/// belongs to another program, and reading it as the store's would hide that.
 pub(crate) fn no_rows_unless_foreign(
     conn: &Connection,
     op: &'static str,
     path: &Path,
     deadline: Instant,
-    owner: (&str, &str),
+    owner: Owner,
 ) -> Result<()> {
     refuse_foreign(conn, op, path, deadline, owner, "nothing was read")
 }
 
-/// `Ok` unless the database at `conn` holds tables but not `owner.1`'s;
-/// `outcome` says what became of the operation that asked.
+/// `Ok` unless the database at `conn` holds tables but not `owner`'s, or
+/// `owner`'s table in another shape; `outcome` says what became of the
+/// operation that asked.
 fn refuse_foreign(
     conn: &Connection,
     op: &'static str,
     path: &Path,
     deadline: Instant,
-    owner: (&str, &str),
+    owner: Owner,
     outcome: &str,
 ) -> Result<()> {
     bound(conn, op, path, deadline)?;
-    match holds(conn, owner.1).map_err(|e| classify(op, path, e))? {
-        Holds::Other => Err(not_ours(op, path, owner, outcome)),
+    match holds(conn, owner).map_err(|e| classify(op, path, e))? {
         Holds::Table | Holds::Nothing => Ok(()),
+        other => Err(not_ours(op, path, owner, &other, outcome)),
     }
 }
 

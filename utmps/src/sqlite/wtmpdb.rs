@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
-use crate::sqlite::{self, Checked, Mode};
+use crate::sqlite::{self, Checked, Mode, Owner};
 use crate::sys::sqlite::{code, Connection, SqliteError, Statement, Value};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
@@ -48,8 +48,14 @@ pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
 /// Upstream wtmpdb's default path (openSUSE, and Debian's symlink).
 pub const UPSTREAM_PATH: &str = "/var/lib/wtmpdb/wtmp.db";
 
-/// The store's name and its table, for the errors about a database that is not one.
-pub(crate) const OWNER: (&str, &str) = ("wtmpdb", "wtmp");
+/// The store's claim on a database: its table, in upstream's shape.
+pub(crate) const OWNER: Owner = Owner {
+    store: "wtmpdb",
+    table: "wtmp",
+    schema: SCHEMA,
+    columns: &["ID", "Type", "User", "Login", "Logout", "TTY", "RemoteHost", "Service"],
+    key: ("ID", true),
+};
 
 /// The table, as libwtmpdb creates it (thkukuk/wtmpdb `lib/sqlite.c`).
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;";
@@ -172,7 +178,7 @@ impl Wtmpdb {
         // What libwtmpdb's `CREATE TABLE IF NOT EXISTS` on every write does
         // (an empty file, logrotate's `create`, becomes a fresh database), but
         // never into another program's database.
-        sqlite::claim(&conn, op, path, deadline, (OWNER.0, OWNER.1, SCHEMA))?;
+        sqlite::claim(&conn, op, path, deadline, OWNER)?;
         Ok(conn)
     }
 
@@ -461,6 +467,8 @@ impl History {
         let order = match &mut self.order {
             Some(order) => order,
             None => {
+                // Another program's table by the same name is not read as wtmpdb's.
+                sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER)?;
                 let ids = match read_order(conn) {
                     Ok(ids) => ids,
                     // A database without the table (nothing logged yet) has no rows.

@@ -17,7 +17,7 @@ use crate::record::{Exit, Record};
 use crate::session::Session;
 use crate::sqlite::lastlog2::Lastlog2;
 use crate::sqlite::wtmpdb::{LoginRow, Logout, RowId, Wtmpdb};
-use crate::sqlite::{usable_by, Entry};
+use crate::sqlite::{usable_by, Entry, Owner};
 use crate::sys;
 use crate::sys::deadline::Deadline;
 use crate::sys::file::Access;
@@ -239,7 +239,7 @@ impl LastLoginWrite for Lastlog2Write {
 /// # Errors
 /// `InvalidInput` for a directory or a special file at the path; the open's
 /// error (`Permission`, `Unavailable`...) otherwise.
-fn access(op: &'static str, path: &Path, create: bool, owner: (&str, &str), deadline: Deadline) -> Result<WriteAccess> {
+fn access(op: &'static str, path: &Path, create: bool, owner: Owner, deadline: Deadline) -> Result<WriteAccess> {
     match std::fs::metadata(path) {
         // Before the open: a FIFO without a reader fails a write-only open obscurely.
         Ok(m) if !m.is_file() => {
