@@ -140,7 +140,7 @@ impl Lastlog2 {
         let path = self.path.resolved(OP)?;
         tracing::trace!(path = %path.display(), user, tty, "lastlog2 write");
         let mode = if self.create { Mode::Create } else { Mode::Write };
-        let conn = sqlite::open(OP, path, mode, deadline)?
+        let conn = sqlite::open_writer(OP, path, mode, deadline)?
             .ok_or_else(|| Error::invalid(OP, "the database could not be opened for writing").at(path))?;
         let fail = |e| sqlite::classify(OP, path, e);
         sqlite::claim(&conn, OP, path, deadline, OWNER)?;

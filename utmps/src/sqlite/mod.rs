@@ -13,6 +13,7 @@ use crate::record::escaped;
 use crate::sys::sqlite::{code, Access, Connection, SqliteError, Statement, Value, NOT_LOADED};
 
 pub mod lastlog2;
+mod turns;
 pub mod wtmpdb;
 
 /// Cap on one stored value read back (bytes): a row holding more is an error,
@@ -118,6 +119,34 @@ pub(crate) fn open(op: &'static str, path: &Path, mode: Mode, deadline: Instant)
     tracing::debug!(path = %path.display(), ?mode, "opened SQLite store");
     bound(&conn, op, path, deadline)?;
     Ok(Some(conn))
+}
+
+/// A connection that writes, holding this process's turn to write its
+/// database ([`turns`]): the connection closes first, then the turn passes.
+pub(crate) struct Writer {
+    conn: Connection,
+    _turn: turns::Turn,
+}
+
+impl std::ops::Deref for Writer {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// As [`open`], for a write: first waits, within `deadline`, for the turn
+/// of this process's earlier writers of the database to pass.
+pub(crate) fn open_writer(op: &'static str, path: &Path, mode: Mode, deadline: Instant) -> Result<Option<Writer>> {
+    remaining(op, path, deadline)?;
+    let waited = Instant::now();
+    let Some(turn) = turns::Turn::take(path, deadline) else {
+        return Err(Error::timed_out(op, path, waited.elapsed())
+            .with_detail("this process's other writers of the database held it past the deadline")
+            .with_remedy(REMEDY_BUSY));
+    };
+    Ok(open(op, path, mode, deadline)?.map(|conn| Writer { conn, _turn: turn }))
 }
 
 /// Time left before `deadline`, or `TimedOut` when none is.

@@ -40,7 +40,7 @@ use crate::error::{Error, Result};
 use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
-use crate::sqlite::{self, Checked, Mode, Owner};
+use crate::sqlite::{self, Checked, Mode, Owner, Writer};
 use crate::sys::sqlite::{code, Connection, SqliteError, Statement, Value};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
@@ -171,9 +171,9 @@ impl Wtmpdb {
         self.create
     }
 
-    fn write(&self, op: &'static str, path: &Path, deadline: Instant) -> Result<Connection> {
+    fn write(&self, op: &'static str, path: &Path, deadline: Instant) -> Result<Writer> {
         let mode = if self.create { Mode::Create } else { Mode::Write };
-        let conn = sqlite::open(op, path, mode, deadline)?
+        let conn = sqlite::open_writer(op, path, mode, deadline)?
             .ok_or_else(|| Error::invalid(op, "the database could not be opened for writing").at(path))?;
         // What libwtmpdb's `CREATE TABLE IF NOT EXISTS` on every write does
         // (an empty file, logrotate's `create`, becomes a fresh database), but
@@ -241,7 +241,7 @@ impl Wtmpdb {
     pub(crate) fn delete(&self, row: &LoginRow, deadline: Instant) -> Result<bool> {
         const OP: &str = "wtmpdb take-back";
         let path = self.path.resolved(OP)?;
-        let Some(conn) = sqlite::open(OP, path, Mode::Write, deadline)? else {
+        let Some(conn) = sqlite::open_writer(OP, path, Mode::Write, deadline)? else {
             return Ok(false);
         };
         sqlite::bound(&conn, OP, path, deadline)?;
