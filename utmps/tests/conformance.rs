@@ -8,6 +8,12 @@
 //! `UTMPS_TEST_UTMP_FILE`, `UTMPS_TEST_WTMP_FILE`; utmpd's gid:
 //! `UTMPS_TEST_DAEMON_GID`; 30-second waits: `UTMPS_TEST_SLOW=1`) print a
 //! SKIPPED line when they cannot run.
+//!
+//! A test ends every live entry it writes (a guard from `Target::end_on` on
+//! its lines, which also ends them when an assertion fails), so that a run
+//! against a production utmpd leaves nothing in `who`. On a peer, dropping the
+//! `Target` fails the test if a live entry is left: the suite passing on peers
+//! shows that every test ends what it writes.
 
 mod support;
 
@@ -67,11 +73,13 @@ fn getent_walks_the_file_in_order_then_esrch_until_rewind() {
     let ours: Vec<_> = (0..3)
         .map(|_| {
             let (line, id) = unique();
-            let r = rec(RecordType::USER_PROCESS, &line, id, "root");
-            assert_eq!(raw::put(&t.utmpd, &r), Some(0));
-            r
+            rec(RecordType::USER_PROCESS, &line, id, "root")
         })
         .collect();
+    let _end = t.end_on(ours.iter().map(|r| r.line.as_bytes()));
+    for r in &ours {
+        assert_eq!(raw::put(&t.utmpd, r), Some(0));
+    }
     let mut c = Raw::connect(&t.utmpd);
     let all = c.all();
     let seen: Vec<_> = all.iter().filter(|r| ours.iter().any(|o| o.line == r.line)).copied().collect();
@@ -94,9 +102,10 @@ fn getent_walks_the_file_in_order_then_esrch_until_rewind() {
 #[test]
 fn each_connection_has_its_own_cursor_from_zero() {
     let t = Target::new();
-    for _ in 0..2 {
-        let (line, id) = unique();
-        assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
+    let slots: Vec<_> = (0..2).map(|_| unique()).collect();
+    let _end = t.end_on(slots.iter().map(|(line, _)| line));
+    for (line, id) in &slots {
+        assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, line, *id, "root")), Some(0));
     }
     let (mut a, mut b) = (Raw::connect(&t.utmpd), Raw::connect(&t.utmpd));
     let a1 = a.next().record();
@@ -112,6 +121,7 @@ fn each_connection_has_its_own_cursor_from_zero() {
 fn records_come_back_byte_for_byte() {
     let t = Target::new();
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let mut r = rec(RecordType::USER_PROCESS, &line, id, "root");
     r.host.0 = [0xff; 256];
     r.host.0[3] = 0x1b;
@@ -143,6 +153,7 @@ fn getid_searches_forward_from_the_cursor() {
     let t = Target::new();
     let (line, id) = unique();
     let (filler_line, filler_id) = unique();
+    let _end = t.end_on([&line, &filler_line]);
     let target = rec(RecordType::USER_PROCESS, &line, id, "root");
     assert_eq!(raw::put(&t.utmpd, &target), Some(0));
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &filler_line, filler_id, "root")), Some(0));
@@ -162,6 +173,7 @@ fn getid_searches_forward_from_the_cursor() {
 fn getid_process_types_match_each_other_by_id() {
     let t = Target::new();
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let login = rec(RecordType::LOGIN_PROCESS, &line, id, "LOGIN");
     assert_eq!(raw::put(&t.utmpd, &login), Some(0));
     // A RUN_LVL record with the same id: never matched by any process type.
@@ -216,6 +228,7 @@ fn getline_matches_login_and_user_process_on_an_equal_line() {
     let t = Target::new();
     let (base, _) = unique();
     let line = format!("{base}xyz");
+    let _end = t.end_on([&line]);
     let kinds =
         [RecordType::DEAD_PROCESS, RecordType::INIT_PROCESS, RecordType::LOGIN_PROCESS, RecordType::USER_PROCESS];
     let recs: Vec<_> = kinds.iter().map(|&k| rec(k, &line, unique().1, "root")).collect();
@@ -242,6 +255,7 @@ fn getline_matches_login_and_user_process_on_an_equal_line() {
 fn logout_with_same_id_and_line_reuses_the_slot() {
     let t = Target::new();
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
     let size = t.utmp_file.as_ref().map(|f| std::fs::metadata(f).unwrap().len());
     let dead = rec(RecordType::DEAD_PROCESS, &line, id, "root");
@@ -257,6 +271,7 @@ fn dead_process_on_another_line_appends() {
     let t = Target::new();
     let (line, id) = unique();
     let (other_line, _) = unique();
+    let _end = t.end_on([&line, &other_line]);
     let login = rec(RecordType::USER_PROCESS, &line, id, "root");
     assert_eq!(raw::put(&t.utmpd, &login), Some(0));
     let dead = rec(RecordType::DEAD_PROCESS, &other_line, id, "root");
@@ -270,6 +285,7 @@ fn put_without_rewind_after_the_slot_appends_a_duplicate() {
     let t = Target::new();
     let (line, id) = unique();
     let (filler_line, filler_id) = unique();
+    let _end = t.end_on([&line, &filler_line]);
     let login = rec(RecordType::USER_PROCESS, &line, id, "root");
     assert_eq!(raw::put(&t.utmpd, &login), Some(0));
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &filler_line, filler_id, "root")), Some(0));
@@ -285,6 +301,7 @@ fn put_right_after_reading_the_slot_steps_back_onto_it() {
     let t = Target::new();
     let (line, id) = unique();
     let (filler_line, filler_id) = unique();
+    let _end = t.end_on([&line, &filler_line]);
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &filler_line, filler_id, "root")), Some(0));
     let mut c = Raw::connect(&t.utmpd);
@@ -320,6 +337,7 @@ fn non_root_with_another_egid_gets_eperm_and_keeps_the_connection() {
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("non_root_with_another_egid_gets_eperm") else { return };
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "nobody");
     assert_eq!(put_as(&t, NOBODY, other_gid(daemon_gid), &[], &r), EPERM);
     assert!(t.on_line(&line).is_empty(), "nothing written");
@@ -333,6 +351,7 @@ fn non_root_with_the_daemons_egid_may_write() {
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("non_root_with_the_daemons_egid_may_write") else { return };
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "nobody");
     assert_eq!(put_as(&t, NOBODY, daemon_gid, &[], &r), 0);
     assert_eq!(t.on_line(&line), vec![r]);
@@ -346,6 +365,7 @@ fn a_supplementary_group_does_not_count() {
     let t = Target::new();
     let Some(daemon_gid) = t.daemon_gid_or_skip("a_supplementary_group_does_not_count") else { return };
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "nobody");
     assert_eq!(put_as(&t, NOBODY, other_gid(daemon_gid), &[daemon_gid], &r), EPERM);
     assert!(t.on_line(&line).is_empty());
@@ -359,6 +379,7 @@ fn root_may_write_with_any_egid() {
     let t = Target::new();
     let gid = other_gid(t.daemon_gid.unwrap_or(0));
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "root");
     assert_eq!(put_as(&t, 0, gid, &[], &r), 0);
     assert_eq!(t.on_line(&line), vec![r]);
@@ -371,6 +392,7 @@ fn reads_are_open_to_everyone() {
     }
     let t = Target::new();
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
     let code = as_user(NOBODY, NOBODY, &[], || {
         let all = Raw::connect(&t.utmpd).all();
@@ -394,6 +416,7 @@ fn unknown_command_closes_without_an_answer() {
 fn eof_in_the_middle_of_a_payload_writes_nothing() {
     let t = Target::new();
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "root");
     let bytes = Layout::Utmps.encode(&r).unwrap();
     let mut c = Raw::connect(&t.utmpd);
@@ -415,6 +438,7 @@ fn incomplete_payload_times_out_and_writes_nothing() {
     let t = Target::new();
     let Some(timeout) = payload_timeout(&t, "incomplete_payload_times_out_and_writes_nothing") else { return };
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let bytes = Layout::Utmps.encode(&rec(RecordType::USER_PROCESS, &line, id, "root")).unwrap();
     let mut c = Raw::connect(&t.utmpd);
     let start = Instant::now();
@@ -434,6 +458,7 @@ fn pipelined_requests_are_answered_in_order() {
     let (base, _) = unique();
     let ours: Vec<_> =
         (0..150).map(|n| rec(RecordType::USER_PROCESS, &format!("{base}-{n}"), unique().1, "root")).collect();
+    let _end = t.end_on(ours.iter().map(|r| r.line.as_bytes()));
     let mut c = Raw::connect(&t.utmpd);
     let mut burst = b"r".to_vec();
     for r in &ours {
@@ -492,6 +517,7 @@ fn torn_utmp_is_deleted_on_read_with_epipe() {
     let t = Target::new();
     let Some(peer) = t.peer_only("torn_utmp_is_deleted_on_read_with_epipe") else { return };
     let (line, id) = unique();
+    let _end = t.end_on([&line]);
     let r = rec(RecordType::USER_PROCESS, &line, id, "root");
     let mut bytes = Layout::Utmps.encode(&r).unwrap();
     bytes.extend([7u8; 100]);
@@ -515,6 +541,7 @@ fn torn_utmp_is_deleted_by_a_put_that_reaches_the_tail() {
     bytes.extend([1u8; 10]);
     std::fs::write(peer.utmp_path(), &bytes).unwrap();
     let (line2, id2) = unique();
+    let _end = t.end_on([&line, &line2]);
     assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &line2, id2, "root")), Some(EPIPE));
     assert!(!peer.utmp_path().exists());
 }
@@ -661,6 +688,7 @@ fn session_open_and_logout_reuse_the_slot_and_log_twice() {
     let t = Target::new();
     let acct = t.acct();
     let (line, _) = unique();
+    let _end = t.end_on([&line]);
     let session = acct.open(&Login::new(own_user(), format!("/dev/{line}")).host("client.example")).unwrap();
     let login = *session.record();
     assert!(acct.who(false).unwrap().contains(&login));
@@ -684,6 +712,7 @@ fn repeated_sessions_on_one_line_keep_one_slot() {
     let t = Target::new();
     let acct = t.acct();
     let (line, _) = unique();
+    let _end = t.end_on([&line]);
     for _ in 0..5 {
         acct.open(&Login::new(own_user(), line.as_str())).unwrap().logout().unwrap();
     }
@@ -701,6 +730,7 @@ fn lines_sharing_their_last_four_bytes_never_overwrite_each_other() {
     } else {
         ("pts/1012".to_string(), "pts/11012".to_string())
     };
+    let _end = t.end_on([&a, &b]);
     let me = own_user();
     let sa = acct.open(&Login::new(me.as_str(), a.as_str())).unwrap();
     let sb = acct.open(&Login::new(me.as_str(), b.as_str())).unwrap();
@@ -724,17 +754,18 @@ fn native_permission_errors_name_the_rule() {
     let Some(daemon_gid) = t.daemon_gid_or_skip("native_permission_errors_name_the_rule") else { return };
     let acct = t.acct();
     let (l1, _) = unique();
+    let (l2, _) = unique();
+    let (l3, _) = unique();
+    let _end = t.end_on([&l1, &l2, &l3]);
     let code =
         as_user(NOBODY, other_gid(daemon_gid), &[], || fork::outcome(acct.open(&Login::new("nobody", l1.as_str()))));
     assert_eq!(code, fork::EPERM_UTMPD_GROUP);
-    let (l2, _) = unique();
     let code = as_user(NOBODY, daemon_gid, &[], || fork::outcome(acct.open(&Login::new("root", l2.as_str()))));
     assert_eq!(code, fork::EPERM_WTMPD_USER);
     assert!(
         !t.on_line(&l2).iter().any(|r| r.record_type == RecordType::USER_PROCESS),
         "the failed open took its utmp entry back"
     );
-    let (l3, _) = unique();
     let code = as_user(NOBODY, daemon_gid, &[], || {
         fork::outcome(acct.open(&Login::new("nobody", l3.as_str())).and_then(|s| s.logout()))
     });
@@ -752,9 +783,11 @@ fn native_permission_errors_name_the_rule() {
 fn pipelined_and_one_at_a_time_reads_agree() {
     let t = Target::new();
     let (base, _) = unique();
+    let lines: Vec<_> = (0..300).map(|n| format!("{base}-{n}")).collect();
+    let _end = t.end_on(&lines);
     let mut c = Raw::connect(&t.utmpd);
-    for n in 0..300 {
-        assert_eq!(c.put(&rec(RecordType::USER_PROCESS, &format!("{base}-{n}"), unique().1, "root")), Some(0));
+    for line in &lines {
+        assert_eq!(c.put(&rec(RecordType::USER_PROCESS, line, unique().1, "root")), Some(0));
     }
     let deadline = || Instant::now() + Duration::from_secs(10);
     let pipelined = utmps::__fuzz::read_utmp_windowed(&t.utmpd, utmps::__fuzz::READ_WINDOW, deadline()).unwrap();
@@ -767,6 +800,34 @@ fn pipelined_and_one_at_a_time_reads_agree() {
         assert_eq!(pipelined, odd);
         assert_eq!(pipelined, t.acct().entries().unwrap());
     }
+}
+
+// ---- what a test leaves ----
+
+#[test]
+fn the_guard_ends_every_live_entry_on_its_lines_and_the_check_sees_one_left() {
+    let t = Target::new();
+    let (line, id) = unique();
+    let (filler_line, filler_id) = unique();
+    {
+        let _end = t.end_on([&line, &filler_line]);
+        // A dead slot with the same id and line before the live one: a put
+        // after a rewind would end the dead slot again, not the live entry.
+        assert_eq!(raw::put(&t.utmpd, &rec(RecordType::DEAD_PROCESS, &line, id, "root")), Some(0));
+        assert_eq!(raw::put(&t.utmpd, &rec(RecordType::USER_PROCESS, &filler_line, filler_id, "root")), Some(0));
+        let mut c = Raw::connect(&t.utmpd);
+        c.all();
+        assert_eq!(c.put_here(&rec(RecordType::USER_PROCESS, &line, id, "root")), Some(0));
+        let kinds: Vec<_> = t.on_line(&line).iter().map(|r| r.record_type).collect();
+        assert_eq!(kinds, [RecordType::DEAD_PROCESS, RecordType::USER_PROCESS]);
+        if t.peer.is_some() {
+            assert_eq!(t.live_left().len(), 2, "the check at the end of a test sees what is left");
+        }
+    }
+    for l in [&line, &filler_line] {
+        assert!(t.on_line(l).iter().all(|r| r.record_type == RecordType::DEAD_PROCESS), "{l} ended");
+    }
+    assert_eq!(t.live_left(), Vec::<String>::new());
 }
 
 #[test]

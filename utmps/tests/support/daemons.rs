@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use utmps::peer::{Peer, PeerBuilder};
 use utmps::{Accounting, Record};
 
+use super::live::{self, EndOnDrop};
 use super::{raw, records};
 
 /// The variables that name the real daemons' sockets.
@@ -27,7 +28,9 @@ fn env_path(name: &str) -> Option<PathBuf> {
     std::env::var_os(name).map(PathBuf::from)
 }
 
-/// What a test talks to.
+/// What a test talks to. A test ends every live entry it writes (see
+/// [`Target::end_on`]); on a peer, dropping the target checks that none is
+/// left, so each test that passes shows it ended what it wrote.
 #[cfg(all(feature = "native", feature = "test-peer"))]
 pub struct Target {
     pub peer: Option<Peer>,
@@ -120,6 +123,32 @@ impl Target {
     /// The records of utmp on `line`, read through utmpd.
     pub fn on_line(&self, line: &str) -> Vec<Record> {
         records::on_line(&raw::Raw::connect(&self.utmpd).all(), line).into_iter().cloned().collect()
+    }
+
+    /// A guard that ends, when dropped, every live entry on `lines`: the lines
+    /// the test writes live entries on, or tries to.
+    pub fn end_on<L: AsRef<[u8]>>(&self, lines: impl IntoIterator<Item = L>) -> EndOnDrop<'_> {
+        EndOnDrop::new(&self.utmpd, lines)
+    }
+
+    /// The live entries in the peer's utmp, as `type line id` (none on real daemons).
+    pub fn live_left(&self) -> Vec<String> {
+        self.peer.as_ref().map(|p| live::describe_live(&p.utmp_records())).unwrap_or_default()
+    }
+}
+
+#[cfg(all(feature = "native", feature = "test-peer"))]
+impl Drop for Target {
+    /// Fails the test that left a live entry in its peer, unless it already
+    /// failed. A test's guards borrow the target, so they have ended their
+    /// entries by now.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let left = self.live_left();
+        let first = &left[..left.len().min(3)];
+        assert!(left.is_empty(), "the test left {} live entries in utmp, among them {first:?}", left.len());
     }
 }
 

@@ -10,6 +10,7 @@
 //!   daemons the environment names;
 //! - [`records`]: records on lines and ids no other test uses;
 //! - [`raw`]: a minimal client of the utmps protocol on std sockets;
+//! - [`live`]: the live entries in utmp, and the guard that ends a test's;
 //! - [`fork`]: code run as another user in a forked child, and a lock held by
 //!   another process;
 //! - [`process`]: this process's descriptors, and a pid that is gone;
@@ -27,6 +28,7 @@ pub mod cwd;
 pub mod daemons;
 pub mod files;
 pub mod fork;
+pub mod live;
 pub mod process;
 pub mod raw;
 pub mod records;

@@ -2,7 +2,7 @@
 //! format itself rather than this crate's client. The request and status
 //! bytes come from the crate's protocol module.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -38,10 +38,16 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(path: &Path) -> Raw {
-        let s = UnixStream::connect(path).unwrap_or_else(|e| panic!("connect {}: {e}", path.display()));
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
-        Raw { s }
+        Raw::try_connect(path).unwrap_or_else(|e| panic!("connect {}: {e}", path.display()))
+    }
+
+    /// As [`Raw::connect`], and the fallible calls below, for code that must
+    /// not panic (a guard's Drop while a failed assertion unwinds).
+    pub fn try_connect(path: &Path) -> io::Result<Raw> {
+        let s = UnixStream::connect(path)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_write_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Raw { s })
     }
 
     pub fn stream(&self) -> &UnixStream {
@@ -58,36 +64,54 @@ impl Raw {
 
     /// One status byte; `None` at the end of the stream (or a reset).
     pub fn status(&mut self) -> Option<u8> {
+        self.try_status().unwrap_or_else(|e| panic!("reading a status: {e}"))
+    }
+
+    pub fn try_status(&mut self) -> io::Result<Option<u8>> {
         let mut b = [0u8; 1];
         match self.s.read(&mut b) {
-            Ok(0) => None,
-            Ok(_) => Some(b[0]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => None,
-            Err(e) => panic!("reading a status: {e}"),
+            Ok(0) => Ok(None),
+            Ok(_) => Ok(Some(b[0])),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
     /// One answer to `e`, `i` or `l`.
     pub fn answer(&mut self) -> Got {
-        match self.status() {
+        self.try_answer().unwrap_or_else(|e| panic!("reading an answer: {e}"))
+    }
+
+    pub fn try_answer(&mut self) -> io::Result<Got> {
+        Ok(match self.try_status()? {
             None => Got::Eof,
             Some(protocol::OK) => {
                 let mut bytes = vec![0u8; RECORD_SIZE];
-                self.s.read_exact(&mut bytes).unwrap();
-                Got::Record(Layout::Utmps.decode(&bytes).unwrap(), bytes)
+                self.s.read_exact(&mut bytes)?;
+                Got::Record(Layout::Utmps.decode(&bytes)?, bytes)
             }
             Some(e) => Got::Status(e),
-        }
+        })
     }
 
     pub fn rewind(&mut self) {
-        self.send(&[protocol::REWIND]);
-        assert_eq!(self.status(), Some(protocol::OK), "rewind");
+        assert_eq!(self.try_rewind().unwrap_or_else(|e| panic!("rewind: {e}")), Some(protocol::OK), "rewind");
+    }
+
+    /// `r`; its status.
+    pub fn try_rewind(&mut self) -> io::Result<Option<u8>> {
+        self.s.write_all(&[protocol::REWIND])?;
+        self.try_status()
     }
 
     pub fn next(&mut self) -> Got {
         self.send(&[protocol::NEXT]);
         self.answer()
+    }
+
+    pub fn try_next(&mut self) -> io::Result<Got> {
+        self.s.write_all(&[protocol::NEXT])?;
+        self.try_answer()
     }
 
     pub fn find_id(&mut self, kind: u16, id: &[u8; 4]) -> Got {
@@ -102,10 +126,14 @@ impl Raw {
 
     /// `E` from wherever the cursor is.
     pub fn put_here(&mut self, rec: &Record) -> Option<u8> {
+        self.try_put_here(rec).unwrap_or_else(|e| panic!("put: {e}"))
+    }
+
+    pub fn try_put_here(&mut self, rec: &Record) -> io::Result<Option<u8>> {
         let mut req = vec![protocol::PUT];
-        req.extend(Layout::Utmps.encode(rec).unwrap());
-        self.send(&req);
-        self.status()
+        req.extend(Layout::Utmps.encode(rec)?);
+        self.s.write_all(&req)?;
+        self.try_status()
     }
 
     /// `r`, then `E`: what a correct client sends.
