@@ -86,16 +86,29 @@ last_exe=$(UTMPS_SYS_STATIC=1 cargo build -p utmps --example last --message-form
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sed -n 1p)
 [ -x "$last_exe" ] || { echo "debian13: could not build the last example" >&2; exit 1; }
 cp "$last_exe" "$root/tmp/utmps-last"
-ours=$(chroot "$root" /tmp/utmps-last -f /var/log/wtmp.db)
-theirs=$(chroot "$root" last -f /var/log/wtmp.db)
-rm -f "$root/tmp/utmps-last"
-if [ "$ours" != "$theirs" ]; then
-    echo "debian13: the last example and Debian 13's last differ on /var/log/wtmp.db:" >&2
-    printf '%s\n' "$theirs" >"$cache/last.theirs"
-    printf '%s\n' "$ours" >"$cache/last.ours"
-    diff "$cache/last.theirs" "$cache/last.ours" >&2 || true
-    exit 1
-fi
-echo "debian13: examples/last prints what Debian 13's last prints:"
-echo "$ours"
+# And on rows without a logout: a live session and boot, and a session and a
+# boot that a later boot shows crashed.
+rm -f "$root/tmp/open.db"
+chroot "$root" sqlite3 /tmp/open.db "
+    CREATE TABLE wtmp(ID INTEGER PRIMARY KEY, Type INTEGER, User TEXT NOT NULL, Login INTEGER, Logout INTEGER, TTY TEXT, RemoteHost TEXT, Service TEXT) STRICT;
+    INSERT INTO wtmp (Type, User, Login, Logout, TTY, RemoteHost) VALUES
+        (1, 'reboot', 1700000000000000, NULL, '~', '6.12.48+deb13-amd64'),
+        (3, 'alice', 1700000100000000, NULL, 'pts/1', '192.0.2.1'),
+        (1, 'reboot', 1700030000000000, NULL, '~', '6.12.48+deb13-amd64'),
+        (3, 'bob', 1700030100000000, NULL, 'pts/2', '192.0.2.2'),
+        (3, 'carol', 1700030200000000, 1700030260000000, 'pts/3', '192.0.2.3');"
+for db in /var/log/wtmp.db /tmp/open.db; do
+    ours=$(chroot "$root" /tmp/utmps-last -f "$db")
+    theirs=$(chroot "$root" last -f "$db")
+    if [ "$ours" != "$theirs" ]; then
+        echo "debian13: the last example and Debian 13's last differ on $db:" >&2
+        printf '%s\n' "$theirs" >"$cache/last.theirs"
+        printf '%s\n' "$ours" >"$cache/last.ours"
+        diff "$cache/last.theirs" "$cache/last.ours" >&2 || true
+        exit 1
+    fi
+    echo "debian13: examples/last prints what Debian 13's last prints on $db:"
+    echo "$ours"
+done
+rm -f "$root/tmp/utmps-last" "$root/tmp/open.db"
 echo "debian13: ok"

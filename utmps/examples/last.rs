@@ -32,10 +32,35 @@ struct Options {
     /// util-linux `last` shows an end in the second it started as running;
     /// `wtmpdb last` does not.
     same_second_runs: bool,
+    /// `wtmpdb last`'s words for rows without a logout.
+    wtmpdb: bool,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut opts = Options { user_max: 8, host_max: 16, host: true, format: Format::Short, same_second_runs: true };
+const USAGE: &str = "usage: last [-w] [-R] [--time-format short|iso] [[-f] FILE]
+
+Lists the sessions of a wtmp file or a wtmpdb database, newest first, as
+`last -f FILE` (or `wtmpdb last -f FILE`) prints them. FILE defaults to
+/var/log/wtmp.
+
+  -w                      print whole user and host names
+  -R                      leave the host column out
+  --time-format FORMAT    short (default) or iso
+  -f FILE                 the file to read
+  -h, --help              print this and exit";
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("last: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut opts =
+        Options { user_max: 8, host_max: 16, host: true, format: Format::Short, same_second_runs: true, wtmpdb: false };
     let mut path = utmps::WTMP_FILE.to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -52,12 +77,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     other => return Err(format!("--time-format takes short or iso, not {other:?}").into()),
                 }
             }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            "--" => path = args.next().ok_or("-- takes a file")?,
+            _ if a.starts_with('-') => return Err(format!("unknown option {a:?}\n{USAGE}").into()),
             _ => path = a,
         }
     }
     #[cfg(feature = "wtmpdb")]
     if is_sqlite(&path) {
-        return wtmpdb_listing(&path, &Options { same_second_runs: false, ..opts });
+        return wtmpdb_listing(&path, &Options { same_second_runs: false, wtmpdb: true, ..opts });
     }
     let mut records = stream::open(&path, None, Duration::from_secs(5))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
@@ -189,6 +220,20 @@ fn line(text: &mut Vec<u8>, entry: &LastEntry, opts: &Options, clock: &mut Clock
         text.truncate(at + 16);
     }
     pad(text, at, in_width);
+    if opts.wtmpdb {
+        // `wtmpdb last` gives an open row no length, and keeps the blank after "crash".
+        let open = match entry.end {
+            End::StillLoggedIn => Some("- still logged in"),
+            End::Running => Some("- still running"),
+            End::Crash { .. } => Some("- crash "),
+            _ => None,
+        };
+        if let Some(open) = open {
+            text.extend_from_slice(open.as_bytes());
+            text.push(b'\n');
+            return;
+        }
+    }
     // `last` also shows an end in the second it started as running.
     let running = matches!(entry.end, End::Running)
         || (opts.same_second_runs && end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))

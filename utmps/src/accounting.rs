@@ -299,10 +299,9 @@ impl Accounting {
     /// # Errors
     /// `Unavailable` (no daemon, no file, or no store at all: a container?),
     /// `Permission`, `TimedOut`, `InvalidInput` (a path that holds something
-    /// else). For utmpd, `Permission` with rule
-    /// [`UtmpdGroup`](crate::PermissionRule::UtmpdGroup) when this process is
-    /// not root and its effective gid is not the group of the utmpd socket and
-    /// its directory.
+    /// else). What the utmpd socket's group suggests is never an error here:
+    /// [`check_writable`](Self::check_writable) reports it as `Likely` or
+    /// `Unknown`, with the reason.
     pub fn check(&self) -> Result<()> {
         self.check_writable().map(drop)
     }

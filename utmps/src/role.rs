@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::record::escaped;
+
 /// What a store keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -56,6 +58,22 @@ pub struct StoreInfo {
 
 impl fmt::Display for StoreInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} {:?} {}", self.role, self.kind, self.path.display())
+        // The path escaped as an error's is: a store's line stays one line
+        // of plain text, whatever bytes the path holds.
+        write!(f, "{:?} {:?} {}", self.role, self.kind, escaped(&self.path.to_string_lossy()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paths_control_characters_are_escaped() {
+        let info =
+            StoreInfo { role: Role::History, kind: StoreKind::WtmpFile, path: PathBuf::from("/tmp/a\x1b[31mb\n") };
+        let text = info.to_string();
+        assert_eq!(text, "History WtmpFile /tmp/a\\u{1b}[31mb\\n");
+        assert!(!text.chars().any(crate::record::is_unsafe_char), "{text:?}");
     }
 }

@@ -60,3 +60,16 @@ fn long_input_is_quoted_short() {
         assert_safe(&e.to_string());
     }
 }
+
+/// A handle's Debug and each store's Display show paths as errors do.
+#[test]
+fn store_paths_in_debug_and_display_are_escaped() {
+    let path = std::path::Path::new("/nonexistent").join(EVIL);
+    let acct = utmps::Accounting::empty().with_btmp(&path);
+    let debug = format!("{acct:?}");
+    assert_safe(&debug);
+    assert!(debug.contains("missing\\n\\u{1b}[31mFAKE\\u{202e}"), "{debug}");
+    for store in acct.stores() {
+        assert_safe(&store.to_string());
+    }
+}

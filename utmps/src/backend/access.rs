@@ -8,15 +8,15 @@
 //! create and give to `utmp:utmp`; the superserver binds the socket there, so
 //! the socket file belongs to the daemon's user and group. When the socket's
 //! group and its directory's group agree, that group is taken to be the
-//! daemon's; when they disagree, nothing is concluded.
+//! daemon's, as a likelihood and never a refusal (a daemon that binds as root
+//! and then drops to its group shows root's); when they disagree, nothing is
+//! concluded.
 
 // Without a backend only the public report types are reachable: nothing probes.
 #![cfg_attr(not(any(feature = "xutmp", feature = "native")), allow(dead_code))]
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-
-use crate::error::{Error, ErrorKind, PermissionRule, Result};
 
 /// What [`Accounting::check_writable`](crate::Accounting::check_writable)
 /// could tell about one endpoint's write permission.
@@ -62,47 +62,43 @@ impl WriteCheck {
     }
 }
 
-/// Judges write permission on the daemons from the utmpd socket's group.
-///
-/// # Errors
-/// `Permission` with rule `UtmpdGroup` when the endpoint shows that utmpd
-/// will refuse this process's puts.
-pub(crate) fn daemons(utmpd: &Path) -> Result<WriteCheck> {
+/// Judges write permission on the daemons from the utmpd socket's group: a
+/// guess (`Likely` or `Unknown` with the reason), never an error; the
+/// daemon's own refusal comes at the first login.
+pub(crate) fn daemons(utmpd: &Path) -> WriteCheck {
     let (euid, egid) = crate::sys::users::effective_ids();
     if euid == 0 {
-        return Ok(WriteCheck::granted());
+        return WriteCheck::granted();
     }
-    let utmp = utmpd_group(utmpd, egid)?;
-    Ok(WriteCheck::of(utmp, WriteAccess::OwnUserOnly))
+    WriteCheck::of(utmpd_group(utmpd, egid), WriteAccess::OwnUserOnly)
 }
 
-fn utmpd_group(utmpd: &Path, egid: u32) -> Result<WriteAccess> {
+fn utmpd_group(utmpd: &Path, egid: u32) -> WriteAccess {
     let socket = match std::fs::metadata(utmpd) {
         Ok(meta) => meta.gid(),
-        Err(e) => return Ok(WriteAccess::Unknown(format!("the socket's group cannot be read: {e}"))),
+        Err(e) => return WriteAccess::Unknown(format!("the socket's group cannot be read: {e}")),
     };
     if socket == egid {
-        return Ok(WriteAccess::Likely);
+        return WriteAccess::Likely;
     }
     let dir = utmpd.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir_group = match std::fs::metadata(dir) {
         Ok(meta) => meta.gid(),
-        Err(e) => return Ok(WriteAccess::Unknown(format!("the socket directory's group cannot be read: {e}"))),
+        Err(e) => return WriteAccess::Unknown(format!("the socket directory's group cannot be read: {e}")),
     };
     if dir_group != socket {
-        return Ok(WriteAccess::Unknown(format!(
+        return WriteAccess::Unknown(format!(
             "the socket's group ({socket}) and its directory's group ({dir_group}) differ, so the daemon's group \
              cannot be told; this process's effective gid is {egid}"
-        )));
+        ));
     }
-    Err(Error::new(
-        ErrorKind::Permission,
-        "check",
-        format!(
-            "the socket and its directory belong to group {socket}, the daemon's; this process's effective gid \
-             is {egid}, so utmpd will refuse its writes"
-        ),
-    )
-    .at(utmpd)
-    .with_rule(PermissionRule::UtmpdGroup))
+    // A guess, never a refusal: a daemon started as root that binds its
+    // sockets before dropping to its own user and group (`s6-ipcserver -U`)
+    // leaves them with root's group, and accepts writes the groups here
+    // would seem to forbid.
+    WriteAccess::Unknown(format!(
+        "the socket and its directory belong to group {socket}, which is likely the daemon's; this process's \
+         effective gid is {egid}, so utmpd will likely refuse its writes, unless the daemon runs as another group \
+         than its socket shows"
+    ))
 }
