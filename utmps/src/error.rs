@@ -97,6 +97,11 @@ impl Error {
             e.source = Some(err);
             return e;
         }
+        if err.raw_os_error() == Some(libc::ELOOP) {
+            let mut e = Error::invalid(op, "the path is a loop of symbolic links").at(endpoint);
+            e.source = Some(err);
+            return e;
+        }
         let kind = match err.raw_os_error() {
             Some(libc::ENOENT | libc::ECONNREFUSED | libc::ENOTDIR | libc::ENXIO) => ErrorKind::Unavailable,
             Some(libc::EPERM | libc::EACCES) => ErrorKind::Permission,

@@ -24,7 +24,7 @@ pub const LASTLOG_FILE: &str = "/var/log/lastlog";
 /// does not change what it names. Not canonicalized: symlinks keep meaning what
 /// they point to when a write happens. An empty path is kept: it names nothing,
 /// and the current directory is not what it means either.
-fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+pub(crate) fn absolute(path: &Path) -> std::io::Result<PathBuf> {
     if path.is_absolute() || path.as_os_str().is_empty() {
         return Ok(path.to_path_buf());
     }

@@ -6,7 +6,8 @@
 
 mod support;
 
-use std::fs::File;
+use std::fs::{self, File};
+use std::path::Path;
 
 use support::cwd::{chdir, enter_removed, Dirs};
 use support::{glibc_records, USER};
@@ -29,7 +30,14 @@ fn relative_paths_mean_the_directory_the_handle_was_built_in() {
     assert_eq!(files.lastlog_path(), a.join("lastlog"));
     assert_eq!(xutmp.utmp_endpoint(), a.join("utmp"));
     let s1 = files.open(&Login::new(USER, "pts/50").lastlog(true)).unwrap();
+    // A host layout under a relative root: its stores are where the root was
+    // when the handle was built.
+    fs::create_dir_all(a.join("host/var/run")).unwrap();
+    File::create(a.join("host/var/run/utmp")).unwrap();
+    let host = Accounting::system_at(Path::new("host")).unwrap();
     chdir(b);
+    let stores: Vec<_> = host.stores().into_iter().map(|s| s.path).collect();
+    assert_eq!(stores, [a.join("host/var/run/utmp")], "the root was made absolute where it was given");
     s1.logout().unwrap();
     xutmp.open(&Login::new(USER, "pts/51")).unwrap().logout().unwrap();
     let utmp = glibc_records(&a.join("utmp"));

@@ -141,6 +141,39 @@ fn an_utmps_host_gets_the_daemons() {
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
 }
 
+/// Sockets a daemon bound and left (it died, or was stopped without removing
+/// them) are no daemon: the glibc files beside them are the host's stores.
+#[cfg(all(feature = "native", feature = "xutmp", target_env = "gnu"))]
+#[test]
+fn stale_utmps_sockets_beside_glibc_files_are_passed_over() {
+    let root = tree(DEBIAN12, &["run/utmps"]);
+    let r = root.path();
+    for socket in ["run/utmps/.utmpd-socket", "run/utmps/.wtmpd-socket"] {
+        drop(std::os::unix::net::UnixListener::bind(r.join(socket)).unwrap());
+        assert!(r.join(socket).exists(), "the socket file stays");
+    }
+    let acct = Accounting::system_at(r).unwrap();
+    let kinds: Vec<_> = chosen(&acct).into_iter().map(|(_, k, _)| k).collect();
+    assert_eq!(kinds, [StoreKind::UtmpFile, StoreKind::WtmpFile, StoreKind::LastlogFile, StoreKind::Btmp]);
+    acct.check().unwrap();
+}
+
+/// A loop of symlinks where wtmpdb's database would be is no store, and a
+/// handle given one says what it is.
+#[test]
+fn a_symlink_loop_at_the_wtmpdb_path_is_no_store() {
+    let root = tree(&[], &["var/lib/wtmpdb"]);
+    let r = root.path();
+    symlink("loop-b", r.join("var/lib/wtmpdb/wtmp.db")).unwrap();
+    symlink("wtmp.db", r.join("var/lib/wtmpdb/loop-b")).unwrap();
+    assert!(chosen(&Accounting::system_at(r).unwrap()).is_empty());
+    let e = utmps::wtmpdb::Wtmpdb::new(r.join("var/lib/wtmpdb/wtmp.db"))
+        .login(&utmps::wtmpdb::Entry::new("alice", "pts/1"), Instant::now() + Duration::from_secs(2))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput, "{e}");
+    assert!(e.to_string().contains("loop of symbolic links"), "{e}");
+}
+
 #[test]
 fn an_empty_container_says_so_with_a_remedy_for_its_host() {
     let root = tree(&[], &["var/log", "var/lib", "run"]);

@@ -29,27 +29,61 @@ fn is_dir(path: &Path) -> bool {
     fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false)
 }
 
+/// A daemon's socket: a socket file that something accepts connections on.
+/// One that a daemon bound and then left (it died, or was stopped without
+/// removing it) refuses them, and is no store.
 #[cfg(any(feature = "xutmp", feature = "native"))]
-fn is_socket(path: &Path) -> bool {
-    fs::metadata(path).map(|m| m.file_type().is_socket()).unwrap_or(false)
+fn listening(path: &Path) -> bool {
+    if !fs::metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        return false;
+    }
+    let deadline = crate::sys::deadline::Deadline::from(std::time::Instant::now() + LISTENING_WAIT);
+    match crate::sys::socket::Conn::connect(path, deadline) {
+        Ok(_) => true,
+        // Nobody listens: a stale socket.
+        Err(e) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+            tracing::debug!(path = %path.display(), "a socket nobody listens on: not a daemon");
+            false
+        }
+        // A listener that is busy, or that this process may not reach, is
+        // still the daemon: its errors come at the login, where they say so.
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %e, "a socket that did not take a connection");
+            true
+        }
+    }
 }
 
-/// Where the symlink chain at `path` ends (dangling or not), absolute targets
-/// taken under `root`; `None` when `path` is no symlink.
+/// How long detection waits for a daemon's socket to take a connection.
+#[cfg(any(feature = "xutmp", feature = "native"))]
+const LISTENING_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// What the symlink chain at a path comes to.
 #[cfg(feature = "wtmpdb")]
-fn link_target(root: &Path, path: &Path) -> Option<PathBuf> {
+enum Link {
+    /// The path is no symlink.
+    None,
+    /// The chain ends here (dangling or not).
+    EndsAt(PathBuf),
+    /// The chain does not end: a loop, or deeper than the kernel follows.
+    Loops,
+}
+
+/// Where the symlink chain at `path` ends, absolute targets taken under `root`.
+#[cfg(feature = "wtmpdb")]
+fn link_target(root: &Path, path: &Path) -> Link {
     let mut at = path.to_path_buf();
-    let mut followed = false;
-    // As the kernel's limit on nested links, so that a loop ends.
-    for _ in 0..40 {
-        let Ok(target) = fs::read_link(&at) else { break };
-        followed = true;
+    // The kernel's limit on nested links.
+    for hop in 0..=40 {
+        let Ok(target) = fs::read_link(&at) else {
+            return if hop == 0 { Link::None } else { Link::EndsAt(at) };
+        };
         at = match target.strip_prefix("/") {
             Ok(rel) => root.join(rel),
             Err(_) => lexical(&at.parent().unwrap_or(Path::new("/")).join(target)),
         };
     }
-    followed.then_some(at)
+    Link::Loops
 }
 
 /// `path` with `.` and `..` resolved by name: Debian's `../../log/wtmp.db`
@@ -76,6 +110,11 @@ fn lexical(path: &Path) -> PathBuf {
 /// # Errors
 /// Those of reading which libxutmp flavour is linked.
 pub(crate) fn detect(root: &Path) -> Result<Stores> {
+    // Every store's path is absolute, so that a later `chdir` cannot move it.
+    let root = &crate::paths::absolute(root).map_err(|e| {
+        crate::error::Error::from_io("system", root, e, crate::error::PermissionRule::File)
+            .with_detail("the root is relative and the current directory cannot be read")
+    })?;
     let mut stores = Stores::default();
     #[cfg(feature = "wtmpdb")]
     let wtmpdb = wtmpdb(root);
@@ -132,7 +171,14 @@ fn wtmpdb(root: &Path) -> Option<PathBuf> {
         return Some(debian);
     }
     let upstream = under(root, crate::sqlite::wtmpdb::UPSTREAM_PATH);
-    let path = link_target(root, &upstream).unwrap_or(upstream);
+    let path = match link_target(root, &upstream) {
+        Link::None => upstream,
+        Link::EndsAt(path) => path,
+        Link::Loops => {
+            tracing::debug!(path = %upstream.display(), "a loop of symlinks where wtmpdb would be: no store");
+            return None;
+        }
+    };
     (exists(&path) || path.parent().is_some_and(is_dir)).then_some(path)
 }
 
@@ -141,7 +187,7 @@ fn wtmpdb(root: &Path) -> Option<PathBuf> {
 #[cfg(any(feature = "xutmp", feature = "native"))]
 fn daemons_or_files(root: &Path, glibc_files: bool, stores: &mut Stores) -> Result<()> {
     let (utmpd, wtmpd) = (under(root, crate::paths::UTMPD_SOCKET), under(root, crate::paths::WTMPD_SOCKET));
-    if is_socket(&utmpd) && is_socket(&wtmpd) {
+    if listening(&utmpd) && listening(&wtmpd) {
         if let Some(backend) = daemon_client(&utmpd, &wtmpd)? {
             stores.live.push(Arc::new(Utmp::new(backend.clone())));
             stores.history.push(Arc::new(Wtmp::new(backend)));
