@@ -104,7 +104,7 @@ impl Error {
         }
         let kind = match err.raw_os_error() {
             Some(libc::ENOENT | libc::ECONNREFUSED | libc::ENOTDIR | libc::ENXIO) => ErrorKind::Unavailable,
-            Some(libc::EPERM | libc::EACCES) => ErrorKind::Permission,
+            Some(libc::EPERM | libc::EACCES | libc::EROFS) => ErrorKind::Permission,
             Some(libc::ETIMEDOUT | libc::EAGAIN) => ErrorKind::TimedOut,
             Some(libc::EINVAL | libc::EOVERFLOW) => ErrorKind::InvalidInput,
             Some(libc::ENOSYS | libc::EOPNOTSUPP) => ErrorKind::Unsupported,
@@ -119,7 +119,11 @@ impl Error {
             },
         };
         // The OS error's own text is the source's Display: not repeated in ours.
-        let mut e = Error::new(kind, op, String::new()).at(endpoint);
+        let detail = match err.raw_os_error() {
+            Some(libc::EROFS) => "the file system is mounted read-only",
+            _ => "",
+        };
+        let mut e = Error::new(kind, op, detail.to_owned()).at(endpoint);
         if kind == ErrorKind::Permission {
             e.rule = Some(permission);
         }

@@ -135,3 +135,62 @@ fn endpoints_that_disagree_say_that_permission_could_not_be_checked() {
     assert_eq!(as_user(NOBODY, NOBODY, &[], || fork::outcome(acct.check())), fork::OK);
     assert_eq!(as_user(NOBODY, NOBODY, &[], || writable_code(acct.check_writable())), UNKNOWN_OWN_USER);
 }
+
+/// SQLite writes a journal beside the database: a database file this process
+/// may write, in a directory it may not, fails every write, and check() says
+/// so instead of Granted.
+#[cfg(feature = "wtmpdb")]
+#[test]
+fn a_wtmpdb_whose_directory_is_not_writable_fails_the_check() {
+    if !root_or_skip("a_wtmpdb_whose_directory_is_not_writable_fails_the_check") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = dir.path().join("wtmp.db");
+    std::fs::write(&db, b"").unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let acct = Accounting::empty().with_wtmpdb(&db);
+    let check = as_user(NOBODY, NOBODY, &[], || fork::outcome(acct.check()));
+    assert_eq!(check, fork::EPERM_FILE, "check() says what the login will meet");
+    let login = as_user(NOBODY, NOBODY, &[], || fork::outcome(acct.open(&Login::new("nobody", "pts/4"))));
+    assert_eq!(login, fork::EPERM_FILE);
+    // And for root, who may: Granted.
+    acct.check().unwrap();
+}
+
+/// A read-only mount: check() is a Permission error that says why, as the
+/// login's is.
+#[cfg(feature = "wtmpdb")]
+#[test]
+fn a_wtmpdb_on_a_read_only_mount_fails_the_check_and_says_why() {
+    if !root_or_skip("a_wtmpdb_on_a_read_only_mount_fails_the_check_and_says_why") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mount = |args: &[&str]| std::process::Command::new("mount").args(args).status().is_ok_and(|s| s.success());
+    let at = dir.path().to_str().unwrap();
+    if !mount(&["-t", "tmpfs", "-o", "size=1m", "tmpfs", at]) {
+        support::capability_skip(
+            "SKIPPED a_wtmpdb_on_a_read_only_mount_fails_the_check_and_says_why: cannot mount a tmpfs",
+        );
+        return;
+    }
+    struct Unmount<'a>(&'a str);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _unmount = Unmount(at);
+    let db = dir.path().join("wtmp.db");
+    let acct = Accounting::empty().with_wtmpdb(&db);
+    std::fs::write(&db, b"").unwrap();
+    acct.check().unwrap();
+    assert!(mount(&["-o", "remount,ro", at]), "remount read-only");
+    let e = acct.check().unwrap_err();
+    assert_eq!(e.kind(), utmps::ErrorKind::Permission, "{e}");
+    assert!(e.to_string().contains("read-only"), "{e}");
+    let e = acct.open(&Login::new("root", "pts/5")).unwrap_err();
+    assert_eq!(e.kind(), utmps::ErrorKind::Permission, "{e}");
+}

@@ -232,6 +232,10 @@ impl LastLoginWrite for Lastlog2Write {
     }
 }
 
+const REMEDY_JOURNAL: &str =
+    "SQLite needs to write the database and to create its journal in the database's directory: run as root, \
+     or give this process both";
+
 /// What can be told, without writing, about writing the SQLite database at
 /// `path`: it opens for writing, or (when `create`) it is missing in an
 /// existing directory that root may write.
@@ -245,8 +249,12 @@ fn access(op: &'static str, path: &Path, create: bool, owner: Owner, deadline: D
         Ok(m) if !m.is_file() => {
             Err(Error::invalid(op, "the path holds a directory or a special file, not a database").at(path))
         }
+        // SQLite writes its journal (or WAL) beside the database: a file this
+        // process may write in a directory it may not is no use.
         Ok(_) => sys::file::open(op, path, Access::Write)
-            .and_then(|_| usable_by(op, path, deadline.instant(), owner))
+            .and_then(|_| sys::file::may_create_in(op, path.parent().unwrap_or(Path::new("/"))))
+            .map_err(|e| e.with_remedy(REMEDY_JOURNAL))
+            .and_then(|()| usable_by(op, path, deadline.instant(), owner))
             .map(|()| WriteAccess::Granted),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let dir = path.parent().unwrap_or(Path::new("/"));

@@ -52,6 +52,29 @@ pub(crate) fn open(op: &'static str, path: &Path, access: Access) -> Result<(Fil
 }
 
 /// What a file that is not a regular file is, for an error message.
+/// Whether this process (its effective ids) may create files in `dir`: the
+/// kernel's own answer, which also says a read-only mount (`EROFS`) or an
+/// immutable directory (`EPERM`), for root too.
+///
+/// # Errors
+/// `Permission` (with the detail of why), `Unavailable` for a missing directory.
+pub(crate) fn may_create_in(op: &'static str, dir: &Path) -> Result<()> {
+    let c_dir = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()))
+        .map_err(|_| Error::invalid(op, "the directory's path holds a NUL byte").at(dir))?;
+    // SAFETY: `c_dir` is a valid NUL-terminated string; faccessat only reads it.
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c_dir.as_ptr(), libc::W_OK | libc::X_OK, libc::AT_EACCESS) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    let detail = match err.raw_os_error() {
+        Some(libc::EROFS) => "the file system is mounted read-only",
+        Some(libc::EPERM) => "the directory is immutable (chattr +i) or a security module forbids writing there",
+        _ => "this process may not create files in the directory",
+    };
+    Err(Error::from_io(op, dir, err, PermissionRule::File).with_detail(detail))
+}
+
 pub(crate) fn describe(t: FileType) -> &'static str {
     if t.is_dir() {
         "a directory"
