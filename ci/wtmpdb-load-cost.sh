@@ -73,7 +73,7 @@ for load in "100 20 a_hundred_threads_of_twenty_sessions_lose_nothing" \
         # utmps: the test makes its database in a tempdir under the tree's /tmp.
         status=0
         out=$(chroot "$tree" env TMPDIR=/tmp /tmp/sqlite_load --nocapture --test-threads=1 --exact "$test" 2>&1) || status=$?
-        printf 'round %d  %s, exit %d\n' "$round" "$(grep -m1 '^wtmpdb load' <<<"$out" | sed 's/^wtmpdb load/utmps    /')" "$status"
+        printf 'round %d  %s, exit %d\n' "$round" "$(grep -m1 -o 'wtmpdb load .*' <<<"$out" | sed 's/^wtmpdb load/utmps    /')" "$status"
         grep -m1 -o 'calls failed, the first: .*\|the slowest call took .*\|every session.s row.*' <<<"$out" |
             sed 's/^/           /' || true
     done
