@@ -58,6 +58,7 @@ pub(crate) fn open(op: &'static str, path: &Path, access: Access) -> Result<(Fil
 ///
 /// # Errors
 /// `Permission` (with the detail of why), `Unavailable` for a missing directory.
+#[cfg(feature = "wtmpdb")]
 pub(crate) fn may_create_in(op: &'static str, dir: &Path) -> Result<()> {
     let c_dir = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(dir.as_os_str()))
         .map_err(|_| Error::invalid(op, "the directory's path holds a NUL byte").at(dir))?;
