@@ -225,8 +225,8 @@ impl Session {
     /// files: the native backend sends the utmp request first and reads its
     /// answer after them (when utmpd's listener has no room yet, the put
     /// waits for it on a thread of its own), libxutmp's utmps flavour makes
-    /// its put on a thread of its own; a utmp file is written before the
-    /// history stores.
+    /// its put on a thread of its own; a utmp file is written after the
+    /// history stores, so that a lock it waits on cannot use up their time.
     ///
     /// # Errors
     /// The first failure in store order: the utmp write's, then each history
@@ -256,12 +256,13 @@ impl Session {
             // The live writes overlap with the history writes, which go to
             // other daemons or files.
             let mut live = Ok(());
-            let (mut started, mut blocking) = (Vec::new(), Vec::new());
+            let (mut started, mut blocking, mut after) = (Vec::new(), Vec::new(), Vec::new());
             for mark in &self.live {
                 match mark.start_logout(exit, deadline) {
                     Ending::Done(r) => live = live.and(r),
                     Ending::Started(s) => started.push(s),
                     Ending::Blocking => blocking.push(&**mark),
+                    Ending::AfterHistory => after.push(&**mark),
                 }
             }
             let history = match blocking.is_empty() {
@@ -276,6 +277,7 @@ impl Session {
             for s in started {
                 live = live.and(s.finish());
             }
+            live = live.and(every(after.into_iter(), logout));
             live.and(history)
         };
         tracing::debug!(line = %self.record.line, ok = result.is_ok(), "session closed");

@@ -20,11 +20,8 @@ use support::{serial, Files, USER};
 use utmps::layout::Layout;
 use utmps::{Accounting, ErrorKind, Login, Record, RecordType};
 
-/// The deadline the lock tests give each operation. It is also all the time
-/// the unblocked half of a call has (a logout's wtmp append while its utmp
-/// write waits on the lock), which a loaded CI machine's disk once took more
-/// than 300 ms for.
-const DEADLINE: Duration = Duration::from_millis(1000);
+/// The deadline the lock tests give each operation.
+const DEADLINE: Duration = Duration::from_millis(300);
 /// What a call may take under a held lock. A session open is a few
 /// operations, each bounded by DEADLINE, and only the blocked one waits; the
 /// others write and sync files, which a busy disk can slow by seconds (2 s was

@@ -165,6 +165,9 @@ pub(crate) enum Ending<'a> {
     Started(Box<dyn StartedPut + 'a>),
     /// Cannot be sent without waiting: run [`Mark::logout`] on a thread of its own.
     Blocking,
+    /// Written here, at once (a file): run [`Mark::logout`] after the history
+    /// writes, so that a lock it waits on cannot use up their deadline.
+    AfterHistory,
 }
 
 /// A login a store failed to record, and the undo of what it may still have written.

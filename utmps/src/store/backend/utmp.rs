@@ -163,7 +163,7 @@ impl Mark for UtmpMark {
             // than a whole logout on files; beside a daemon's fork, exec and
             // fsync it is cheap.
             None if self.backend.kind().uses_daemons() => Ending::Blocking,
-            None => Ending::Done(self.logout(exit, deadline)),
+            None => Ending::AfterHistory,
         }
     }
 
