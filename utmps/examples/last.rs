@@ -29,10 +29,9 @@ struct Options {
     host_max: usize,
     host: bool,
     format: Format,
-    /// util-linux `last` shows an end in the second it started as running;
-    /// `wtmpdb last` does not.
-    same_second_runs: bool,
-    /// `wtmpdb last`'s words for rows without a logout.
+    /// `wtmpdb last`'s listing: its words for rows without a logout, and no
+    /// end in the second a row started shown as running (util-linux `last`
+    /// shows one so).
     wtmpdb: bool,
 }
 
@@ -59,8 +58,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let mut opts =
-        Options { user_max: 8, host_max: 16, host: true, format: Format::Short, same_second_runs: true, wtmpdb: false };
+    let mut opts = Options { user_max: 8, host_max: 16, host: true, format: Format::Short, wtmpdb: false };
     let mut path = utmps::WTMP_FILE.to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -88,7 +86,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     #[cfg(feature = "wtmpdb")]
     if is_sqlite(&path) {
-        return wtmpdb_listing(&path, &Options { same_second_runs: false, wtmpdb: true, ..opts });
+        return wtmpdb_listing(&path, &Options { wtmpdb: true, ..opts });
     }
     let mut records = stream::open(&path, None, Duration::from_secs(5))?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
@@ -236,8 +234,8 @@ fn line(text: &mut Vec<u8>, entry: &LastEntry, opts: &Options, clock: &mut Clock
     }
     // `last` also shows an end in the second it started as running.
     let running = matches!(entry.end, End::Running)
-        || (opts.same_second_runs && end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))
-        || (opts.same_second_runs && entry.boot && end_time == clock.now);
+        || (!opts.wtmpdb && end_time == clock.now && matches!(entry.end, End::LoggedOut { .. }))
+        || (!opts.wtmpdb && entry.boot && end_time == clock.now);
     let (logout, length): (&str, &str) = match (entry.end, iso) {
         (_, true) if running => ("  still running", ""),
         (_, false) if running => ("  still", "running"),

@@ -467,14 +467,15 @@ impl History {
         let order = match &mut self.order {
             Some(order) => order,
             None => {
-                // Another program's table by the same name is not read as wtmpdb's.
+                // Another program's database, or its table by wtmpdb's name,
+                // is not read as wtmpdb's.
                 sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER)?;
                 let ids = match read_order(conn) {
                     Ok(ids) => ids,
                     // A database without the table (nothing logged yet) has no rows.
                     Err(e) if sqlite::no_table(&e) => {
                         self.done = true;
-                        return sqlite::no_rows_unless_foreign(conn, OP, &self.path, self.deadline, OWNER);
+                        return Ok(());
                     }
                     Err(e) => return Err(fail(e)),
                 };
@@ -675,5 +676,25 @@ impl Iterator for History {
             }
         }
         self.batch.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_widen_at_the_first_id_past_32_bits_and_keep_their_order() {
+        let mut ids = Ids::default();
+        for id in [7, 5, i64::from(u32::MAX)] {
+            ids.push(id);
+        }
+        assert!(matches!(ids, Ids::Narrow(..)));
+        ids.push(i64::from(u32::MAX) + 1);
+        ids.push(-3);
+        assert!(matches!(ids, Ids::Wide(..)));
+        assert!(!ids.is_empty());
+        assert_eq!(ids.by_ref().collect::<Vec<_>>(), [7, 5, i64::from(u32::MAX), i64::from(u32::MAX) + 1, -3]);
+        assert!(ids.is_empty());
     }
 }

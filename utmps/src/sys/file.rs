@@ -69,7 +69,8 @@ pub(crate) fn may_create_in(op: &'static str, dir: &Path) -> Result<()> {
     }
     let err = std::io::Error::last_os_error();
     let detail = match err.raw_os_error() {
-        Some(libc::EROFS) => "the file system is mounted read-only",
+        // `from_io` says it of every read-only mount.
+        Some(libc::EROFS) => return Err(Error::from_io(op, dir, err, PermissionRule::File)),
         Some(libc::EPERM) => "the directory is immutable (chattr +i) or a security module forbids writing there",
         _ => "this process may not create files in the directory",
     };
