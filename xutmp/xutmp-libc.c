@@ -60,32 +60,7 @@ size_t xutmp_platform_record_size(void)
     return sizeof(struct utmpx);
 }
 
-int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t timeout_ms)
-{
-    xutmp_handle *h;
-
-    if (out == NULL)
-        return EINVAL;
-    *out = NULL;
-    h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return ENOMEM;
-    if (xutmp__settings_init(&h->settings, utmp, wtmp, _PATH_UTMPX, _PATH_WTMPX, timeout_ms) != 0) {
-        free(h);
-        return ENOMEM;
-    }
-    h->read_fd = -1;
-    *out = h;
-    return 0;
-}
-
-int xutmp_set_timeout(xutmp_handle *h, int64_t timeout_ms)
-{
-    if (h == NULL)
-        return EINVAL;
-    h->settings.timeout_ms = xutmp__effective_timeout(timeout_ms);
-    return 0;
-}
+XUTMP_HANDLE_LIFE(_PATH_UTMPX, _PATH_WTMPX, read_fd)
 
 #define NSEC_PER_SEC 1000000000L
 #define FIRST_PAUSE_NS 1000000L
@@ -275,13 +250,9 @@ static void close_reader(xutmp_handle *h)
     h->read_fd = -1;
 }
 
-void xutmp_close(xutmp_handle *h)
+void xutmp__handle_release(xutmp_handle *h)
 {
-    if (h == NULL)
-        return;
     close_reader(h);
-    xutmp__settings_free(&h->settings);
-    free(h);
 }
 
 int xutmp_rewind(xutmp_handle *h)

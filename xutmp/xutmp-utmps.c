@@ -31,33 +31,7 @@ size_t xutmp_platform_record_size(void)
     return sizeof(struct utmpx);
 }
 
-int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t timeout_ms)
-{
-    xutmp_handle *h;
-
-    if (out == NULL)
-        return EINVAL;
-    *out = NULL;
-    h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return ENOMEM;
-    if (xutmp__settings_init(&h->settings, utmp, wtmp, UTMPS_UTMPD_PATH, UTMPS_WTMPD_PATH,
-                             timeout_ms) != 0) {
-        free(h);
-        return ENOMEM;
-    }
-    h->conn.fd = -1;
-    *out = h;
-    return 0;
-}
-
-int xutmp_set_timeout(xutmp_handle *h, int64_t timeout_ms)
-{
-    if (h == NULL)
-        return EINVAL;
-    h->settings.timeout_ms = xutmp__effective_timeout(timeout_ms);
-    return 0;
-}
+XUTMP_HANDLE_LIFE(UTMPS_UTMPD_PATH, UTMPS_WTMPD_PATH, conn.fd)
 
 static int start_clock(const xutmp_handle *h, tain *deadline, tain *stamp)
 {
@@ -95,14 +69,10 @@ static int connect_lazily(xutmp_handle *h, const tain *deadline, tain *stamp)
     return 0;
 }
 
-void xutmp_close(xutmp_handle *h)
+void xutmp__handle_release(xutmp_handle *h)
 {
-    if (h == NULL)
-        return;
     if (h->conn.fd >= 0)
         utmps_end(&h->conn);
-    xutmp__settings_free(&h->settings);
-    free(h);
 }
 
 int xutmp_rewind(xutmp_handle *h)

@@ -1,7 +1,7 @@
 /*
  * xutmp: see xutmp.h. What both flavours share: the ABI queries, the
- * constants, the record check and the handle settings, and the read calls over
- * the flavour's search. The flavour is the other file linked with this one:
+ * constants, the record check, the handle's life over the flavour's own
+ * members, and the read calls over the flavour's search. The flavour is the other file linked with this one:
  * xutmp-libc.c (glibc's utmp and wtmp files) or xutmp-utmps.c (skarnet's utmps
  * daemons, through libutmps). See xutmp-internal.h.
  */
@@ -116,25 +116,57 @@ int64_t xutmp__effective_timeout(int64_t timeout_ms)
     return timeout_ms > INT_MAX ? INT_MAX : timeout_ms;
 }
 
-int xutmp__settings_init(struct xutmp_settings *s, const char *utmp, const char *wtmp,
-                         const char *default_utmp, const char *default_wtmp, int64_t timeout_ms)
+static int settings_init(struct xutmp_settings *s, const char *utmp, const char *wtmp,
+                         int64_t timeout_ms)
 {
-    s->utmp = strdup(utmp != NULL ? utmp : default_utmp);
-    s->wtmp = strdup(wtmp != NULL ? wtmp : default_wtmp);
+    s->utmp = strdup(utmp != NULL ? utmp : xutmp__default_utmp);
+    s->wtmp = strdup(wtmp != NULL ? wtmp : xutmp__default_wtmp);
     if (s->utmp == NULL || s->wtmp == NULL) {
-        xutmp__settings_free(s);
+        free(s->utmp);
+        free(s->wtmp);
         return ENOMEM;
     }
     s->timeout_ms = xutmp__effective_timeout(timeout_ms);
     return 0;
 }
 
-void xutmp__settings_free(struct xutmp_settings *s)
+int xutmp_open(xutmp_handle **out, const char *utmp, const char *wtmp, int64_t timeout_ms)
 {
+    xutmp_handle *h;
+
+    if (out == NULL)
+        return EINVAL;
+    *out = NULL;
+    h = xutmp__handle_new();
+    if (h == NULL)
+        return ENOMEM;
+    if (settings_init(xutmp__settings(h), utmp, wtmp, timeout_ms) != 0) {
+        free(h);
+        return ENOMEM;
+    }
+    *out = h;
+    return 0;
+}
+
+int xutmp_set_timeout(xutmp_handle *h, int64_t timeout_ms)
+{
+    if (h == NULL)
+        return EINVAL;
+    xutmp__settings(h)->timeout_ms = xutmp__effective_timeout(timeout_ms);
+    return 0;
+}
+
+void xutmp_close(xutmp_handle *h)
+{
+    struct xutmp_settings *s;
+
+    if (h == NULL)
+        return;
+    xutmp__handle_release(h);
+    s = xutmp__settings(h);
     free(s->utmp);
     free(s->wtmp);
-    s->utmp = NULL;
-    s->wtmp = NULL;
+    free(h);
 }
 
 /* The checks both flavours' searches need, before any I/O. */

@@ -154,9 +154,9 @@ fn wtmpdb_listing(path: &str, opts: &Options) -> Result<(), Box<dyn std::error::
         };
         oldest = Some(login.tv_sec);
         let end = match row.end {
-            wtmpdb::End::LoggedOut(t) => End::LoggedOut { logout: at(t), exit: Default::default() },
-            wtmpdb::End::Crash { boot } => End::Crash { boot: at(boot) },
-            wtmpdb::End::StillRunning => End::Running,
+            wtmpdb::HistoryEnd::LoggedOut(t) => End::LoggedOut { logout: at(t), exit: Default::default() },
+            wtmpdb::HistoryEnd::Crash { boot } => End::Crash { boot: at(boot) },
+            wtmpdb::HistoryEnd::StillRunning => End::Running,
             _ => End::StillLoggedIn,
         };
         line(&mut text, &LastEntry { login, end, boot }, opts, &mut clock);

@@ -21,16 +21,10 @@ fn join_error(op: &'static str, e: tokio::task::JoinError) -> Error {
 }
 
 impl Accounting {
-    /// [`open`](Accounting::open) for async code: the open runs on tokio's
-    /// blocking pool and the future waits for it without blocking the runtime.
-    /// The future borrows neither `self` nor `login`, so it can be spawned.
-    ///
-    /// Cancelling the future (dropping it, or a `select!`/timeout that loses)
-    /// leaves no live entry: the open still completes in the background and the
-    /// session it returns is dropped there, which logs it out; a failed open
-    /// takes itself back as [`open`](Accounting::open) does.
-    ///
-    /// Needs feature `tokio`, and must be polled inside a tokio runtime (either flavour).
+    /// [`open`](Accounting::open) for async code, on tokio's blocking pool: the
+    /// future borrows neither `self` nor `login`, so it can be spawned, and
+    /// cancelled it leaves no live entry ([reliability item
+    /// 20a](crate::notes::reliability)). Poll it inside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

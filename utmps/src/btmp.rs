@@ -15,6 +15,13 @@
 //! path holding something else is never changed: its size must be a whole
 //! number of records, the first record [plausible](Layout::is_plausible) and
 //! the last an [entry](Layout::is_entry) (zero bytes are no failed login).
+//!
+//! [`record_failed_login`] fails with `InvalidInput` for a bad user, line or
+//! host, or a file that fails that check; with `Permission` when the caller
+//! is not root, or the file is not root's or has group-execute or other bits
+//! (rule [`PermissionRule::File`]); with
+//! `Unavailable` when the file does not exist; with `TimedOut` when another
+//! process holds its lock past the deadline.
 
 use std::fs::File;
 use std::io::Write;
@@ -35,10 +42,10 @@ pub const BTMP_FILE: &str = "/var/log/btmp";
 /// The line sshd records for a failed login, which has no terminal yet.
 pub const NOTTY_LINE: &str = "ssh:notty";
 
-/// Appends a failed login to the btmp file at `path`. Build the login with
-/// [`Login::new`]`(user, `[`NOTTY_LINE`]`)` (or the terminal it was tried on),
-/// plus `host`/`addr`; the user is checked like any login's, so an attempted
-/// name with control characters or over 32 bytes is refused rather than stored.
+/// Appends a failed login to the btmp file at `path`:
+/// [`Login::new`]`(user, `[`NOTTY_LINE`]`)` (or the terminal tried) with its
+/// `host` and `addr`. The user is checked like any login's: a name with
+/// control characters or over 32 bytes is refused, not stored.
 ///
 /// ```no_run
 /// # fn main() -> utmps::Result<()> {
@@ -50,12 +57,9 @@ pub const NOTTY_LINE: &str = "ssh:notty";
 /// ```
 ///
 /// # Errors
-/// `InvalidInput` for a bad user, line or host, or a path that is not a regular
-/// file of whole, plausible records (see the [module docs](self)), which is
-/// left unchanged; `Permission` when the caller is not root or the file
-/// is not owned by root or has group-execute or other bits (rule
-/// [`PermissionRule::File`]); `Unavailable` when the file does not exist;
-/// `TimedOut` when another process holds its lock past `deadline`; `Io` otherwise.
+/// `InvalidInput` for a bad login or a file that is not btmp's (left
+/// unchanged); `Permission`, under the [module docs](self)' rules;
+/// `Unavailable` without a file; `TimedOut` past `deadline`; `Io`.
 pub fn record_failed_login(path: impl AsRef<Path>, login: &Login, deadline: Instant) -> Result<()> {
     let path = path.as_ref();
     let op = "btmp append";

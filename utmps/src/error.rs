@@ -208,18 +208,13 @@ impl Error {
         self.source.as_ref().and_then(io::Error::raw_os_error)
     }
 
-    /// What to do about this error, in a sentence meant for the person who runs
-    /// the program: start the daemon, fix a group, raise the deadline, and so on.
-    ///
-    /// It is kept out of `Display`, which says only what went wrong; show it
-    /// beside the message where a person reads it (a start-up check, a CLI).
-    /// `None` when there is no advice beyond the message itself.
+    /// What to do about this error, for the person who runs the program (start
+    /// the daemon, fix a group, raise the deadline); `None` when the message
+    /// says it all. `Display` leaves it out: show it beside the message.
     ///
     /// ```
     /// use std::error::Error as _;
-    /// use std::time::Duration;
-    ///
-    /// let e = utmps::files::read("/nonexistent/wtmp", None, Duration::from_secs(1)).unwrap_err();
+    /// let e = utmps::files::read("/nonexistent/wtmp", None, std::time::Duration::from_secs(1)).unwrap_err();
     /// assert_eq!(e.to_string(), "file read on /nonexistent/wtmp: unavailable");
     /// assert!(e.source().is_some(), "the OS error: no such file or directory");
     /// assert!(e.remedy().unwrap().contains("does the file exist"));

@@ -63,6 +63,7 @@ pub mod lastlog;
 pub mod layout;
 pub mod leader;
 mod login;
+pub mod notes;
 mod paths;
 #[cfg(feature = "test-peer")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-peer")))]
@@ -79,14 +80,6 @@ mod store;
 pub mod stream;
 mod sys;
 mod take_back;
-
-/// Background that the code and the tests refer to, as prose: no items.
-pub mod notes {
-    #[doc = include_str!("../docs/protocol.md")]
-    pub mod protocol {}
-    #[doc = include_str!("../docs/reliability.md")]
-    pub mod reliability {}
-}
 
 /// Internals exposed for fuzzing, property tests and benchmarks; not a stable API.
 #[cfg(feature = "native")]

@@ -157,27 +157,11 @@ pub(crate) fn escaped(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The characters that never enter a stored field through this crate and that
-/// every `Display` of a field or an error escapes:
-///
-/// - controls: C0 (NUL included), DEL and C1, all three `char::is_control`;
-/// - the line and paragraph separators U+2028 and U+2029;
-/// - bidirectional formatting: U+202A..U+202E, U+2066..U+2069 and the marks
-///   U+200E, U+200F, U+061C;
-/// - other format characters that show nothing: the zero-width space and
-///   joiners U+200B..U+200D, the word joiner and invisible operators
-///   U+2060..U+2064 (and the deprecated U+206A..U+206F), the byte order mark
-///   U+FEFF, the interlinear annotation marks U+FFF9..U+FFFB, the soft hyphen
-///   U+00AD, the Mongolian vowel separator U+180E, and the tags
-///   U+E0000..U+E007F;
-/// - the fillers that render as blank glyphs: the Hangul fillers U+115F,
-///   U+1160, U+3164 and U+FFA0.
-///
-/// Printed raw, controls drive a terminal (escape sequences, a newline that
-/// forges a second line of `who` output); the others reorder the text a
-/// reader sees or hide characters in it, so that `root\u{200b}` reads as
-/// `root`. Whitespace is not in the set (a host may hold a space); user names
-/// and lines refuse it separately.
+/// True for a character that never enters a stored field through this crate
+/// and that every `Display` of a field or an error escapes: controls, line
+/// separators, bidirectional and invisible format characters, blank fillers
+/// (the whole set, and why: [reliability item 4b](crate::notes::reliability)).
+/// Whitespace is not among them; user names and lines refuse it separately.
 ///
 /// ```
 /// assert!(utmps::is_unsafe_char('\x1b'));

@@ -44,7 +44,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::{Error, PermissionRule, Result};
+use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::layout::{Layout, UTMPS_RECORD_SIZE};
 use crate::record::Record;
 use crate::sys;
@@ -211,7 +211,7 @@ impl Records {
         if let Err(e) = read {
             self.buf.clear();
             return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
-                Error::new(crate::error::ErrorKind::Io, OP, "the file shrank while it was read").at(&self.path)
+                Error::new(ErrorKind::Io, OP, "the file shrank while it was read").at(&self.path)
             } else {
                 io_err(e)
             });

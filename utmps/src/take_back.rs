@@ -140,7 +140,7 @@ fn may_pass(kind: ErrorKind) -> bool {
 }
 
 #[derive(Debug, Default)]
-struct Queue {
+struct Backlog {
     /// The process the queue belongs to: a forked child starts afresh, since
     /// the worker thread did not follow it.
     owner: u32,
@@ -150,16 +150,16 @@ struct Queue {
     worker: bool,
 }
 
-static QUEUE: Mutex<Queue> = Mutex::new(Queue { owner: 0, jobs: VecDeque::new(), unfinished: 0, worker: false });
+static QUEUE: Mutex<Backlog> = Mutex::new(Backlog { owner: 0, jobs: VecDeque::new(), unfinished: 0, worker: false });
 static FINISHED: Condvar = Condvar::new();
 
-fn queue() -> MutexGuard<'static, Queue> {
+fn queue() -> MutexGuard<'static, Backlog> {
     let mut q = QUEUE.lock().unwrap_or_else(|p| p.into_inner());
     let me = std::process::id();
     if q.owner != me {
         // The parent's take-backs are the parent's; our copies of their
         // descriptors are closed.
-        *q = Queue { owner: me, ..Queue::default() };
+        *q = Backlog { owner: me, ..Backlog::default() };
     }
     q
 }

@@ -2,7 +2,8 @@
 //! must not send a logout's DEAD record to another directory. The current
 //! directory is process-wide, so this binary holds one test and nothing else
 //! runs beside it.
-#![cfg(all(target_os = "linux", target_env = "gnu"))]
+// The files half needs libxutmp's libc flavour.
+#![cfg(all(target_os = "linux", target_env = "gnu", feature = "xutmp"))]
 
 mod support;
 

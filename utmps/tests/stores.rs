@@ -384,5 +384,8 @@ fn a_sweep_that_fails_at_wtmpdb_is_done_by_the_next_one() {
         utmps::wtmpdb::Wtmpdb::new(&db).history(Instant::now() + Duration::from_secs(5)).unwrap().collect();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let row = rows[0].as_ref().unwrap();
-    assert!(matches!(row.end, utmps::wtmpdb::End::LoggedOut(_)), "the row was closed by the second sweep: {row:?}");
+    assert!(
+        matches!(row.end, utmps::wtmpdb::HistoryEnd::LoggedOut(_)),
+        "the row was closed by the second sweep: {row:?}"
+    );
 }

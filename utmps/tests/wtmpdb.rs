@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 use support::{mkfifo, scratch_row, soon, sqlite3_cli};
-use utmps::wtmpdb::{End, Entry, Logout, RowId, Wtmpdb, BOOT_TIME, SCHEMA, USER_PROCESS};
+use utmps::wtmpdb::{Entry, HistoryEnd, Logout, RowId, Wtmpdb, BOOT_TIME, SCHEMA, USER_PROCESS};
 use utmps::ErrorKind;
 
 /// thkukuk/wtmpdb lib/sqlite.c, create_table().
@@ -339,15 +339,15 @@ fn history_is_newest_first_with_how_each_row_ended() {
     let rows: Vec<_> = store.history(soon()).unwrap().map(Result::unwrap).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id.0).collect();
     assert_eq!(ids, vec![live.id().0, 4, ended.id().0, crashed.id().0, 1]);
-    assert_eq!(rows[0].end, End::StillLoggedIn);
+    assert_eq!(rows[0].end, HistoryEnd::StillLoggedIn);
     assert_eq!(rows[0].host.as_deref(), Some("h".repeat(40).as_str()), "hosts are given uncut");
-    assert_eq!(rows[1].end, End::StillRunning);
+    assert_eq!(rows[1].end, HistoryEnd::StillRunning);
     assert_eq!((rows[1].user.as_str(), rows[1].tty.as_deref()), ("reboot", Some("~")));
     assert_eq!(rows[2].duration(), Some(Duration::from_secs(3723)));
     assert_eq!(rows[2].host.as_deref(), Some("192.0.2.7"));
-    assert_eq!(rows[3].end, End::Crash { boot: at(10_000_000) });
+    assert_eq!(rows[3].end, HistoryEnd::Crash { boot: at(10_000_000) });
     assert_eq!(rows[3].duration(), None);
-    assert_eq!(rows[4].end, End::LoggedOut(at(5_000_000)));
+    assert_eq!(rows[4].end, HistoryEnd::LoggedOut(at(5_000_000)));
 }
 
 #[test]

@@ -29,8 +29,8 @@ use crate::error::{Error, Result};
 use crate::login::check_user;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
-use crate::sqlite::{self, Checked, Mode, Owner};
-use crate::sys::sqlite::{Connection, Statement, Value};
+use crate::sqlite::{self, Checked, Owner};
+use crate::sys::sqlite::{Connection, Mode, Statement, Value};
 
 /// Where util-linux keeps the database (its directory comes from tmpfiles).
 pub const PATH: &str = "/var/lib/lastlog/lastlog2.db";

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::escaped;
-use crate::sys::sqlite::{code, Access, Connection, SqliteError, Statement, Value, NOT_LOADED};
+use crate::sys::sqlite::{code, Connection, Mode, SqliteError, Statement, Value, NOT_LOADED};
 
 pub mod lastlog2;
 mod turns;
@@ -45,18 +45,6 @@ impl Drop for ReadTransaction<'_> {
             tracing::debug!(error = %e, "ending a read transaction failed");
         }
     }
-}
-
-/// How a store opens its database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// Read only; an empty file reads as a database without rows.
-    Read,
-    /// Read and write an existing file (an empty one becomes a fresh database,
-    /// as wtmpdb >= 0.75 and liblastlog2 treat it).
-    Write,
-    /// As `Write`, and create the directory (0755) and the file when missing.
-    Create,
 }
 
 const REMEDY_MISSING: &str =
@@ -109,12 +97,7 @@ pub(crate) fn open(op: &'static str, path: &Path, mode: Mode, deadline: Instant)
                 .map_err(|e| Error::from_io(op, dir, e, PermissionRule::File))?;
         }
     }
-    let access = match mode {
-        Mode::Read => Access::ReadOnly,
-        Mode::Write => Access::ReadWrite,
-        Mode::Create => Access::Create,
-    };
-    let conn = Connection::open(path, access).map_err(|e| classify(op, path, e))?;
+    let conn = Connection::open(path, mode).map_err(|e| classify(op, path, e))?;
     conn.set_length_limit(MAX_VALUE);
     tracing::debug!(path = %path.display(), ?mode, "opened SQLite store");
     bound(&conn, op, path, deadline)?;

@@ -23,7 +23,7 @@ enum Key {
 }
 
 #[derive(Debug, Default)]
-struct Queue {
+struct WriterQueue {
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -42,7 +42,7 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct Turn {
     key: Key,
-    queue: Arc<Queue>,
+    queue: Arc<WriterQueue>,
 }
 
 /// A lock whose holder panicked still guards consistent data here (every
@@ -51,8 +51,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn queues() -> &'static Mutex<HashMap<Key, Arc<Queue>>> {
-    static QUEUES: OnceLock<Mutex<HashMap<Key, Arc<Queue>>>> = OnceLock::new();
+fn queues() -> &'static Mutex<HashMap<Key, Arc<WriterQueue>>> {
+    static QUEUES: OnceLock<Mutex<HashMap<Key, Arc<WriterQueue>>>> = OnceLock::new();
     QUEUES.get_or_init(Mutex::default)
 }
 
@@ -101,7 +101,7 @@ impl Drop for Turn {
 /// Drops the queue of `key` from the map when no writer holds or waits for
 /// it, so that the map does not grow with every database a process touched.
 /// `queue` is the caller's one reference.
-fn forget_if_idle(key: &Key, queue: &Arc<Queue>) {
+fn forget_if_idle(key: &Key, queue: &Arc<WriterQueue>) {
     let mut map = lock(queues());
     // Under the map's lock no writer can join the queue: the map's reference
     // and the caller's are the only ones left when it is idle.

@@ -31,17 +31,37 @@
 //! out again), so a logout ends its row only while the row still has the
 //! session's user, TTY and login time: another session's row that took the id
 //! is left as it is, and the logout is `RowGone`.
+//!
+//! # Reading
+//! [`Wtmpdb::history`] reads the order first, in one pass (4 bytes of memory
+//! per row), then the rows in batches of 256, each in its own read
+//! transaction: no lock is held between batches, so a slow reader never
+//! blocks logins. A stored value larger than 64 KiB makes that row an error,
+//! never a large allocation, and the rows after it are still read. A row
+//! removed during the read is left out; one logged out during it is read with
+//! its logout.
+//!
+//! # Errors
+//! `InvalidInput`: a user, TTY, host or service that [`Entry`] refuses, or a
+//! time before 1970, before any I/O; or a file that is not a database, a
+//! directory, or another program's database (tables, none of them `wtmp`, or
+//! a `wtmp` table of another shape): "not a wtmpdb database", and the file is
+//! left unchanged. `Unavailable`: no database (and, for a login, no
+//! [`create`](Wtmpdb::create)), or a relative path whose directory
+//! [`new`](Wtmpdb::new) could not read. `TimedOut`: another connection held
+//! the database locked past the deadline. `Permission`: the file or its
+//! directory may not be written (a read-only mount among them).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::login::check_line;
 use crate::paths::Anchored;
 pub use crate::sqlite::Entry;
-use crate::sqlite::{self, Checked, Mode, Owner, Writer};
-use crate::sys::sqlite::{code, Connection, SqliteError, Statement, Value};
+use crate::sqlite::{self, Checked, Owner, Writer};
+use crate::sys::sqlite::{code, Connection, Mode, SqliteError, Statement, Value};
 
 /// Where Debian keeps the database (`/var/lib/wtmpdb/wtmp.db` is a symlink to it).
 pub const DEBIAN_PATH: &str = "/var/log/wtmp.db";
@@ -182,22 +202,15 @@ impl Wtmpdb {
         Ok(conn)
     }
 
-    /// Records a login and returns its row, for [`logout`](Self::logout).
-    ///
-    /// A database without tables (an empty file, as logrotate's `create`
-    /// leaves it) is initialised with [`SCHEMA`] first, as wtmpdb does; one
-    /// that holds other tables but no `wtmp` table is another program's, and
-    /// is refused.
+    /// Records a login and returns its row, for [`logout`](Self::logout). A
+    /// database without tables (an empty file, as logrotate's `create` leaves
+    /// it) gets [`SCHEMA`] first, as wtmpdb does.
     ///
     /// # Errors
-    /// `InvalidInput` for a bad user, TTY, host or service or a time before 1970
-    /// (before any I/O), or when the file is not a database, is a directory or
-    /// is another program's database, "not a wtmpdb database" (it is left
-    /// unchanged); `Unavailable` when there is no database and
-    /// [`create`](Self::create) was not asked, or when the path is relative
-    /// and [`new`](Self::new) could not read the current directory;
-    /// `TimedOut` when another connection holds the database locked past
-    /// `deadline`; `Permission`.
+    /// `InvalidInput` for a bad entry, before any I/O, or a file that is not a
+    /// wtmpdb database, left unchanged; `Unavailable` without a database unless
+    /// [`create`](Self::create) was asked; `TimedOut` past `deadline`;
+    /// `Permission`. The [module docs](self#errors) tell each case.
     pub fn login(&self, entry: &Entry, deadline: Instant) -> Result<LoginRow> {
         const OP: &str = "wtmpdb login";
         let Checked { user, tty, host, service, time } = entry.checked(OP)?;
@@ -310,22 +323,14 @@ impl Wtmpdb {
     }
 
     /// The rows, newest first (by login time, as `wtmpdb last`), each with how
-    /// it ended. The order is read first, in one pass (4 bytes of memory per
-    /// row), then the rows in batches; no lock is held between batches, so a
-    /// slow reader never blocks logins. `deadline` bounds the whole read:
-    /// past it the iterator yields `TimedOut` and ends. A stored value larger
-    /// than 64 KiB makes that row an error, never a large allocation, and the
-    /// rows after it are still read. A row removed during the read is left
-    /// out; one logged out during it is read with its logout.
-    ///
-    /// An empty file reads as no rows.
+    /// it ended; an empty file reads as no rows. `deadline` bounds the whole
+    /// read, which never blocks logins (how: the [module docs](self#reading)).
     ///
     /// # Errors
-    /// `InvalidInput` when the file is not a database, is a directory, or is
-    /// another program's database (tables, none of them `wtmp`: yielded by
-    /// the iterator, first);
-    /// `Unavailable` when there is none; `TimedOut`; per row, `Io` for a row
-    /// that cannot be read.
+    /// `InvalidInput` for a file that is not a wtmpdb database (yielded by the
+    /// iterator, first); `Unavailable` when there is none; `TimedOut`, yielded
+    /// once past `deadline`, which ends the iteration; per row, `Io` for a row
+    /// that cannot be read, a stored value over 64 KiB among them.
     pub fn history(&self, deadline: Instant) -> Result<History> {
         const OP: &str = "wtmpdb read";
         let path = self.path.resolved(OP)?;
@@ -375,7 +380,7 @@ fn update(conn: &Connection, path: &Path, row: &LoginRow, at: i64, deadline: Ins
             let there = conn.query_row(STILL_THERE, &row.key(), |r| sqlite::integer(r, 0)).map_err(fail)?;
             if there.flatten().unwrap_or(0) > 0 {
                 return Err(Error::new(
-                    crate::error::ErrorKind::Io,
+                    ErrorKind::Io,
                     OP,
                     format!("the update of row {} changed nothing, though the row is there", id.0),
                 )
@@ -388,14 +393,14 @@ fn update(conn: &Connection, path: &Path, row: &LoginRow, at: i64, deadline: Ins
             tracing::debug!(path = %path.display(), id = id.0, "wtmpdb session closed");
             Ok(Logout::Recorded)
         }
-        n => Err(Error::new(crate::error::ErrorKind::Io, OP, format!("{n} rows have id {}", id.0)).at(path)),
+        n => Err(Error::new(ErrorKind::Io, OP, format!("{n} rows have id {}", id.0)).at(path)),
     }
 }
 
 /// How a history row ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum End {
+pub enum HistoryEnd {
     /// It has a logout (for a boot row: the shutdown) time.
     LoggedOut(SystemTime),
     /// An open login with no boot after it.
@@ -429,14 +434,14 @@ pub struct HistoryEntry {
     /// `Service`.
     pub service: Option<String>,
     /// How it ended.
-    pub end: End,
+    pub end: HistoryEnd,
 }
 
 impl HistoryEntry {
     /// Login to logout, for a row that has both.
     pub fn duration(&self) -> Option<Duration> {
         match self.end {
-            End::LoggedOut(at) => at.duration_since(self.login?).ok(),
+            HistoryEnd::LoggedOut(at) => at.duration_since(self.login?).ok(),
             _ => None,
         }
     }
@@ -587,12 +592,12 @@ fn entry(row: &Statement<'_>, id: i64, newer_boot: &mut Option<SystemTime>) -> H
     let kind = sqlite::integer(row, 1).unwrap_or(0);
     let login = sqlite::time_from(sqlite::integer(row, 3), MICRO);
     let end = match sqlite::time_from(sqlite::integer(row, 4), MICRO) {
-        Some(at) => End::LoggedOut(at),
+        Some(at) => HistoryEnd::LoggedOut(at),
         None => match *newer_boot {
-            Some(boot) => End::Crash { boot },
-            None if kind == USER_PROCESS => End::StillLoggedIn,
-            None if kind == BOOT_TIME => End::StillRunning,
-            None => End::Open,
+            Some(boot) => HistoryEnd::Crash { boot },
+            None if kind == USER_PROCESS => HistoryEnd::StillLoggedIn,
+            None if kind == BOOT_TIME => HistoryEnd::StillRunning,
+            None => HistoryEnd::Open,
         },
     };
     if kind == BOOT_TIME {

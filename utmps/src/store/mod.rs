@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::backend::{Backend, PreparedAppend, StartedPut, WriteAccess, WriteCheck};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::leader::SharedLeader;
 use crate::login::Login;
 use crate::record::{Exit, Record};
@@ -261,7 +261,7 @@ impl Stores {
             false => "start utmps's utmpd and wtmpd, which listen in /run/utmps",
         };
         Err(Error::new(
-            crate::error::ErrorKind::Unavailable,
+            ErrorKind::Unavailable,
             "accounting",
             "no live store (no utmp, no logind): `who` and `w` will not list this handle's sessions",
         )
@@ -279,12 +279,10 @@ impl Stores {
     pub(crate) fn check(&self, deadline: Deadline) -> Result<WriteCheck> {
         let mut check = WriteCheck::of(WriteAccess::NoStore, WriteAccess::NoStore);
         let live = self.live.iter().map(|s| (Role::Live, &**s as &dyn Store, s.access(deadline)));
-        for (role, store, access) in live {
+        let history = self.history.iter().map(|s| (Role::History, &**s as &dyn Store, s.access(deadline)));
+        // Lazy: each store is asked in turn, and none after the first error.
+        for (role, store, access) in live.chain(history) {
             file_access(&mut check, role, store, access?);
-        }
-        for store in &self.history {
-            let access = store.access(deadline)?;
-            file_access(&mut check, Role::History, &**store, access);
         }
         Ok(check)
     }

@@ -52,7 +52,7 @@ struct Conv {
 }
 
 /// Linux-PAM's functions, as loaded.
-struct Api {
+struct LibPam {
     start: unsafe extern "C" fn(*const c_char, *const c_char, *const Conv, *mut *mut RawHandle) -> c_int,
     /// `pam_start_confdir` (Linux-PAM 1.4 and later): the service files of
     /// another directory, for tests.
@@ -88,13 +88,13 @@ pub(crate) fn available() -> Result<(), String> {
     api().map(drop)
 }
 
-fn api() -> Result<&'static Api, String> {
-    static API: OnceLock<Result<Api, String>> = OnceLock::new();
+fn api() -> Result<&'static LibPam, String> {
+    static API: OnceLock<Result<LibPam, String>> = OnceLock::new();
     API.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
 /// `dlopen`s libpam and reads its functions. The handle is never closed.
-fn load() -> Result<Api, String> {
+fn load() -> Result<LibPam, String> {
     let name = CString::new(LIBRARY).map_err(|_| "soname with a NUL byte".to_owned())?;
     // SAFETY: `name` is NUL-terminated; libpam's initialisers set up nothing
     // but its own globals.
@@ -117,7 +117,7 @@ fn load() -> Result<Api, String> {
                 .ok_or_else(|| format!("{LIBRARY} is not Linux-PAM: it has no `{}`", $name))?
         };
     }
-    Ok(Api {
+    Ok(LibPam {
         start: required!("pam_start"),
         // SAFETY: as above; absent before Linux-PAM 1.4.
         start_confdir: unsafe { symbol(handle, "pam_start_confdir\0") },
@@ -169,7 +169,7 @@ pub(crate) struct PamError {
 
 /// A PAM transaction whose session was opened: closed and ended when dropped.
 pub(crate) struct Pam {
-    api: &'static Api,
+    api: &'static LibPam,
     handle: NonNull<RawHandle>,
     /// Owned by PAM, which keeps a pointer to it until `pam_end`.
     _conv: Box<Conv>,

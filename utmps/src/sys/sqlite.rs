@@ -82,7 +82,7 @@ type ProgressFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 macro_rules! api {
     ($($field:ident = $symbol:ident($($arg:ty),*) $(-> $ret:ty)?;)*) => {
         /// SQLite's functions, as loaded or linked.
-        struct Api {
+        struct Sqlite3 {
             $($field: unsafe extern "C" fn($($arg),*) $(-> $ret)?,)*
         }
 
@@ -94,16 +94,16 @@ macro_rules! api {
             }
         }
 
-        impl Api {
+        impl Sqlite3 {
             #[cfg(feature = "bundled-sqlite")]
-            fn linked() -> Api {
-                Api { $($field: linked::$symbol,)* }
+            fn linked() -> Sqlite3 {
+                Sqlite3 { $($field: linked::$symbol,)* }
             }
 
             /// Each function from `handle`, a library `dlopen` returned.
             #[cfg(not(feature = "bundled-sqlite"))]
-            fn from_library(handle: NonNull<c_void>) -> Result<Api, String> {
-                Ok(Api {
+            fn from_library(handle: NonNull<c_void>) -> Result<Sqlite3, String> {
+                Ok(Sqlite3 {
                     $($field: {
                         let name = concat!(stringify!($symbol), "\0");
                         // SAFETY: `handle` is a live dlopen handle (never
@@ -155,11 +155,11 @@ api! {
 
 /// The process's SQLite: loaded (or linked) once, at the first use; a failure
 /// is kept too, so that every store says the same.
-fn api() -> Result<&'static Api, SqliteError> {
-    static API: OnceLock<Result<Api, String>> = OnceLock::new();
+fn api() -> Result<&'static Sqlite3, SqliteError> {
+    static API: OnceLock<Result<Sqlite3, String>> = OnceLock::new();
     API.get_or_init(|| {
         #[cfg(feature = "bundled-sqlite")]
-        let api = Api::linked();
+        let api = Sqlite3::linked();
         #[cfg(not(feature = "bundled-sqlite"))]
         let api = load(LIBRARY)?;
         checked_version(&api)?;
@@ -172,7 +172,7 @@ fn api() -> Result<&'static Api, SqliteError> {
 /// `dlopen`s `soname` and reads its functions. The handle is never closed:
 /// the functions stay valid for the life of the process.
 #[cfg(not(feature = "bundled-sqlite"))]
-fn load(soname: &str) -> Result<Api, String> {
+fn load(soname: &str) -> Result<Sqlite3, String> {
     let name = CString::new(soname).map_err(|_| format!("{soname} contains a NUL byte"))?;
     // SAFETY: `name` is NUL-terminated; loading runs the library's
     // initialisers, which for SQLite do nothing but set up its globals.
@@ -189,10 +189,10 @@ fn load(soname: &str) -> Result<Api, String> {
         };
         return Err(format!("{soname} could not be loaded: {why}"));
     };
-    Api::from_library(handle).map_err(|why| format!("{soname} is not SQLite: {why}"))
+    Sqlite3::from_library(handle).map_err(|why| format!("{soname} is not SQLite: {why}"))
 }
 
-fn checked_version(api: &Api) -> Result<(), String> {
+fn checked_version(api: &Sqlite3) -> Result<(), String> {
     // SAFETY: takes no argument and reads a constant.
     let version = unsafe { (api.libversion_number)() };
     if version < MIN_VERSION {
@@ -250,12 +250,15 @@ impl fmt::Display for SqliteError {
 
 impl std::error::Error for SqliteError {}
 
-/// How a connection opens its file.
+/// How a store opens its database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Access {
-    ReadOnly,
-    ReadWrite,
-    /// Read and write, creating the file when missing.
+pub(crate) enum Mode {
+    /// Read only; an empty file reads as a database without rows.
+    Read,
+    /// Read and write an existing file (an empty one becomes a fresh database,
+    /// as wtmpdb >= 0.75 and liblastlog2 treat it).
+    Write,
+    /// As `Write`, and create the directory (0755) and the file when missing.
     Create,
 }
 
@@ -296,7 +299,7 @@ impl<'a> From<Option<&'a str>> for Value<'a> {
 
 /// An open connection, used by one thread at a time (it is `Send`, not `Sync`).
 pub(crate) struct Connection {
-    api: &'static Api,
+    api: &'static Sqlite3,
     db: NonNull<RawDb>,
     /// When the progress handler interrupts a running statement; boxed so
     /// that its address, which SQLite keeps, stays put when `self` moves.
@@ -317,15 +320,15 @@ impl fmt::Debug for Connection {
 impl Connection {
     /// Opens the database at `path`. SQLite reads nothing yet: the first
     /// statement does.
-    pub(crate) fn open(path: &Path, access: Access) -> Result<Connection, SqliteError> {
+    pub(crate) fn open(path: &Path, mode: Mode) -> Result<Connection, SqliteError> {
         let api = api()?;
         let name = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| SqliteError { code: code::CANTOPEN, message: "the path contains a NUL byte".into() })?;
         let flags = OPEN_NOMUTEX
-            | match access {
-                Access::ReadOnly => OPEN_READONLY,
-                Access::ReadWrite => OPEN_READWRITE,
-                Access::Create => OPEN_READWRITE | OPEN_CREATE,
+            | match mode {
+                Mode::Read => OPEN_READONLY,
+                Mode::Write => OPEN_READWRITE,
+                Mode::Create => OPEN_READWRITE | OPEN_CREATE,
             };
         let mut db = ptr::null_mut();
         // SAFETY: `name` is NUL-terminated, `db` receives the handle, and a
@@ -474,7 +477,7 @@ unsafe extern "C" fn past_deadline(arg: *mut c_void) -> c_int {
     c_int::from(deadline.get().is_some_and(|d| Instant::now() >= d))
 }
 
-fn errstr(api: &Api, rc: c_int) -> String {
+fn errstr(api: &Sqlite3, rc: c_int) -> String {
     // SAFETY: sqlite3_errstr takes any code and returns a static string.
     let text = unsafe { (api.errstr)(rc) };
     if text.is_null() {
@@ -605,7 +608,7 @@ mod tests {
     use super::*;
 
     fn memory() -> Connection {
-        Connection::open(Path::new(":memory:"), Access::Create).expect("SQLite loads and opens a memory database")
+        Connection::open(Path::new(":memory:"), Mode::Create).expect("SQLite loads and opens a memory database")
     }
 
     #[test]
@@ -658,7 +661,7 @@ mod tests {
         let e = conn.prepare("  -- nothing\n").unwrap_err();
         assert_eq!(e.primary(), code::MISUSE);
         let dir = tempfile::tempdir().unwrap();
-        let e = Connection::open(&dir.path().join("absent.db"), Access::ReadOnly)
+        let e = Connection::open(&dir.path().join("absent.db"), Mode::Read)
             .and_then(|c| c.execute_batch("SELECT 1 FROM sqlite_master"))
             .unwrap_err();
         assert_eq!(e.primary(), code::CANTOPEN, "{e}");
