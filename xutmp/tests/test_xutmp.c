@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef XUTMP_BUILD_UTMPS
-#define TEST_UTMPS 1
+/* Set by the Makefile for FLAVOUR=utmps. */
+#ifdef TEST_UTMPS
 #include <utmps/utmpx.h>
 #else
 #include <utmpx.h>
