@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use temp_dir::TempDir;
-use utmps::wtmpdb::{End, Wtmpdb};
+use utmps::wtmpdb::{HistoryEnd, Wtmpdb};
 use utmps::{Accounting, Login};
 
 mod temp_dir;
@@ -43,7 +43,7 @@ fn run() -> Result<()> {
     let session = acct.open(&Login::new("alice", "pts/5").host("coexist.example"))?;
     let deadline = || Instant::now() + Duration::from_secs(5);
     let newest = Wtmpdb::new(&db).history(deadline())?.next().ok_or("no wtmpdb row after the login")??;
-    if (newest.user.as_str(), newest.end) != ("alice", End::StillLoggedIn) {
+    if (newest.user.as_str(), newest.end) != ("alice", HistoryEnd::StillLoggedIn) {
         return Err(format!("after the login utmps reads {newest:?}").into());
     }
     session.logout()?;
