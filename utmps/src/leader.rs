@@ -19,10 +19,10 @@
 //!
 //! The leader reads one request (service, user, tty, host), answers with the
 //! session's environment or PAM's refusal, then waits. When the daemon ends the
-//! session, or dies (its end of the socket closes: no signal is involved), the
-//! leader closes the PAM session (`pam_close_session`, `pam_end`) and exits;
-//! logind then ends the session. A leader that does not answer within the
-//! handle's deadline is killed.
+//! session, or dies (its end of the socket closes), or systemd stops the
+//! session (a SIGTERM), the leader closes the PAM session (`pam_close_session`,
+//! `pam_end`) and exits; logind then ends the session. A leader that does not
+//! answer within the handle's deadline is killed.
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -38,7 +38,7 @@ use crate::error::{Error, ErrorKind, PermissionRule, Result};
 use crate::record::Exit;
 use crate::sys::deadline::Deadline;
 use crate::sys::pam::{Pam, PamError, Request};
-use crate::sys::pty;
+use crate::sys::{process, pty};
 
 /// Set in the environment of a leader's start, with the standard input a socket.
 const ENV: &str = "UTMPS_SESSION_LEADER";
@@ -91,6 +91,12 @@ struct Held {
 /// The leader's life: requests (open, spawn) and their answers, then, at
 /// `close` or the end of the socket, the end of the session.
 fn lead(sock: UnixStream) -> i32 {
+    // systemd stops a session's scope with SIGTERM to all its processes
+    // (`loginctl terminate-session`, a shutdown): the leader then ends the
+    // session as when the daemon is gone, PAM's close included.
+    if let Err(e) = process::shut_on_sigterm(sock.as_fd()) {
+        tracing::debug!(error = %e, "a SIGTERM will end this session leader without pam_close_session");
+    }
     let Ok(writer) = sock.try_clone() else { return 2 };
     let writer = Arc::new(Mutex::new(writer));
     let say = |fields: &[&str]| {
@@ -487,7 +493,12 @@ impl Leader {
     /// Sends `fields` and reads the answer, both within `deadline`.
     fn exchange(&mut self, fields: &[&str], deadline: Deadline) -> io::Result<Option<Vec<String>>> {
         self.sock.set_write_timeout(Some(deadline.time_left()?))?;
-        send(&mut self.sock, fields)?;
+        match send(&mut self.sock, fields) {
+            // A leader that ended on its own (a SIGTERM) left its last
+            // answer behind: read it.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            sent => sent?,
+        }
         self.sock.set_read_timeout(Some(deadline.time_left()?))?;
         recv(&mut self.sock)
     }

@@ -35,6 +35,7 @@ fn main() {
             "a_daemon_killed_leaves_its_leader_to_close_the_session",
             a_daemon_killed_leaves_its_leader_to_close_the_session,
         ),
+        ("a_sigterm_to_the_leader_closes_the_session_in_pam", a_sigterm_to_the_leader_closes_the_session_in_pam),
         ("without_logind_the_store_is_unavailable", without_logind_the_store_is_unavailable),
         ("a_row_the_pam_stack_wrote_is_the_sessions_one_row", a_row_the_pam_stack_wrote_is_the_sessions_one_row),
         (
@@ -256,6 +257,28 @@ fn a_daemon_killed_leaves_its_leader_to_close_the_session() -> Outcome {
         phases(dir.path())
     );
     assert_eq!(phases(dir.path()), ["open_session", "close_session"]);
+    Outcome::Passed
+}
+
+/// systemd stops a session (`loginctl terminate-session`) with SIGTERM to
+/// every process of its scope, the leader among them.
+fn a_sigterm_to_the_leader_closes_the_session_in_pam() -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    skip_unless!(logging_in(dir.path(), "svc", Some("fake-6"), &[]));
+    let acct = Accounting::empty().with_logind_at("svc", dir.path()).unwrap();
+    let session = acct.open(&Login::new(me(), "pts/6")).unwrap();
+    let found = leaders();
+    assert_eq!(found.len(), 1, "one leader: {found:?}");
+    let pid = found[0].split_whitespace().next().unwrap().to_owned();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        wait_for(|| phases(dir.path()).len() == 2, Duration::from_secs(2)),
+        "the leader closed the session within 2 s of its SIGTERM: {:?}",
+        phases(dir.path())
+    );
+    assert_eq!(phases(dir.path()), ["open_session", "close_session"]);
+    session.logout().expect("the logout of a session its leader closed");
+    assert!(leaders().is_empty(), "the leader exited and was reaped: {:?}", leaders());
     Outcome::Passed
 }
 

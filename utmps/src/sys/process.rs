@@ -1,5 +1,9 @@
 //! Facts about processes, as the kernel tells them.
 
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use super::cvt;
 
 /// Whether a process exists: `Some(false)` only when the kernel says there is no
@@ -32,6 +36,32 @@ pub(crate) fn since_boot() -> Option<std::time::Duration> {
     let secs = u64::try_from(up.tv_sec).ok()?;
     let nanos = u32::try_from(up.tv_nsec).ok()?;
     Some(std::time::Duration::new(secs, nanos))
+}
+
+/// The socket a SIGTERM shuts for reading, or -1.
+static SHUT_ON_TERM: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn shut_for_reading(_: libc::c_int) {
+    let fd = SHUT_ON_TERM.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: shutdown is async-signal-safe and takes no pointer.
+        unsafe { libc::shutdown(fd, libc::SHUT_RD) };
+    }
+}
+
+/// From now on a SIGTERM shuts `sock` for reading instead of ending the
+/// process: a blocked or later read of it sees the end of the stream. For a
+/// process that lives as long as `sock`; a program it executes gets the
+/// default action back (execve resets handled signals).
+pub(crate) fn shut_on_sigterm(sock: BorrowedFd<'_>) -> io::Result<()> {
+    SHUT_ON_TERM.store(sock.as_raw_fd(), Ordering::Relaxed);
+    // SAFETY: an all-zero sigaction is valid (an empty mask, no flags).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    action.sa_sigaction = shut_for_reading as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // Other calls a SIGTERM interrupts (PAM's, a wait) go on.
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: a valid signal number and action; the old action is not asked for.
+    cvt(unsafe { libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut()) }).map(drop)
 }
 
 #[cfg(test)]
