@@ -1,9 +1,10 @@
 /*
  * xutmp: see xutmp.h. What both flavours share: the ABI queries, the
  * constants, the record check, the handle's life over the flavour's own
- * members, and the read calls over the flavour's search. The flavour is the other file linked with this one:
- * xutmp-libc.c (glibc's utmp and wtmp files) or xutmp-utmps.c (skarnet's utmps
- * daemons, through libutmps). See xutmp-internal.h.
+ * members, and the read calls over the flavour's search. The flavour is the
+ * other file linked with this one: xutmp-libc.c (glibc's utmp and wtmp files)
+ * or xutmp-utmps.c (skarnet's utmps daemons, through libutmps). See
+ * xutmp-internal.h.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

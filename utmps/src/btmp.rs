@@ -19,9 +19,9 @@
 //! [`record_failed_login`] fails with `InvalidInput` for a bad user, line or
 //! host, or a file that fails that check; with `Permission` when the caller
 //! is not root, or the file is not root's or has group-execute or other bits
-//! (rule [`PermissionRule::File`]); with
-//! `Unavailable` when the file does not exist; with `TimedOut` when another
-//! process holds its lock past the deadline.
+//! (rule [`PermissionRule::File`]); with `Unavailable` when the file does not
+//! exist; with `TimedOut` when another process holds its lock past the
+//! deadline.
 
 use std::fs::File;
 use std::io::Write;
